@@ -1,0 +1,15 @@
+"""Logging in: phone + password → a signed token, with an audit row."""
+
+from __future__ import annotations
+
+from tenants.auth import verify_password
+from tenants.session import ScopedSession
+
+
+async def authenticate(db: ScopedSession, phone: str, password: str) -> int | None:
+    """The account id when the password matches, else None (same cost either way)."""
+    row = await db.fetchrow("select account_id, password_hash from vg.login_lookup($1)", phone)
+    if not verify_password(row["password_hash"] if row else None, password):
+        return None
+    assert row is not None
+    return int(row["account_id"])

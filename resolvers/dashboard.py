@@ -1,0 +1,123 @@
+"""Dashboards: a unit's figures and one level of children, grouped in SQL on the hierarchy.
+
+Each domain contributes a figure provider: one statement that groups its rows by child
+unit (`code - code % divisor`) with a grand total for the unit itself (GROUPING SETS).
+Flows (notices published, reach, money) respect the period; stocks (residents) do not.
+Figures of a unit include what the unit itself published, so a parent's figure is the
+sum of its children's plus its own-level rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tenants.session import ScopedSession
+
+Figures = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DashboardScope:
+    unit: int
+    lo: int
+    hi: int
+    child_divisor: int | None  # None for a village: no child units
+    since: datetime | None
+    until: datetime | None
+
+    def child_key(self, column: str) -> str:
+        """SQL mapping `column` to the child unit holding it (the unit itself for villages)."""
+        if self.child_divisor is None:
+            return f"{self.unit}::bigint"
+        return f"({column} - {column} % {self.child_divisor})"
+
+
+FigureProvider = Callable[[ScopedSession, DashboardScope], Awaitable[dict[int | None, Figures]]]
+
+
+def split_totals(rows: list[Any], key: str = "child") -> dict[int | None, Figures]:
+    """GROUPING SETS rows → {None: unit total, child code: figures}."""
+    result: dict[int | None, Figures] = {}
+    for row in rows:
+        figures = {k: v for k, v in dict(row).items() if k not in (key, "is_total")}
+        result[None if row["is_total"] else row[key]] = figures
+    return result
+
+
+async def people_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | None, Figures]:
+    rows = await db.fetch(
+        f"""select {scope.child_key("village_code")} as child,
+                   grouping({scope.child_key("village_code")}) = 1 as is_total,
+                   count(*) as residents,
+                   count(*) filter (where '党员' = any (tags)) as party_members
+              from vg.residents
+             where village_code between $1 and $2
+             group by grouping sets ((), ({scope.child_key("village_code")}))""",
+        scope.lo,
+        scope.hi,
+    )
+    cadres = await db.fetch(
+        f"""select {scope.child_key("unit_code")} as child,
+                   grouping({scope.child_key("unit_code")}) = 1 as is_total,
+                   count(distinct account_id) as cadres
+              from vg.grants
+             where unit_code between $1 and $2 and role = 'CADRE' and revoked_at is null
+             group by grouping sets ((), ({scope.child_key("unit_code")}))""",
+        scope.lo,
+        scope.hi,
+    )
+    figures = split_totals(rows)
+    for key, values in split_totals(cadres).items():
+        figures.setdefault(key, {}).update(values)
+    return figures
+
+
+async def notice_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | None, Figures]:
+    published = await db.fetch(
+        f"""select {scope.child_key("publisher_code")} as child,
+                   grouping({scope.child_key("publisher_code")}) = 1 as is_total,
+                   count(*) as notices_published
+              from vg.notices
+             where publisher_code between $1 and $2
+               and ($3::timestamptz is null or published_at >= $3)
+               and ($4::timestamptz is null or published_at <= $4)
+             group by grouping sets ((), ({scope.child_key("publisher_code")}))""",
+        scope.lo,
+        scope.hi,
+        scope.since,
+        scope.until,
+    )
+    # Reach: distinct residents of the subtree who read any notice in the period.
+    reach = await db.fetch(
+        f"""select {scope.child_key("resident_village")} as child,
+                   grouping({scope.child_key("resident_village")}) = 1 as is_total,
+                   count(distinct (resident_village, resident_id)) as notice_reach
+              from vg.notice_reads
+             where resident_village between $1 and $2
+               and ($3::timestamptz is null or read_at >= $3)
+               and ($4::timestamptz is null or read_at <= $4)
+             group by grouping sets ((), ({scope.child_key("resident_village")}))""",
+        scope.lo,
+        scope.hi,
+        scope.since,
+        scope.until,
+    )
+    figures = split_totals(published)
+    for key, values in split_totals(reach).items():
+        figures.setdefault(key, {}).update(values)
+    return figures
+
+
+# Every domain's provider, in the order their figures were added.
+PROVIDERS: list[FigureProvider] = [people_figures, notice_figures]
+
+
+async def dashboard_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | None, Figures]:
+    figures: dict[int | None, Figures] = {}
+    for provider in PROVIDERS:
+        for key, values in (await provider(db, scope)).items():
+            figures.setdefault(key, {}).update(values)
+    return figures

@@ -1,0 +1,40 @@
+"""The DataLoader base: one instance per request (Context.loader), one query per batch.
+
+Loaders are named for what they return and by what key (`OrgUnitByCodeLoader`); their
+`batch_load(keys)` runs one statement and returns results in key order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Generic, TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from tenants.session import ScopedSession
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Loader(DataLoader[K, V], Generic[K, V]):
+    def __init__(self, db: ScopedSession) -> None:
+        super().__init__(load_fn=self.batch_load)
+        self.db = db
+
+    async def batch_load(self, keys: list[K]) -> Sequence[V]:
+        raise NotImplementedError
+
+
+def by_key(rows: Iterable[Any], keys: Sequence[Any], key: str, default: Any = None) -> list[Any]:
+    """Rows in the order of `keys`, `default` where a key has no row."""
+    found = {row[key]: row for row in rows}
+    return [found.get(k, default) for k in keys]
+
+
+def grouped(rows: Iterable[Any], keys: Sequence[Any], key: str) -> list[list[Any]]:
+    """Rows grouped by `key`, one (possibly empty) list per requested key, in key order."""
+    groups: dict[Any, list[Any]] = {k: [] for k in keys}
+    for row in rows:
+        groups[row[key]].append(row)
+    return [groups[k] for k in keys]

@@ -1,0 +1,48 @@
+"""The per-request context every resolver receives, and the small guards built on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import strawberry
+from starlette.requests import Request
+
+from schema.errors import Unauthenticated
+from tenants.auth import TokenService
+from tenants.principal import Principal
+from tenants.session import ScopedSession
+from villagegraph.config import Settings
+
+L = TypeVar("L")
+
+
+@dataclass
+class Context:
+    request: Request | Any
+    response: Any
+    db: ScopedSession
+    settings: Settings
+    tokens: TokenService
+    request_id: str
+    _loaders: dict[type, Any] = field(default_factory=dict)
+
+    def loader(self, loader_class: type[L]) -> L:
+        """The request's instance of a DataLoader class, created on first use."""
+        if loader_class not in self._loaders:
+            self._loaders[loader_class] = loader_class(self.db)  # type: ignore[call-arg]
+        return self._loaders[loader_class]  # type: ignore[no-any-return]
+
+
+Info = strawberry.Info[Context, None]
+
+
+async def principal_of(info: Info) -> Principal | None:
+    return await info.context.db.principal()
+
+
+async def require_principal(info: Info, action: str = "do this") -> Principal:
+    principal = await info.context.db.principal()
+    if principal is None:
+        raise Unauthenticated(f"Log in to {action}.")
+    return principal

@@ -1,0 +1,73 @@
+"""Dashboards for officials and analysts: a subtree's figures with one level of drill-down."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+import strawberry
+
+from resolvers.dashboard import DashboardScope, Figures, dashboard_figures
+from resolvers.hierarchy import OrgUnitChildrenByCodeLoader
+from schema.context import Info, principal_of
+from schema.hierarchy import OrgUnit, load_unit
+from schema.inputs import division_code, period_bound
+from tenants.hierarchy import Level, child_divisor, level_of, subtree_end
+
+
+@strawberry.type(description="A unit's figures over its whole subtree, with its children's.")
+class Dashboard:
+    unit: OrgUnit
+    residents: int
+    party_members: int
+    cadres: int
+    notices_published: int
+    notice_reach: int = strawberry.field(description="Distinct residents who read a notice.")
+    children: list[Dashboard]
+
+    @classmethod
+    def build(cls, unit: OrgUnit, figures: Figures, children: list[Dashboard]) -> Dashboard:
+        known = {name for name in cls.__annotations__ if name not in ("unit", "children")}
+        values: dict[str, Any] = {name: figures.get(name, _zero(cls, name)) for name in known}
+        return cls(unit=unit, children=children, **values)
+
+
+def _zero(cls: type, name: str) -> Any:
+    return Decimal(0) if cls.__annotations__.get(name) in (Decimal, "Decimal") else 0
+
+
+@strawberry.type
+class DashboardQuery:
+    @strawberry.field(description="Null when the unit is outside the caller's scope.")
+    async def dashboard(
+        self,
+        info: Info,
+        unit: strawberry.ID,
+        from_: Annotated[str | None, strawberry.argument(name="from")] = None,
+        to: str | None = None,
+    ) -> Dashboard | None:
+        code = division_code(unit)
+        since = period_bound(from_, "from", end=False)
+        until = period_bound(to, "to", end=True)
+        principal = await principal_of(info)
+        if principal is None or not principal.can_read_subtree(code):
+            return None
+        root = await load_unit(info, code)
+        if root is None:
+            return None
+        level = level_of(code)
+        scope = DashboardScope(
+            unit=code,
+            lo=code,
+            hi=subtree_end(code),
+            child_divisor=child_divisor(level) if level is not Level.VILLAGE else None,
+            since=since,
+            until=until,
+        )
+        figures = await dashboard_figures(info.context.db, scope)
+        child_rows = await info.context.loader(OrgUnitChildrenByCodeLoader).load(code)
+        children = [
+            Dashboard.build(OrgUnit.from_row(row), figures.get(row["code"], {}), [])
+            for row in child_rows
+        ]
+        return Dashboard.build(root, figures.get(None, {}), children)

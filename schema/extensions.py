@@ -1,0 +1,93 @@
+"""Schema extensions every operation runs through: the request transaction and error masking."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
+
+from schema.errors import Forbidden, Unauthenticated, VillageGraphError
+from tenants.session import UnknownAccount
+
+log = logging.getLogger("villagegraph.errors")
+
+INTERNAL_MESSAGE = "Something went wrong on our side; it has been logged."
+
+
+class RequestTransaction(SchemaExtension):
+    """Commit the request's transaction when it succeeded; roll a failed mutation back whole."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        context = self.execution_context.context
+        result = self.execution_context.result
+        failed = bool(result is not None and result.errors)
+        is_mutation = self.execution_context.operation_type == OperationType.MUTATION
+        try:
+            await context.db.close(commit=not (failed and is_mutation))
+        except Exception as error:  # a failed commit must not look like success
+            log.exception("commit failed", extra={"request_id": context.request_id})
+            if result is not None:
+                result.data = None
+                result.errors = [GraphQLError(INTERNAL_MESSAGE, original_error=error)]
+
+
+def _expected(error: GraphQLError) -> GraphQLError | None:
+    """The client-facing form of an error, or None when it must be masked."""
+    original = error.original_error
+    if original is None:
+        # Syntax and validation errors describe the client's document: safe to show.
+        extensions = dict(error.extensions or {})
+        if "code" not in extensions:
+            depth = "exceeds maximum operation depth" in error.message
+            extensions["code"] = "QUERY_TOO_COMPLEX" if depth else "BAD_USER_INPUT"
+        return GraphQLError(
+            error.message, error.nodes, error.source, error.positions, error.path,
+            extensions=extensions,
+        )
+    if isinstance(original, VillageGraphError):
+        return error
+    replacement: VillageGraphError | None = None
+    if isinstance(original, UnknownAccount):
+        replacement = Unauthenticated("Your account no longer exists; log in again.")
+    elif isinstance(original, asyncpg.InsufficientPrivilegeError):
+        replacement = Forbidden("You are not allowed to do this here.")
+    if replacement is None:
+        return None
+    return GraphQLError(
+        replacement.message, error.nodes, error.source, error.positions, error.path,
+        extensions=replacement.extensions,
+    )
+
+
+class MaskInternalErrors(SchemaExtension):
+    """Expected errors keep their message and code; anything else becomes a generic error
+    with the request id, and its detail goes to the server log only."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        request_id = self.execution_context.context.request_id
+        masked: list[GraphQLError] = []
+        for error in result.errors:
+            shown = _expected(error)
+            if shown is None:
+                log.error(
+                    "internal error in %s: %r",
+                    ".".join(str(p) for p in error.path or []),
+                    error.original_error,
+                    exc_info=error.original_error,
+                    extra={"request_id": request_id},
+                )
+                shown = GraphQLError(
+                    INTERNAL_MESSAGE, error.nodes, error.source, error.positions, error.path,
+                    extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+                )
+            masked.append(shown)
+        result.errors = masked

@@ -1,0 +1,102 @@
+"""The hierarchy: city > county > town/street > village/community, by division code."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from resolvers.hierarchy import OrgUnitByCodeLoader, OrgUnitChildrenByCodeLoader
+from schema.context import Info
+from schema.errors import BadUserInput, NotFound
+from tenants.hierarchy import is_division_code, subtree_end
+
+
+@strawberry.enum(description="The tier of an org unit.")
+class Level(Enum):
+    CITY = "CITY"
+    COUNTY = "COUNTY"
+    TOWN = "TOWN"
+    VILLAGE = "VILLAGE"
+
+
+@strawberry.federation.type(keys=["code"], description="An administrative unit (行政区划).")
+class OrgUnit:
+    code: strawberry.ID = strawberry.field(description="12-digit statistical division code.")
+    name: str
+    level: Level
+    valid_from: date
+    valid_to: date | None = strawberry.field(
+        description="Set when the unit was merged or moved (村规模调整)."
+    )
+    parent_code: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row: Any) -> OrgUnit:
+        return cls(
+            code=strawberry.ID(str(row["code"])),
+            name=row["name"],
+            level=Level(row["level"]),
+            valid_from=row["valid_from"],
+            valid_to=row["valid_to"],
+            parent_code=row["parent_code"],
+        )
+
+    @property
+    def code_int(self) -> int:
+        return int(self.code)
+
+    @strawberry.field
+    async def parent(self, info: Info) -> OrgUnit | None:
+        if self.parent_code is None:
+            return None
+        return await load_unit(info, self.parent_code)
+
+    @strawberry.field(description="Current child units, one tier down, in code order.")
+    async def children(self, info: Info) -> list[OrgUnit]:
+        rows = await info.context.loader(OrgUnitChildrenByCodeLoader).load(self.code_int)
+        return [OrgUnit.from_row(row) for row in rows]
+
+    @strawberry.field(description="Ancestors from the city down to the parent.")
+    async def path(self, info: Info) -> list[OrgUnit]:
+        chain: list[OrgUnit] = []
+        unit: OrgUnit | None = self
+        while unit is not None and unit.parent_code is not None:
+            unit = await load_unit(info, unit.parent_code)
+            if unit is not None:
+                chain.insert(0, unit)
+        return chain
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, code: strawberry.ID) -> OrgUnit | None:
+        if not is_division_code(str(code)):
+            return None
+        return await load_unit(info, int(code))
+
+
+async def load_unit(info: Info, code: int) -> OrgUnit | None:
+    row = await info.context.loader(OrgUnitByCodeLoader).load(code)
+    return None if row is None else OrgUnit.from_row(row)
+
+
+async def require_unit(info: Info, code: int, argument: str = "unit") -> OrgUnit:
+    """The unit with this code, or NOT_FOUND naming the argument."""
+    unit = await load_unit(info, code)
+    if unit is None:
+        raise NotFound(f"There is no unit {code}.", argument=argument)
+    return unit
+
+
+def subtree_bounds(code: int) -> tuple[int, int]:
+    return code, subtree_end(code)
+
+
+@strawberry.type
+class HierarchyQuery:
+    @strawberry.field(description="An org unit by division code; the hierarchy is public.")
+    async def unit(self, info: Info, code: strawberry.ID) -> OrgUnit | None:
+        if not is_division_code(str(code)):
+            raise BadUserInput("`code` must be a 12-digit division code.", argument="code")
+        return await load_unit(info, int(code))

@@ -1,0 +1,191 @@
+"""Notices (公开): the ten boards and columns, audiences, target tags, feeds and reach."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from resolvers import notices as store
+from resolvers.notices import NoticeByIdLoader, NoticeReadByNoticeIdLoader, ReadCountByNoticeIdLoader
+from schema.context import Info, principal_of, require_principal
+from schema.errors import Forbidden, NotFound, Unauthenticated
+from schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
+from schema.inputs import division_code, record_id, tag_list, text
+from schema.pagination import Connection, connection, decode_cursor, page_size
+from tenants.hierarchy import ancestors_or_self
+
+
+@strawberry.enum(description="公开 boards (组织/党务/财务/事务公开, 通知, 制度公约, 荣誉) and columns.")
+class Board(Enum):
+    ORGANIZATION = "ORGANIZATION"  # 组织公开
+    PARTY_AFFAIRS = "PARTY_AFFAIRS"  # 党务公开
+    FINANCE = "FINANCE"  # 财务公开
+    AFFAIRS = "AFFAIRS"  # 事务公开
+    NOTICE = "NOTICE"  # 村社通知
+    RULES = "RULES"  # 制度公约
+    HONORS = "HONORS"  # 荣誉
+    POLICY = "POLICY"  # 政策法规
+    SCIENCE = "SCIENCE"  # 科普教育
+    REVITALIZATION = "REVITALIZATION"  # 乡村振兴
+
+
+@strawberry.enum
+class Audience(Enum):
+    PUBLIC = "PUBLIC"
+    MEMBERS = "MEMBERS"
+
+
+@strawberry.federation.type(keys=["id"])
+class Notice:
+    id: strawberry.ID
+    board: Board
+    title: str
+    body: str
+    audience: Audience
+    target_tags: list[str]
+    published_at: datetime
+    publisher_code: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Notice:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            board=Board(row["board"]),
+            title=row["title"],
+            body=row["body"],
+            audience=Audience(row["audience"]),
+            target_tags=list(row["target_tags"]),
+            published_at=row["published_at"],
+            publisher_code=row["publisher_code"],
+        )
+
+    @strawberry.field
+    async def publisher(self, info: Info) -> OrgUnit:
+        unit = await load_unit(info, self.publisher_code)
+        assert unit is not None
+        return unit
+
+    @strawberry.field(description="Whether the calling resident has read it.")
+    async def read(self, info: Info) -> bool:
+        return await info.context.loader(NoticeReadByNoticeIdLoader).load(int(self.id))
+
+    @strawberry.field(description="Read receipts the caller may count (its subtree's residents).")
+    async def read_count(self, info: Info) -> int:
+        return await info.context.loader(ReadCountByNoticeIdLoader).load(int(self.id))
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Notice | None:
+        if not str(id).isdigit():
+            return None
+        row = await info.context.loader(NoticeByIdLoader).load(int(id))
+        return None if row is None else cls.from_row(row)
+
+
+NoticeConnection = Connection[Notice]
+
+
+@strawberry.input
+class PublishNoticeInput:
+    unit: strawberry.ID
+    board: Board
+    title: str
+    body: str
+    audience: Audience
+    target_tags: list[str] | None = None
+
+
+def _page(rows: list[Any], size: int, count: Any) -> Connection[Notice]:
+    return connection(
+        rows,
+        size,
+        Notice.from_row,
+        lambda row: (row["published_at"].isoformat(), row["id"]),
+        count,
+    )
+
+
+@strawberry.type
+class NoticeQuery:
+    @strawberry.field(description="The caller's home feed: what reaches it, newest first.")
+    async def feed(
+        self,
+        info: Info,
+        board: Board | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Notice]:
+        size = page_size(first)
+        cursor = decode_cursor(after, 2)
+        principal = await principal_of(info)
+        if principal is None:
+            raise Unauthenticated("Log in to see your feed.")
+        villages = [
+            v for v in (principal.household_village, principal.residence_village) if v is not None
+        ]
+        publishers = sorted(
+            {a for unit in villages + [g.unit for g in principal.grants] for a in ancestors_or_self(unit)}
+        )
+        board_value = board.value if board else None
+        db = info.context.db
+        rows = await store.feed_page(db, publishers, board_value, cursor, size + 1)
+        return _page(rows, size, lambda: store.feed_count(db, publishers, board_value))
+
+    @strawberry.field(description="Notices published inside a unit's subtree (drill-down).")
+    async def notices(
+        self,
+        info: Info,
+        unit: strawberry.ID,
+        board: Board | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Notice]:
+        size = page_size(first)
+        cursor = decode_cursor(after, 2)
+        lo, hi = subtree_bounds(division_code(unit))
+        board_value = board.value if board else None
+        db = info.context.db
+        rows = await store.subtree_page(db, lo, hi, board_value, cursor, size + 1)
+        return _page(rows, size, lambda: store.subtree_count(db, lo, hi, board_value))
+
+    @strawberry.field(description="One notice, when the caller can see it.")
+    async def notice(self, info: Info, id: strawberry.ID) -> Notice | None:
+        row = await info.context.loader(NoticeByIdLoader).load(record_id(id))
+        return None if row is None else Notice.from_row(row)
+
+
+@strawberry.type
+class NoticeMutation:
+    @strawberry.mutation(description="一键发布: publish at a unit; it reaches every resident below.")
+    async def publish_notice(self, info: Info, input: PublishNoticeInput) -> Notice:
+        principal = await require_principal(info, "publish notices")
+        code = division_code(input.unit)
+        await require_unit(info, code)
+        if not principal.can_write(code):
+            raise Forbidden("Only officials and cadres of this unit or above may publish here.")
+        row = await store.publish(
+            info.context.db,
+            code,
+            input.board.value,
+            text(input.title, "title", max_length=200),
+            text(input.body, "body", max_length=20000),
+            input.audience.value,
+            tag_list(input.target_tags),
+            principal.account_id,
+        )
+        return Notice.from_row(row)
+
+    @strawberry.mutation(description="Record that the caller read a notice (idempotent).")
+    async def mark_notice_read(self, info: Info, id: strawberry.ID) -> Notice:
+        principal = await require_principal(info, "mark notices read")
+        row = await info.context.loader(NoticeByIdLoader).load(record_id(id))
+        if row is None:
+            raise NotFound("No such notice, or it is not addressed to you.")
+        if principal.is_resident:
+            assert principal.household_village is not None and principal.resident_id is not None
+            await store.mark_read(
+                info.context.db, row, principal.household_village, principal.resident_id
+            )
+        return Notice.from_row(row)

@@ -1,0 +1,141 @@
+"""The scoped database session: one transaction per GraphQL request, RLS context set once.
+
+The connection is taken from the request pool (role `vg_request`, no BYPASSRLS) on the
+first statement; `vg.begin_request` sets the caller's context for the rest of the
+transaction and returns the facts the Principal is built from. Strawberry resolves
+fields concurrently, so statements are serialised on the one connection. Every statement
+is counted, which is how tests pin the number of queries an operation makes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import asyncpg
+
+from tenants.principal import Principal
+
+
+class UnknownAccount(Exception):
+    """The token named an account that no longer exists."""
+
+
+class ScopedSession:
+    def __init__(self, pool: asyncpg.Pool, account_id: int | None) -> None:
+        self._pool = pool
+        self._account_id = account_id
+        self._conn: asyncpg.Connection | None = None
+        self._transaction: Any = None
+        self._lock = asyncio.Lock()
+        self._principal: Principal | None = None
+        self.statements = 0
+        self.closed = False
+
+    @property
+    def account_id(self) -> int | None:
+        return self._account_id
+
+    async def _start(self) -> asyncpg.Connection:
+        if self.closed:
+            raise RuntimeError("the request's session is already closed")
+        if self._conn is None:
+            conn = await self._pool.acquire()
+            try:
+                transaction = conn.transaction()
+                await transaction.start()
+                facts = await conn.fetchval("select vg.begin_request($1)", self._account_id)
+            except BaseException:
+                await self._pool.release(conn)
+                raise
+            self._conn, self._transaction = conn, transaction
+            self.statements += 1
+            if self._account_id is not None:
+                if facts is None:
+                    raise UnknownAccount(self._account_id)
+                self._principal = Principal.from_facts(json.loads(facts))
+        return self._conn
+
+    async def principal(self) -> Principal | None:
+        """The caller, or None when anonymous. Starts the session if needed."""
+        if self._account_id is None:
+            return None
+        async with self._lock:
+            await self._start()
+        return self._principal
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        async with self._lock:
+            conn = await self._start()
+            self.statements += 1
+            return await conn.fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        async with self._lock:
+            conn = await self._start()
+            self.statements += 1
+            return await conn.fetchrow(sql, *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        async with self._lock:
+            conn = await self._start()
+            self.statements += 1
+            return await conn.fetchval(sql, *args)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        async with self._lock:
+            conn = await self._start()
+            self.statements += 1
+            return await conn.execute(sql, *args)
+
+    async def savepoint(self) -> Any:
+        """A nested transaction, for a statement that may fail without ending the request."""
+        async with self._lock:
+            conn = await self._start()
+        return conn.transaction()
+
+    async def audit(
+        self,
+        action: str,
+        tenant: int | None,
+        entity: str,
+        entity_id: Any,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Append the audit row of a mutation, in the mutation's own transaction."""
+        await self.execute(
+            "select vg.record_audit($1, $2, $3, $4, $5::jsonb)",
+            action,
+            tenant,
+            entity,
+            None if entity_id is None else str(entity_id),
+            json.dumps(detail or {}, ensure_ascii=False, default=str),
+        )
+
+    async def set_account(self, account_id: int) -> Principal | None:
+        """Switch the context to an account that just proved who it is (login)."""
+        async with self._lock:
+            conn = await self._start()
+            self.statements += 1
+            facts = await conn.fetchval("select vg.begin_request($1)", account_id)
+        self._account_id = account_id
+        self._principal = Principal.from_facts(json.loads(facts)) if facts else None
+        return self._principal
+
+    async def close(self, commit: bool) -> None:
+        """Commit or roll back, and return the connection to the pool. Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        conn, transaction = self._conn, self._transaction
+        self._conn = self._transaction = None
+        if conn is None:
+            return
+        try:
+            if commit:
+                await transaction.commit()
+            else:
+                await transaction.rollback()
+        finally:
+            await self._pool.release(conn)

