@@ -125,6 +125,7 @@ async def publish(
         target_tags,
         account_id,
     )
+    assert row is not None  # RLS refusals raise; an insert always returns its row
     await db.audit(
         "notice.publish",
         publisher,
@@ -135,7 +136,9 @@ async def publish(
     return row
 
 
-async def mark_read(db: ScopedSession, notice: Any, resident_village: int, resident_id: int) -> None:
+async def mark_read(
+    db: ScopedSession, notice: Any, resident_village: int, resident_id: int
+) -> None:
     """Record the caller's read receipt once; a repeated read changes nothing."""
     inserted = await db.fetchval(
         """insert into vg.notice_reads

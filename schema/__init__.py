@@ -37,7 +37,7 @@ def build_schema(max_depth: int = 12) -> strawberry.federation.Schema:
         extensions=[
             RequestTransaction,
             MaskInternalErrors,
-            QueryDepthLimiter(max_depth=max_depth),
+            QueryDepthLimiter(max_depth=max_depth),  # type: ignore[list-item]
         ],
     )
 

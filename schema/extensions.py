@@ -26,7 +26,10 @@ class RequestTransaction(SchemaExtension):
         context = self.execution_context.context
         result = self.execution_context.result
         failed = bool(result is not None and result.errors)
-        is_mutation = self.execution_context.operation_type == OperationType.MUTATION
+        try:
+            is_mutation = self.execution_context.operation_type == OperationType.MUTATION
+        except RuntimeError:  # no parsable document or no such operation: nothing ran
+            is_mutation = False
         try:
             await context.db.close(commit=not (failed and is_mutation))
         except Exception as error:  # a failed commit must not look like success
@@ -46,7 +49,11 @@ def _expected(error: GraphQLError) -> GraphQLError | None:
             depth = "exceeds maximum operation depth" in error.message
             extensions["code"] = "QUERY_TOO_COMPLEX" if depth else "BAD_USER_INPUT"
         return GraphQLError(
-            error.message, error.nodes, error.source, error.positions, error.path,
+            error.message,
+            error.nodes,
+            error.source,
+            error.positions,
+            error.path,
             extensions=extensions,
         )
     if isinstance(original, VillageGraphError):
@@ -59,7 +66,11 @@ def _expected(error: GraphQLError) -> GraphQLError | None:
     if replacement is None:
         return None
     return GraphQLError(
-        replacement.message, error.nodes, error.source, error.positions, error.path,
+        replacement.message,
+        error.nodes,
+        error.source,
+        error.positions,
+        error.path,
         extensions=replacement.extensions,
     )
 
@@ -86,7 +97,11 @@ class MaskInternalErrors(SchemaExtension):
                     extra={"request_id": request_id},
                 )
                 shown = GraphQLError(
-                    INTERNAL_MESSAGE, error.nodes, error.source, error.positions, error.path,
+                    INTERNAL_MESSAGE,
+                    error.nodes,
+                    error.source,
+                    error.positions,
+                    error.path,
                     extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
                 )
             masked.append(shown)

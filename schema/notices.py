@@ -9,7 +9,11 @@ from typing import Any
 import strawberry
 
 from resolvers import notices as store
-from resolvers.notices import NoticeByIdLoader, NoticeReadByNoticeIdLoader, ReadCountByNoticeIdLoader
+from resolvers.notices import (
+    NoticeByIdLoader,
+    NoticeReadByNoticeIdLoader,
+    ReadCountByNoticeIdLoader,
+)
 from schema.context import Info, principal_of, require_principal
 from schema.errors import Forbidden, NotFound, Unauthenticated
 from schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
@@ -18,7 +22,9 @@ from schema.pagination import Connection, connection, decode_cursor, page_size
 from tenants.hierarchy import ancestors_or_self
 
 
-@strawberry.enum(description="公开 boards (组织/党务/财务/事务公开, 通知, 制度公约, 荣誉) and columns.")
+@strawberry.enum(
+    description="公开 boards (组织/党务/财务/事务公开, 通知, 制度公约, 荣誉) and columns."
+)
 class Board(Enum):
     ORGANIZATION = "ORGANIZATION"  # 组织公开
     PARTY_AFFAIRS = "PARTY_AFFAIRS"  # 党务公开
@@ -126,7 +132,11 @@ class NoticeQuery:
             v for v in (principal.household_village, principal.residence_village) if v is not None
         ]
         publishers = sorted(
-            {a for unit in villages + [g.unit for g in principal.grants] for a in ancestors_or_self(unit)}
+            {
+                a
+                for unit in villages + [g.unit for g in principal.grants]
+                for a in ancestors_or_self(unit)
+            }
         )
         board_value = board.value if board else None
         db = info.context.db
@@ -158,7 +168,9 @@ class NoticeQuery:
 
 @strawberry.type
 class NoticeMutation:
-    @strawberry.mutation(description="一键发布: publish at a unit; it reaches every resident below.")
+    @strawberry.mutation(
+        description="一键发布: publish at a unit; it reaches every resident below."
+    )
     async def publish_notice(self, info: Info, input: PublishNoticeInput) -> Notice:
         principal = await require_principal(info, "publish notices")
         code = division_code(input.unit)

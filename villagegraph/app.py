@@ -1,8 +1,8 @@
 """The Starlette application, assembled in one visible place.
 
-    /graphql  GraphQL over HTTP (GraphiQL on GET in a browser); Bearer token → account
-    /health   200 when the database answers
-    /metrics  Prometheus text
+/graphql  GraphQL over HTTP (GraphiQL on GET in a browser); Bearer token → account
+/health   200 when the database answers
+/metrics  Prometheus text
 """
 
 from __future__ import annotations

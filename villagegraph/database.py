@@ -118,8 +118,6 @@ async def create_owner_pool(db: Database, max_size: int = 4) -> asyncpg.Pool:
     async def become_owner(conn: asyncpg.Connection) -> None:
         await conn.execute(f"set role {OWNER_ROLE}; set search_path = {SEARCH_PATH}")
 
-    pool = await asyncpg.create_pool(
-        db.admin_dsn, min_size=1, max_size=max_size, init=become_owner
-    )
+    pool = await asyncpg.create_pool(db.admin_dsn, min_size=1, max_size=max_size, init=become_owner)
     assert pool is not None
     return pool

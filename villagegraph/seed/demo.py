@@ -30,7 +30,7 @@ DEMO_ACCOUNTS = (
     ("13800000003", "县前社区 书记", "CADRE", 330302006001),
     ("13800000020", "温州市 数据分析员", "ANALYST", 330300000000),
 )
-DEMO_RESIDENTS = (
+DEMO_RESIDENTS: tuple[tuple[str, int, list[str]], ...] = (
     # phone, village, tags
     ("13800000010", 330302006001, ["党员"]),
     ("13800000011", 330302006002, ["低保"]),
@@ -39,14 +39,37 @@ DEMO_RESIDENTS = (
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙胡朱高林何郭马罗叶潘金郑"
 GIVEN = "建国华明伟芳娟敏静丽强磊军洋勇艳杰娜涛超秀英霞平刚桂兰"
-TAG_POOL = (("党员", 0.12), ("老人", 0.2), ("低保", 0.06), ("残疾", 0.04), ("五保", 0.01),
-            ("退役军人", 0.03))
-BOARDS = ("ORGANIZATION", "PARTY_AFFAIRS", "FINANCE", "AFFAIRS", "NOTICE", "RULES", "HONORS",
-          "POLICY", "SCIENCE", "REVITALIZATION")
+TAG_POOL = (
+    ("党员", 0.12),
+    ("老人", 0.2),
+    ("低保", 0.06),
+    ("残疾", 0.04),
+    ("五保", 0.01),
+    ("退役军人", 0.03),
+)
+BOARDS = (
+    "ORGANIZATION",
+    "PARTY_AFFAIRS",
+    "FINANCE",
+    "AFFAIRS",
+    "NOTICE",
+    "RULES",
+    "HONORS",
+    "POLICY",
+    "SCIENCE",
+    "REVITALIZATION",
+)
 BOARD_TITLES = {
-    "ORGANIZATION": "组织公开", "PARTY_AFFAIRS": "党务公开", "FINANCE": "财务公开",
-    "AFFAIRS": "事务公开", "NOTICE": "通知", "RULES": "制度公约", "HONORS": "荣誉榜",
-    "POLICY": "政策法规", "SCIENCE": "科普教育", "REVITALIZATION": "乡村振兴",
+    "ORGANIZATION": "组织公开",
+    "PARTY_AFFAIRS": "党务公开",
+    "FINANCE": "财务公开",
+    "AFFAIRS": "事务公开",
+    "NOTICE": "通知",
+    "RULES": "制度公约",
+    "HONORS": "荣誉榜",
+    "POLICY": "政策法规",
+    "SCIENCE": "科普教育",
+    "REVITALIZATION": "乡村振兴",
 }
 RESIDENTS_PER_VILLAGE = 36
 
@@ -69,7 +92,12 @@ def wenzhou_divisions() -> list[tuple[int, str, str, int | None]]:
     source = resources.files("villagegraph.data").joinpath("wenzhou-divisions.csv")
     with source.open(encoding="utf-8") as handle:
         return [
-            (int(r["code"]), r["name"], r["level"], int(r["parent_code"]) if r["parent_code"] else None)
+            (
+                int(r["code"]),
+                r["name"],
+                r["level"],
+                int(r["parent_code"]) if r["parent_code"] else None,
+            )
             for r in csv.DictReader(handle)
         ]
 
@@ -78,7 +106,9 @@ async def seed_hierarchy(conn: asyncpg.Connection, rng: random.Random) -> None:
     units = wenzhou_divisions()
     units += [(code, name, "VILLAGE", town) for code, name, town in demo_villages()]
     await conn.copy_records_to_table(
-        "org_units", schema_name="vg", records=units,
+        "org_units",
+        schema_name="vg",
+        records=units,
         columns=["code", "name", "level", "parent_code"],
     )
 
@@ -111,14 +141,38 @@ async def seed_people(conn: asyncpg.Connection, rng: random.Random) -> None:
             elif i % 12 == 5:
                 residence = villages[(villages.index(village) + 1) % len(villages)]
                 member = i % 24 == 5
-            records.append((
-                village, serial, _person(rng), rng.choice("MF"), birth, f"{village}-{i // 3:03d}",
-                residence, member, sorted(tags), _id_number(village, birth, serial), phone,
-            ))
+            records.append(
+                (
+                    village,
+                    serial,
+                    _person(rng),
+                    rng.choice("MF"),
+                    birth,
+                    f"{village}-{i // 3:03d}",
+                    residence,
+                    member,
+                    sorted(tags),
+                    _id_number(village, birth, serial),
+                    phone,
+                )
+            )
     await conn.copy_records_to_table(
-        "residents", schema_name="vg", records=records,
-        columns=["village_code", "id", "name", "gender", "birth_date", "household_no",
-                 "residence_code", "residence_member", "tags", "id_number", "phone"],
+        "residents",
+        schema_name="vg",
+        records=records,
+        columns=[
+            "village_code",
+            "id",
+            "name",
+            "gender",
+            "birth_date",
+            "household_no",
+            "residence_code",
+            "residence_member",
+            "tags",
+            "id_number",
+            "phone",
+        ],
     )
     await conn.execute("select setval('vg.residents_id_seq', (select max(id) from vg.residents))")
 
@@ -128,18 +182,25 @@ async def seed_accounts(conn: asyncpg.Connection, rng: random.Random) -> None:
     for phone, name, role, unit in DEMO_ACCOUNTS:
         account = await conn.fetchval(
             "insert into vg.accounts (phone, password_hash, display_name) values ($1, $2, $3)"
-            " returning id", phone, password_hash, name,
+            " returning id",
+            phone,
+            password_hash,
+            name,
         )
         await conn.execute(
             "insert into vg.grants (account_id, role, unit_code) values ($1, $2, $3)",
-            account, role, unit,
+            account,
+            role,
+            unit,
         )
     for phone, village, _ in DEMO_RESIDENTS:
         await conn.execute(
             """insert into vg.accounts (phone, password_hash, display_name, resident_village, resident_id)
                select $1, $2, name, village_code, id from vg.residents
                 where village_code = $3 and phone = $1""",
-            phone, password_hash, village,
+            phone,
+            password_hash,
+            village,
         )
     # Two more cadres for every village (村委会 and 党支部), so cadre figures are real.
     for index, (village, name, _) in enumerate(demo_villages()):
@@ -148,12 +209,15 @@ async def seed_accounts(conn: asyncpg.Connection, rng: random.Random) -> None:
                 continue  # 13800000003 already holds this seat
             account = await conn.fetchval(
                 "insert into vg.accounts (phone, password_hash, display_name) values ($1, $2, $3)"
-                " returning id", f"1390000{index:02d}{seat:02d}", password_hash,
+                " returning id",
+                f"1390000{index:02d}{seat:02d}",
+                password_hash,
                 f"{name} {'主任' if seat else '书记'}",
             )
             await conn.execute(
                 "insert into vg.grants (account_id, role, unit_code) values ($1, 'CADRE', $2)",
-                account, village,
+                account,
+                village,
             )
 
 
@@ -162,20 +226,38 @@ async def seed_notices(conn: asyncpg.Connection, rng: random.Random) -> None:
     counties = sorted({town - town % 1_000_000 for town in DEMO_TOWNS})
     publishers = [CITY, *counties, *DEMO_TOWNS, *(code for code, _, _ in demo_villages())]
     names = dict(await conn.fetch("select code, name from vg.org_units"))
-    publisher_account = await conn.fetchval("select id from vg.accounts where phone = '13800000000'")
+    publisher_account = await conn.fetchval(
+        "select id from vg.accounts where phone = '13800000000'"
+    )
     records = []
     for publisher in publishers:
         for index, board in enumerate(BOARDS):
-            audience = "MEMBERS" if board in ("FINANCE", "PARTY_AFFAIRS") and publisher % 1000 else "PUBLIC"
+            audience = (
+                "MEMBERS"
+                if board in ("FINANCE", "PARTY_AFFAIRS") and publisher % 1000
+                else "PUBLIC"
+            )
             tags = ["低保"] if board == "POLICY" and publisher in DEMO_TOWNS else []
             published = DEMO_NOW - timedelta(days=rng.randrange(0, 90), minutes=index)
             title = f"{names[publisher]}{BOARD_TITLES[board]}：{published:%Y年%m月}"
             body = f"{names[publisher]}发布的{BOARD_TITLES[board]}内容。"
-            records.append((publisher, board, title, body, audience, tags, published, publisher_account))
+            records.append(
+                (publisher, board, title, body, audience, tags, published, publisher_account)
+            )
     await conn.copy_records_to_table(
-        "notices", schema_name="vg", records=records,
-        columns=["publisher_code", "board", "title", "body", "audience", "target_tags",
-                 "published_at", "published_by"],
+        "notices",
+        schema_name="vg",
+        records=records,
+        columns=[
+            "publisher_code",
+            "board",
+            "title",
+            "body",
+            "audience",
+            "target_tags",
+            "published_at",
+            "published_by",
+        ],
     )
     # About a third of residents read each untargeted public notice that reaches them.
     await conn.execute(

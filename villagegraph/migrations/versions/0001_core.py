@@ -315,19 +315,18 @@ begin
         (select range_agg(vg.subtree(u))::text from unnest(staff_units) u), ''), true);
     perform set_config('vg.write_scope', coalesce(
         (select range_agg(vg.subtree(u))::text from unnest(writer_units) u), ''), true);
+    -- Residents receive from their villages' ancestors-or-self; staff from their units'
+    -- ancestors (their own subtree is covered by read_scope).
     perform set_config('vg.public_publishers', (select coalesce(array_agg(distinct a), '{}')::text
-        from unnest(villages) v, unnest(vg.ancestors_or_self(v) || inherited) a), true);
+        from (select unnest(vg.ancestors_or_self(v)) from unnest(villages) v
+              union select unnest(inherited)) as p (a)), true);
     perform set_config('vg.member_publishers', (select coalesce(array_agg(distinct a), '{}')::text
-        from unnest(members) v, unnest(vg.ancestors_or_self(v)) a) , true);
+        from (select unnest(vg.ancestors_or_self(v)) from unnest(members) v
+              union select unnest(inherited)) as p (a)), true);
     perform set_config('vg.member_villages', members::text, true);
     perform set_config('vg.tags', (select coalesce(array_agg(t), '{}')::text
         from jsonb_array_elements_text(facts -> 'tags') t), true);
     perform set_config('vg.all_tags', case when cardinality(staff_units) > 0 then 'on' else '' end, true);
-    if cardinality(inherited) > 0 then
-        -- Staff also read MEMBERS notices pushed down from above.
-        perform set_config('vg.member_publishers', (select array_agg(distinct a)::text
-            from unnest(vg.member_publishers() || inherited) a), true);
-    end if;
     return facts;
 end
 $$;

@@ -1,0 +1,297 @@
+"""Fixtures: one real PostgreSQL per test session (the embedded one unless
+VILLAGEGRAPH_TEST_DATABASE_URL names another), migrated and seeded with the demo once.
+
+Tests that write make their own tenant (`make_village`) or assert only on rows they
+created, so they do not depend on one another or on order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from schema import build_schema
+from schema.context import Context
+from tenants.auth import TokenService, hash_password
+from tenants.session import ScopedSession
+from villagegraph import migrations
+from villagegraph.app import create_app
+from villagegraph.config import Settings
+from villagegraph.database import (
+    Database,
+    _with_database,
+    create_owner_pool,
+    create_request_pool,
+    start_embedded,
+)
+from villagegraph.seed import seed_demo
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The demo accounts of API.md.
+CITY_OFFICIAL = "13800000000"
+COUNTY_OFFICIAL = "13800000001"
+TOWN_OFFICIAL = "13800000002"
+VILLAGE_CADRE = "13800000003"
+RESIDENT = "13800000010"
+NEIGHBOUR = "13800000011"
+FAR_RESIDENT = "13800000012"
+ANALYST = "13800000020"
+
+CITY = "330300000000"
+LUCHENG = "330302000000"
+RUIAN = "330381000000"
+WUMA = "330302006000"
+TENGQIAO = "330302102000"
+ANYANG = "330381001000"
+VILLAGE = "330302006001"
+NEIGHBOUR_VILLAGE = "330302006002"
+FAR_VILLAGE = "330381001001"
+
+
+@pytest.fixture(scope="session")
+def database() -> Any:
+    """A fresh database for this test session, dropped at the end."""
+    server_dsn = os.environ.get("VILLAGEGRAPH_TEST_DATABASE_URL")
+    if not server_dsn:
+        home = Path(os.environ.get("VILLAGEGRAPH_TEST_HOME", ROOT / ".villagegraph-test"))
+        server_dsn = start_embedded(home)
+    name = f"vg_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(server_dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'create database "{name}"'))
+    db = Database(admin_dsn=_with_database(server_dsn, name))
+    migrations.upgrade(db)
+    yield db
+    asyncio.run(admin(f'drop database "{name}" with (force)'))
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    home = tmp_path_factory.mktemp("home")
+    return Settings(home=home, database_url=None, jwt_secret="test-secret-" + uuid.uuid4().hex)
+
+
+@pytest.fixture(scope="session")
+async def owner_pool(database: Database) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_owner_pool(database, max_size=4)
+    await seed_demo(pool)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def request_pool(
+    database: Database, settings: Settings, owner_pool: asyncpg.Pool
+) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_request_pool(database, settings)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def app(
+    database: Database, settings: Settings, owner_pool: asyncpg.Pool
+) -> AsyncIterator[Any]:
+    application = create_app(settings, database)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://villagegraph") as http:
+        yield http
+
+
+class GraphQLClient:
+    """Posts GraphQL documents as a given demo account (or anonymously)."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.tokens: dict[str, str] = {}
+
+    async def token(self, phone: str, password: str = "demo") -> str:
+        if phone not in self.tokens:
+            result = await self.raw(
+                "mutation($p: String!, $w: String!) { login(phone: $p, password: $w) { token } }",
+                {"p": phone, "w": password},
+            )
+            assert "errors" not in result, result
+            self.tokens[phone] = result["data"]["login"]["token"]
+        return self.tokens[phone]
+
+    async def raw(
+        self, query: str, variables: dict[str, Any] | None = None, as_: str | None = None
+    ) -> dict[str, Any]:
+        headers = {}
+        if as_ is not None:
+            headers["Authorization"] = f"Bearer {await self.token(as_)}"
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        return response.json()  # type: ignore[no-any-return]
+
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, as_: str | None = None
+    ) -> dict[str, Any]:
+        """The data of a request that must succeed."""
+        result = await self.raw(query, variables, as_)
+        assert not result.get("errors"), result
+        return result["data"]  # type: ignore[no-any-return]
+
+    async def error(
+        self, query: str, variables: dict[str, Any] | None = None, as_: str | None = None
+    ) -> dict[str, Any]:
+        """The first error of a request that must fail."""
+        result = await self.raw(query, variables, as_)
+        assert result.get("errors"), result
+        return result["errors"][0]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+async def gql(client: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(client)
+
+
+@pytest.fixture(scope="session")
+def schema() -> Any:
+    return build_schema()
+
+
+@pytest.fixture
+def execute(
+    schema: Any, request_pool: asyncpg.Pool, settings: Settings
+) -> Callable[..., Awaitable[tuple[Any, ScopedSession]]]:
+    """Run a document straight through the schema, returning the result and its session,
+    so tests can count the SQL statements an operation made."""
+
+    async def run(
+        query: str, account_id: int | None, variables: dict[str, Any] | None = None
+    ) -> tuple[Any, ScopedSession]:
+        session = ScopedSession(request_pool, account_id)
+        context = Context(
+            request=None,
+            response=None,
+            db=session,
+            settings=settings,
+            tokens=TokenService(settings),
+            request_id="test",
+        )
+        result = await schema.execute(query, variable_values=variables, context_value=context)
+        return result, session
+
+    return run
+
+
+@pytest.fixture
+async def account_id(owner_pool: asyncpg.Pool) -> Callable[[str], Awaitable[int]]:
+    async def lookup(phone: str) -> int:
+        return int(await owner_pool.fetchval("select id from vg.accounts where phone = $1", phone))
+
+    return lookup
+
+
+@pytest.fixture
+async def as_request_role(request_pool: asyncpg.Pool) -> AsyncIterator[Any]:
+    """A raw connection as the request role, inside a transaction that is rolled back.
+
+    `await conn.begin_as(account_id)` sets a principal's context; without it the
+    connection has no context at all.
+    """
+    async with request_pool.acquire() as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            yield RequestRoleConnection(conn)
+        finally:
+            await transaction.rollback()
+
+
+class RequestRoleConnection:
+    """A request-role connection with `begin_as(account_id)`; other calls pass through."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def begin_as(self, account: int | None) -> Any:
+        return await self._conn.fetchval("select vg.begin_request($1)", account)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+_village_numbers = itertools.count(100)
+
+
+@pytest.fixture
+async def make_village(owner_pool: asyncpg.Pool) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """Create a fresh community under 五马街道 with residents and a cadre of its own.
+
+    Returns codes, phones (password `demo`) and resident ids, so a test owns its tenant.
+    """
+
+    async def create(residents: int = 3, tags: list[list[str]] | None = None) -> dict[str, Any]:
+        number = next(_village_numbers) + (os.getpid() % 50)
+        code = int(WUMA) + number
+        while await owner_pool.fetchval("select 1 from vg.org_units where code = $1", code):
+            code = int(WUMA) + next(_village_numbers)
+        password = hash_password("demo")
+        async with owner_pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "insert into vg.org_units (code, name, level, parent_code) values ($1, $2, 'VILLAGE', $3)",
+                code,
+                f"测试社区{code % 1000}",
+                int(WUMA),
+            )
+            cadre_phone = f"1500{code % 10_000_000:07d}"
+            cadre = await conn.fetchval(
+                "insert into vg.accounts (phone, password_hash, display_name) values ($1, $2, '测试书记')"
+                " returning id",
+                cadre_phone,
+                password,
+            )
+            await conn.execute(
+                "insert into vg.grants (account_id, role, unit_code) values ($1, 'CADRE', $2)",
+                cadre,
+                code,
+            )
+            people = []
+            for i in range(residents):
+                resident_tags = tags[i] if tags and i < len(tags) else []
+                resident_id = await conn.fetchval(
+                    "insert into vg.residents (village_code, name, tags) values ($1, $2, $3) returning id",
+                    code,
+                    f"测试村民{i}",
+                    resident_tags,
+                )
+                phone = f"151{code % 1_000_000:06d}{i:02d}"
+                await conn.execute(
+                    """insert into vg.accounts (phone, password_hash, display_name, resident_village, resident_id)
+                       values ($1, $2, $3, $4, $5)""",
+                    phone,
+                    password,
+                    f"测试村民{i}",
+                    code,
+                    resident_id,
+                )
+                people.append({"id": resident_id, "phone": phone, "tags": resident_tags})
+        return {"code": str(code), "cadre": cadre_phone, "residents": people}
+
+    return create
