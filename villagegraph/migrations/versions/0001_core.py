@@ -173,6 +173,28 @@ create index audit_log_tenant on vg.audit_log (tenant_code, at);
 create index audit_log_account on vg.audit_log (account_id, at);
 """
 
+OUTBOX = """
+-- Notifications are written here in the same transaction as the change that causes them;
+-- the worker delivers them (WeChat template message, SMS, webhook, log) at least once,
+-- deduplicated by idempotency_key.
+create table vg.outbox (
+    id bigserial primary key,
+    tenant_code bigint not null,
+    kind text not null,                 -- e.g. task.reminder, suggestion.answered
+    recipient_account bigint references vg.accounts (id),
+    payload jsonb not null default '{}',
+    idempotency_key text not null unique,
+    status text not null default 'PENDING' check (status in ('PENDING', 'SENT', 'DEAD')),
+    attempts integer not null default 0,
+    next_attempt_at timestamptz not null default now(),
+    last_error text,
+    created_at timestamptz not null default now(),
+    sent_at timestamptz
+);
+create index outbox_due on vg.outbox (next_attempt_at) where status = 'PENDING';
+create index outbox_tenant on vg.outbox (tenant_code, created_at);
+"""
+
 CONTEXT = """
 -- The request context. Each request sets these with set_config(..., true) inside its
 -- transaction (vg.begin_request); policies read them through these STABLE functions,
@@ -400,6 +422,17 @@ create policy notice_reads_record on vg.notice_reads for insert with check (
                  where n.publisher_code = notice_publisher and n.id = notice_id)
 );
 
+-- A mutation may notify about its own tenant: staff inside their write scope, residents
+-- about their member villages. Staff read their subtree's notifications.
+create policy outbox_read on vg.outbox for select using (
+    tenant_code <@ (select vg.read_scope())
+    or recipient_account = (select vg.account_id())
+);
+create policy outbox_enqueue on vg.outbox for insert with check (
+    tenant_code <@ (select vg.write_scope())
+    or tenant_code = any ((select vg.member_villages())::bigint[])
+);
+
 create policy audit_read on vg.audit_log for select using (
     tenant_code <@ (select vg.read_scope()) or account_id = (select vg.account_id())
 );
@@ -420,10 +453,11 @@ def upgrade() -> None:
         op.execute(PEOPLE)
         op.execute(NOTICES)
         op.execute(AUDIT)
+        op.execute(OUTBOX)
         op.execute(CONTEXT)
         for table in ("residents", "accounts", "grants", "audit_log"):
             guard_tenant_table(table, read_only=True)
-        for table in ("notices", "notice_reads"):
+        for table in ("notices", "notice_reads", "outbox"):
             guard_tenant_table(table)
         op.execute(POLICIES)
 
