@@ -1,14 +1,15 @@
 """Passwords (argon2) and bearer tokens (JWT): turning a request into an account id.
 
 HS256 with a secret generated into VILLAGEGRAPH_HOME by default; RS256/ES256 with a
-configured public key for an external identity provider. The algorithm is pinned by
-configuration, never taken from the token header.
+configured public key or a JWKS URL for an external identity provider, whose `sub` claim
+is the account id. The algorithm is pinned by configuration, never taken from the token
+header, so an HS256 token "signed" with a public key is refused.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from typing import Any
 
 import jwt
 from argon2 import PasswordHasher
@@ -36,15 +37,29 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-@dataclass(frozen=True)
 class TokenService:
-    settings: Settings
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._jwks = (
+            jwt.PyJWKClient(settings.jwt_jwks_url, lifespan=300, timeout=5)
+            if settings.jwt_jwks_url
+            else None
+        )
 
-    def _verification_key(self) -> str:
+    @property
+    def fetches_keys(self) -> bool:
+        """True when verifying may block on the network (JWKS): call it off the event loop."""
+        return self._jwks is not None
+
+    def _verification_key(self, token: str) -> Any:
         if self.settings.jwt_algorithm.startswith("HS"):
             return self.settings.signing_secret()
+        if self._jwks is not None:
+            return self._jwks.get_signing_key_from_jwt(token).key
         if not self.settings.jwt_public_key:
-            raise RuntimeError(f"{self.settings.jwt_algorithm} needs VILLAGEGRAPH_JWT_PUBLIC_KEY")
+            raise RuntimeError(
+                f"{self.settings.jwt_algorithm} needs VILLAGEGRAPH_JWT_PUBLIC_KEY or _JWKS_URL"
+            )
         return self.settings.jwt_public_key
 
     def issue(self, account_id: int) -> str:
@@ -63,9 +78,10 @@ class TokenService:
         try:
             claims = jwt.decode(
                 token,
-                self._verification_key(),
+                self._verification_key(token),
                 algorithms=[self.settings.jwt_algorithm],
                 issuer=self.settings.jwt_issuer,
+                audience=self.settings.jwt_audience,
                 options={"require": ["sub", "exp", "iat"]},
             )
             return int(claims["sub"])

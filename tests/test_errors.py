@@ -100,3 +100,14 @@ async def test_internal_errors_are_masked_with_a_request_id(execute, monkeypatch
     assert "secret_table" not in error.message and "app.py" not in error.message
     assert error.extensions["code"] == "INTERNAL_SERVER_ERROR"
     assert error.extensions["requestId"] == "test"
+
+
+async def test_graphiql_is_served_to_browsers(client):
+    response = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
+
+
+async def test_health_answers_when_the_database_does(client):
+    response = await client.get("/health")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 import uuid
@@ -76,7 +77,12 @@ class BearerAuth:
             try:
                 if scheme.lower() != "bearer" or not token.strip():
                     raise InvalidToken("not a bearer token")
-                scope["vg.account_id"] = self.tokens.account_id(token.strip())
+                if self.tokens.fetches_keys:
+                    scope["vg.account_id"] = await asyncio.to_thread(
+                        self.tokens.account_id, token.strip()
+                    )
+                else:
+                    scope["vg.account_id"] = self.tokens.account_id(token.strip())
             except InvalidToken:
                 self.metrics.count_request("unauthenticated")
                 response = JSONResponse(

@@ -18,7 +18,9 @@ class Settings:
     jwt_secret: str | None = None
     jwt_algorithm: str = "HS256"
     jwt_public_key: str | None = None
+    jwt_jwks_url: str | None = None
     jwt_issuer: str = "villagegraph"
+    jwt_audience: str | None = None
     token_ttl_seconds: int = 7 * 24 * 3600
     max_depth: int = 12
     max_page_size: int = 100
@@ -36,6 +38,9 @@ class Settings:
             jwt_secret=env.get("VILLAGEGRAPH_JWT_SECRET") or None,
             jwt_algorithm=env.get("VILLAGEGRAPH_JWT_ALGORITHM", "HS256"),
             jwt_public_key=env.get("VILLAGEGRAPH_JWT_PUBLIC_KEY") or None,
+            jwt_jwks_url=env.get("VILLAGEGRAPH_JWT_JWKS_URL") or None,
+            jwt_issuer=env.get("VILLAGEGRAPH_JWT_ISSUER", "villagegraph"),
+            jwt_audience=env.get("VILLAGEGRAPH_JWT_AUDIENCE") or None,
             token_ttl_seconds=int(env.get("VILLAGEGRAPH_TOKEN_TTL", 7 * 24 * 3600)),
             max_depth=int(env.get("VILLAGEGRAPH_MAX_DEPTH", 12)),
             pool_min_size=int(env.get("VILLAGEGRAPH_POOL_MIN", 2)),
