@@ -17,12 +17,18 @@ from schema.dashboard import DashboardQuery
 from schema.extensions import MaskInternalErrors, RequestTransaction
 from schema.hierarchy import HierarchyQuery, OrgUnit
 from schema.notices import Notice, NoticeMutation, NoticeQuery
-from schema.residents import Resident
+from schema.residents import Resident, ResidentMutation, ResidentQuery
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
 
-QUERIES: tuple[type, ...] = (AccountQuery, HierarchyQuery, NoticeQuery, DashboardQuery)
-MUTATIONS: tuple[type, ...] = (AccountMutation, NoticeMutation)
+QUERIES: tuple[type, ...] = (
+    AccountQuery,
+    HierarchyQuery,
+    NoticeQuery,
+    DashboardQuery,
+    ResidentQuery,
+)
+MUTATIONS: tuple[type, ...] = (AccountMutation, NoticeMutation, ResidentMutation)
 ENTITIES: tuple[type, ...] = (OrgUnit, Notice, Resident)
 
 Query = merge_types("Query", QUERIES)

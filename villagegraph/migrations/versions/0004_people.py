@@ -18,6 +18,12 @@ depends_on = None
 CONTEXT = """
 -- Villages where the caller holds a CADRE grant: only they see a resident's identity in
 -- full and review listings. Reads the caller's own grants (visible to it under RLS).
+-- Public rows are public to anonymous and authenticated callers, never without a context.
+create function vg.has_context() returns boolean
+language sql stable parallel safe as $$
+    select vg.is_anonymous() or vg.account_id() is not null
+$$;
+
 create function vg.cadre_villages() returns bigint[]
 language sql stable parallel safe as $$
     select coalesce(array_agg(g.unit_code), '{}') from vg.grants g
@@ -214,7 +220,7 @@ create table vg.listings (
     status text not null default 'PENDING' check (status in ('PENDING', 'APPROVED', 'REJECTED')),
     review_reason text,
     applicant_id bigint not null,
-    applied_by bigint not null references vg.accounts (id),
+    applied_by bigint references vg.accounts (id),  -- null: entered from a paper form
     applied_at timestamptz not null default now(),
     reviewed_by bigint references vg.accounts (id),
     reviewed_at timestamptz,
@@ -300,7 +306,7 @@ create policy party_members_read on vg.party_members for select using (
 -- Listings: approved ones are public (anonymous included); pending and rejected ones only
 -- the applicant and the cadres of the village.
 create policy listings_read on vg.listings for select using (
-    status = 'APPROVED'
+    (status = 'APPROVED' and (select vg.has_context()))
     or village_code = any ((select vg.cadre_villages())::bigint[])
     or (village_code = (select vg.household_village()) and applicant_id = (select vg.resident_id()))
 );
@@ -318,7 +324,8 @@ grant update (status, review_reason, reviewed_by, reviewed_at) on vg.listings to
 
 -- Shelters: public unless closed; maintained by cadres and officials of the subtree.
 create policy shelters_read on vg.shelters for select using (
-    status <> 'CLOSED' or unit_code <@ (select vg.read_scope())
+    (status <> 'CLOSED' and (select vg.has_context()))
+    or unit_code <@ (select vg.read_scope())
 );
 create policy shelters_create on vg.shelters for insert with check (
     unit_code <@ (select vg.write_scope()) and updated_by = (select vg.account_id())
@@ -359,7 +366,7 @@ def downgrade() -> None:
         op.execute(
             "drop function vg.earth_point, vg.great_circle_meters, vg.resident_contacts, "
             "vg.resident_ids_by_identity, vg.mask_id_number, vg.mask_phone, "
-            "vg.track_resident_history, vg.effective_date, vg.cadre_villages"
+            "vg.track_resident_history, vg.effective_date, vg.cadre_villages, vg.has_context"
         )
         op.execute("drop index vg.residents_household, vg.residents_id_number, vg.residents_phone")
         op.execute("grant select on vg.residents to vg_request")
