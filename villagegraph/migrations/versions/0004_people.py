@@ -177,7 +177,8 @@ language sql stable security definer set search_path = vg, pg_catalog as $$
            not full_view
       from vg.residents r
       cross join caller c
-      cross join lateral (select r.village_code = any (c.own) or r.id = c.self) v (full_view)
+      cross join lateral (
+          select coalesce(r.village_code = any (c.own) or r.id = c.self, false)) v (full_view)
      where r.id = any (p_ids)
        and (r.village_code <@ c.scope or r.residence_code <@ c.scope or r.id = c.self)
 $$;
@@ -277,6 +278,8 @@ create index shelters_position on vg.shelters using gist (position);
 """
 
 POLICIES = """
+grant usage on sequence vg.cadres_id_seq, vg.listings_id_seq, vg.shelters_id_seq to vg_request;
+
 -- Households and history: the staff of the subtree (analysts included, for statistics).
 create policy households_read on vg.households for select using (
     village_code <@ (select vg.read_scope())
