@@ -16,6 +16,7 @@ from schema.accounts import AccountMutation, AccountQuery
 from schema.dashboard import DashboardQuery
 from schema.extensions import MaskInternalErrors, RequestTransaction
 from schema.hierarchy import HierarchyQuery, OrgUnit
+from schema.listings import ListingMutation, ListingQuery
 from schema.notices import Notice, NoticeMutation, NoticeQuery
 from schema.residents import Resident, ResidentMutation, ResidentQuery
 
@@ -27,8 +28,14 @@ QUERIES: tuple[type, ...] = (
     NoticeQuery,
     DashboardQuery,
     ResidentQuery,
+    ListingQuery,
 )
-MUTATIONS: tuple[type, ...] = (AccountMutation, NoticeMutation, ResidentMutation)
+MUTATIONS: tuple[type, ...] = (
+    AccountMutation,
+    NoticeMutation,
+    ResidentMutation,
+    ListingMutation,
+)
 ENTITIES: tuple[type, ...] = (OrgUnit, Notice, Resident)
 
 Query = merge_types("Query", QUERIES)
