@@ -19,6 +19,7 @@ from schema.hierarchy import HierarchyQuery, OrgUnit
 from schema.listings import ListingMutation, ListingQuery
 from schema.notices import Notice, NoticeMutation, NoticeQuery
 from schema.residents import Resident, ResidentMutation, ResidentQuery
+from schema.shelters import ShelterMutation, ShelterQuery
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
 
@@ -29,12 +30,14 @@ QUERIES: tuple[type, ...] = (
     DashboardQuery,
     ResidentQuery,
     ListingQuery,
+    ShelterQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     AccountMutation,
     NoticeMutation,
     ResidentMutation,
     ListingMutation,
+    ShelterMutation,
 )
 ENTITIES: tuple[type, ...] = (OrgUnit, Notice, Resident)
 
