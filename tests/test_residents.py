@@ -367,3 +367,32 @@ async def test_residents_and_analysts_cannot_appoint_cadres(gql, as_request_role
             int(VILLAGE),
             analyst,
         )
+
+
+async def test_dashboard_counts_cadres_from_the_position_register(gql, make_village):
+    village = await make_village(residents=1)
+    dashboard = "query($u: ID!) { dashboard(unit: $u) { cadres } }"
+
+    async def cadres() -> int:
+        return (await gql.data(dashboard, {"u": village["code"]}, as_=TOWN_OFFICIAL))["dashboard"][
+            "cadres"
+        ]
+
+    assert await cadres() == 0  # a login grant alone is not a position
+    person = str(village["residents"][0]["id"])
+    for body, position in (("PARTY_BRANCH", "书记"), ("COMMITTEE", "主任")):
+        await gql.data(
+            APPOINT,
+            {
+                "input": {
+                    "village": village["code"],
+                    "name": "一肩挑",
+                    "body": body,
+                    "position": position,
+                    "termStart": "2021-01-15",
+                    "resident": person,
+                }
+            },
+            as_=TOWN_OFFICIAL,
+        )
+    assert await cadres() == 1  # 书记 and 主任 held by one person (一肩挑)
