@@ -256,6 +256,20 @@ class ResidentsByHouseholdLoader(Loader[tuple[int, str], list[Any]]):
         return [members[k] for k in keys]
 
 
+class PartyMembershipByResidentIdLoader(Loader[int, Any]):
+    """Each resident's current or latest party membership (党籍), when the caller may see it."""
+
+    async def batch_load(self, keys: list[int]) -> list[Any]:
+        rows = await self.db.fetch(
+            """select distinct on (resident_id) resident_id, joined_on, left_on, branch_code
+                 from vg.party_members
+                where resident_id = any($1::bigint[])
+                order by resident_id, joined_on desc""",
+            keys,
+        )
+        return by_key(rows, keys, "resident_id")
+
+
 class CadreByIdLoader(Loader[int, Any]):
     async def batch_load(self, keys: list[int]) -> list[Any]:
         rows = await self.db.fetch(

@@ -16,6 +16,7 @@ import strawberry
 from resolvers import residents as store
 from resolvers.residents import (
     CadreByIdLoader,
+    PartyMembershipByResidentIdLoader,
     ResidentByIdLoader,
     ResidentContactByIdLoader,
     ResidentsByHouseholdLoader,
@@ -96,12 +97,34 @@ class Resident:
         )
         return [Resident.from_row(row) for row in rows]
 
+    @strawberry.field(description="党籍: the current or latest party membership, if any.")
+    async def party_membership(self, info: Info) -> PartyMembership | None:
+        row = await info.context.loader(PartyMembershipByResidentIdLoader).load(int(self.id))
+        if row is None:
+            return None
+        return PartyMembership(
+            joined_on=row["joined_on"], left_on=row["left_on"], branch_code=row["branch_code"]
+        )
+
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Resident | None:
         if not str(id).isdigit():
             return None
         row = await info.context.loader(ResidentByIdLoader).load(int(id))
         return None if row is None else cls.from_row(row)
+
+
+@strawberry.type(description="Membership of the Communist Party of China (党员) with its dates.")
+class PartyMembership:
+    joined_on: date
+    left_on: date | None
+    branch_code: strawberry.Private[int]
+
+    @strawberry.field(description="The party branch (党支部), by its village or community.")
+    async def branch(self, info: Info) -> OrgUnit:
+        unit = await load_unit(info, self.branch_code)
+        assert unit is not None
+        return unit
 
 
 ResidentConnection = Connection[Resident]

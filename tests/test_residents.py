@@ -396,3 +396,16 @@ async def test_dashboard_counts_cadres_from_the_position_register(gql, make_vill
             as_=TOWN_OFFICIAL,
         )
     assert await cadres() == 1  # 书记 and 主任 held by one person (一肩挑)
+
+
+async def test_federated_residents_are_masked_and_guarded_like_queries(gql, owner_pool):
+    me = await demo_resident(owner_pool)
+    query = """query($r: [_Any!]!) { _entities(representations: $r) {
+        ... on Resident { id idNumber phone partyMembership { joinedOn branch { code } } } } }"""
+    variables = {"r": [{"__typename": "Resident", "id": str(me["id"])}]}
+    analyst = (await gql.data(query, variables, as_=ANALYST))["_entities"][0]
+    assert analyst["phone"] == "138****0010" and "*" in analyst["idNumber"]
+    assert analyst["partyMembership"]["branch"]["code"] == VILLAGE  # the demo resident is 党员
+    cadre = (await gql.data(query, variables, as_=VILLAGE_CADRE))["_entities"][0]
+    assert cadre["idNumber"] == me["id_number"]
+    assert (await gql.data(query, variables))["_entities"] == [None]
