@@ -256,6 +256,22 @@ class ResidentsByHouseholdLoader(Loader[tuple[int, str], list[Any]]):
         return [members[k] for k in keys]
 
 
+class HouseholdByKeyLoader(Loader[tuple[int, str], Any]):
+    """Household register rows (户) by (village, household number), staff only under RLS."""
+
+    async def batch_load(self, keys: list[tuple[int, str]]) -> list[Any]:
+        rows = await self.db.fetch(
+            """select village_code, household_no, head_resident_id, address, registered_on
+                 from vg.households
+                where (village_code, household_no) in (
+                      select * from unnest($1::bigint[], $2::text[]))""",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+        )
+        found = {(row["village_code"], row["household_no"]): row for row in rows}
+        return [found.get(k) for k in keys]
+
+
 class PartyMembershipByResidentIdLoader(Loader[int, Any]):
     """Each resident's current or latest party membership (党籍), when the caller may see it."""
 

@@ -16,6 +16,7 @@ import strawberry
 from resolvers import residents as store
 from resolvers.residents import (
     CadreByIdLoader,
+    HouseholdByKeyLoader,
     PartyMembershipByResidentIdLoader,
     ResidentByIdLoader,
     ResidentContactByIdLoader,
@@ -88,14 +89,20 @@ class Resident:
         contact = await info.context.loader(ResidentContactByIdLoader).load(int(self.id))
         return None if contact is None else contact["phone"]
 
-    @strawberry.field(description="Members of the same household (户) the caller may see.")
-    async def household_members(self, info: Info) -> list[Resident]:
+    @strawberry.field(description="The household (户) in the register, for staff.")
+    async def household(self, info: Info) -> Household | None:
         if self.household_no is None:
-            return []
-        rows = await info.context.loader(ResidentsByHouseholdLoader).load(
-            (self.village_code, self.household_no)
+            return None
+        key = (self.village_code, self.household_no)
+        row = await info.context.loader(HouseholdByKeyLoader).load(key)
+        if row is None:
+            return None
+        return Household(
+            number=row["household_no"],
+            address=row["address"],
+            registered_on=row["registered_on"],
+            village_code=row["village_code"],
         )
-        return [Resident.from_row(row) for row in rows]
 
     @strawberry.field(description="党籍: the current or latest party membership, if any.")
     async def party_membership(self, info: Info) -> PartyMembership | None:
@@ -112,6 +119,21 @@ class Resident:
             return None
         row = await info.context.loader(ResidentByIdLoader).load(int(id))
         return None if row is None else cls.from_row(row)
+
+
+@strawberry.type(description="A household (户) of the register.")
+class Household:
+    number: str = strawberry.field(description="户号")
+    address: str | None
+    registered_on: date | None
+    village_code: strawberry.Private[int]
+
+    @strawberry.field(description="Members the caller may see, in id order.")
+    async def members(self, info: Info) -> list[Resident]:
+        rows = await info.context.loader(ResidentsByHouseholdLoader).load(
+            (self.village_code, self.number)
+        )
+        return [Resident.from_row(row) for row in rows]
 
 
 @strawberry.type(description="Membership of the Communist Party of China (党员) with its dates.")

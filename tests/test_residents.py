@@ -162,12 +162,14 @@ async def test_drill_down_by_tags_pages_through_everyone_with_all_tags(gql, owne
 
 async def test_residents_list_costs_a_fixed_number_of_statements(execute, account_id):
     query = """{ residents(unit: "330302006000", first: 50) { totalCount
-        edges { node { id name idNumber phone village { code name } householdMembers { id } } } } }"""
+        edges { node { id name idNumber phone village { code name }
+                       household { number address members { id } } } } } }"""
     result, session = await execute(query, await account_id(TOWN_OFFICIAL))
     assert not result.errors
     assert len(result.data["residents"]["edges"]) == 50
-    # begin_request, the page, the count, contacts, villages, households
-    assert session.statements == 6
+    assert all(e["node"]["household"]["members"] for e in result.data["residents"]["edges"])
+    # begin_request, the page, the count, contacts, villages, households, their members
+    assert session.statements == 7
 
 
 async def test_statistics_groups_add_up_and_match_a_hand_count(gql, owner_pool):
@@ -291,6 +293,7 @@ async def test_village_members_see_their_cadres_but_not_neighbours(gql):
     query = "query($u: ID!) { cadres(unit: $u) { name position } }"
     own = (await gql.data(query, {"u": VILLAGE}, as_=RESIDENT))["cadres"]
     assert {c["position"] for c in own} >= {"书记", "主任"}
+    assert (await gql.data(query, {"u": VILLAGE}))["cadres"] == []
     assert (await gql.data(query, {"u": NEIGHBOUR_VILLAGE}, as_=RESIDENT))["cadres"] == []
 
 
