@@ -148,6 +148,50 @@ async def resident_groups(
     )
 
 
+async def open_version_start(db: ScopedSession, resident_id: int) -> date | None:
+    """When the resident's current version in the history began."""
+    value = await db.fetchval(
+        "select valid_from from vg.resident_history where resident_id = $1 and valid_to is null",
+        resident_id,
+    )
+    return value  # type: ignore[no-any-return]
+
+
+async def update_resident(
+    db: ScopedSession, resident: Any, changes: dict[str, Any], effective: date
+) -> Any:
+    """Change tags and residence as of `effective`; the history trigger dates the new
+    version by vg.effective_date, set for this statement only."""
+    values = {
+        "tags": resident["tags"],
+        "residence_code": resident["residence_code"],
+        "residence_member": resident["residence_member"],
+        **changes,
+    }
+    await db.execute("select set_config('vg.effective_date', $1, true)", effective.isoformat())
+    row = await db.fetchrow(
+        f"""update vg.residents
+               set tags = $3, residence_code = $4, residence_member = $5
+             where village_code = $1 and id = $2
+         returning {RESIDENT_COLUMNS}""",
+        resident["village_code"],
+        resident["id"],
+        values["tags"],
+        values["residence_code"],
+        values["residence_member"],
+    )
+    await db.execute("select set_config('vg.effective_date', '', true)")
+    assert row is not None  # the caller checked it may write the household village
+    await db.audit(
+        "resident.update",
+        resident["village_code"],
+        "resident",
+        resident["id"],
+        {**changes, "effective": effective},
+    )
+    return row
+
+
 async def party_member_count(db: ScopedSession, lo: int, hi: int, on: date) -> int:
     return int(
         await db.fetchval(

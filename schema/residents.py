@@ -246,6 +246,18 @@ class AppointCadreInput:
     resident: strawberry.ID | None = None
 
 
+@strawberry.input(description="Only the fields given change; the change is dated `effectiveOn`.")
+class UpdateResidentInput:
+    tags: list[str] | None = None
+    residence: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="常驻村社; null: lives where registered."
+    )
+    residence_member: bool | None = None
+    effective_on: date | None = strawberry.field(
+        default=None, description="When the change took effect (default today; not future)."
+    )
+
+
 def _identity(value: str | None, argument: str) -> str | None:
     return None if value is None else text(value, argument, max_length=32)
 
@@ -360,6 +372,46 @@ class ResidentMutation:
             principal.account_id,
         )
         return Cadre.from_row(row)
+
+    @strawberry.mutation(
+        description="Update a resident's tags or residence village; earlier dates keep "
+        "their figures (the history records the change from `effectiveOn`)."
+    )
+    async def update_resident(
+        self, info: Info, id: strawberry.ID, input: UpdateResidentInput
+    ) -> Resident:
+        principal = await require_principal(info, "update residents")
+        resident = await info.context.loader(ResidentByIdLoader).load(record_id(id))
+        if resident is None:
+            raise NotFound("No such resident, or not one you may see.")
+        if not principal.can_write(resident["village_code"]):
+            raise Forbidden("Only cadres of the household village and officials above may edit.")
+        changes: dict[str, Any] = {}
+        if input.tags is not None:
+            changes["tags"] = tag_list(input.tags, "tags")
+        if input.residence is not strawberry.UNSET:
+            residence = None
+            if input.residence is not None:
+                residence = division_code(input.residence, "residence")
+                if level_of(residence) is not Level.VILLAGE:
+                    raise BadUserInput("`residence` must be a village.", argument="residence")
+                await require_unit(info, residence, "residence")
+            changes["residence_code"] = None if residence == resident["village_code"] else residence
+        if input.residence_member is not None:
+            changes["residence_member"] = input.residence_member
+        if not changes:
+            raise BadUserInput("Nothing to change.", argument="input")
+        effective = input.effective_on or today()
+        if effective > today():
+            raise BadUserInput("`effectiveOn` must not be in the future.", argument="effectiveOn")
+        since = await store.open_version_start(info.context.db, resident["id"])
+        if since is not None and effective < since:
+            raise BadUserInput(
+                f"`effectiveOn` is before the last recorded change ({since}).",
+                argument="effectiveOn",
+            )
+        row = await store.update_resident(info.context.db, resident, changes, effective)
+        return Resident.from_row(row)
 
     @strawberry.mutation(description="Close a cadre's term; the position stays in history.")
     async def end_cadre_term(self, info: Info, id: strawberry.ID, on: date) -> Cadre:

@@ -412,3 +412,82 @@ async def test_federated_residents_are_masked_and_guarded_like_queries(gql, owne
     cadre = (await gql.data(query, variables, as_=VILLAGE_CADRE))["_entities"][0]
     assert cadre["idNumber"] == me["id_number"]
     assert (await gql.data(query, variables))["_entities"] == [None]
+
+
+UPDATE_RESIDENT = """
+mutation($id: ID!, $input: UpdateResidentInput!) {
+  updateResident(id: $id, input: $input) { id tags residenceVillage { code } }
+}"""
+
+
+async def test_cadre_dates_a_tag_change_and_earlier_figures_keep_the_old_tags(
+    gql, make_village, owner_pool
+):
+    village = await make_village(residents=1, tags=[["老人"]])
+    resident = village["residents"][0]["id"]
+    await owner_pool.execute(
+        "update vg.resident_history set valid_from = '2019-01-01' where resident_id = $1", resident
+    )
+    updated = (
+        await gql.data(
+            UPDATE_RESIDENT,
+            {
+                "id": str(resident),
+                "input": {
+                    "tags": ["老人", "低保"],
+                    "effectiveOn": "2026-10-01",
+                    "residence": NEIGHBOUR_VILLAGE,
+                },
+            },
+            as_=village["cadre"],
+        )
+    )["updateResident"]
+    assert updated["tags"] == ["低保", "老人"]
+    assert updated["residenceVillage"]["code"] == NEIGHBOUR_VILLAGE
+
+    async def tags_on(day: str) -> dict:
+        stats = await gql.data(
+            STATISTICS, {"u": village["code"], "on": day, "by": ["TAG"]}, as_=TOWN_OFFICIAL
+        )
+        return {g["tag"]: g["count"] for g in stats["residentStatistics"]["groups"]}
+
+    assert await tags_on("2026-09-30") == {"老人": 1}
+    assert await tags_on("2026-10-01") == {"老人": 1, "低保": 1}
+    audit = await owner_pool.fetchval(
+        "select detail->>'effective' from vg.audit_log where action = 'resident.update' and entity_id = $1",
+        str(resident),
+    )
+    assert audit == "2026-10-01"
+    earlier = await gql.error(
+        UPDATE_RESIDENT,
+        {"id": str(resident), "input": {"tags": [], "effectiveOn": "2026-09-01"}},
+        as_=village["cadre"],
+    )
+    assert earlier["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_only_staff_of_the_household_village_update_residents(
+    gql, make_village, as_request_role, account_id
+):
+    village = await make_village(residents=1)
+    resident = str(village["residents"][0]["id"])
+    for phone, code in (
+        (ANALYST, "FORBIDDEN"),
+        (village["residents"][0]["phone"], "FORBIDDEN"),
+        (VILLAGE_CADRE, "NOT_FOUND"),
+    ):
+        error = await gql.error(
+            UPDATE_RESIDENT, {"id": resident, "input": {"tags": ["低保"]}}, as_=phone
+        )
+        assert error["extensions"]["code"] == code, phone
+    await as_request_role.begin_as(await account_id(village["residents"][0]["phone"]))
+    assert (
+        await as_request_role.execute(
+            "update vg.residents set tags = '{低保}' where id = $1", int(resident)
+        )
+        == "UPDATE 0"
+    )
+    with pytest.raises(Exception, match="permission denied"):
+        await as_request_role.execute(
+            "update vg.residents set id_number = 'x' where id = $1", int(resident)
+        )

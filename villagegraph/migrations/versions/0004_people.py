@@ -288,6 +288,12 @@ create policy resident_history_read on vg.resident_history for select using (
     village_code <@ (select vg.read_scope())
 );
 
+-- Staff of the household village keep tags and residence up to date (history follows).
+create policy residents_update on vg.residents for update
+    using (village_code <@ (select vg.write_scope()))
+    with check (village_code <@ (select vg.write_scope()));
+grant update (tags, residence_code, residence_member) on vg.residents to vg_request;
+
 -- Cadres: 组织公开 to the village's members; maintained by the village and above.
 create policy cadres_read on vg.cadres for select using (
     village_code <@ (select vg.read_scope())
@@ -372,4 +378,6 @@ def downgrade() -> None:
             "vg.track_resident_history, vg.effective_date, vg.cadre_villages, vg.has_context"
         )
         op.execute("drop index vg.residents_household, vg.residents_id_number, vg.residents_phone")
+        op.execute("drop policy residents_update on vg.residents")
+        op.execute("revoke update on vg.residents from vg_request")
         op.execute("grant select on vg.residents to vg_request")
