@@ -491,3 +491,14 @@ async def test_only_staff_of_the_household_village_update_residents(
         await as_request_role.execute(
             "update vg.residents set id_number = 'x' where id = $1", int(resident)
         )
+
+
+async def test_statistics_cost_a_fixed_number_of_statements(execute, account_id):
+    query = """{ residentStatistics(unit: "330300000000", by: [UNIT, AGE_BAND, TAG]) {
+        total partyMembers groups { unit { code name } ageBand tag count }
+        cadres { name village { code } } } }"""
+    result, session = await execute(query, await account_id(CITY_OFFICIAL))
+    assert not result.errors and result.data["residentStatistics"]["groups"]
+    # begin_request, the unit, the grouped counts, party members, cadres, the groups'
+    # units, then the cadres' villages (known only once the cadres are)
+    assert session.statements == 7

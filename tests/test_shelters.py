@@ -263,3 +263,12 @@ async def test_only_staff_above_may_open_shelters(gql, make_village):
     empty = await make_village(residents=1)
     error = await gql.error(EMERGENCY, {"u": empty["code"]}, as_=TOWN_OFFICIAL)
     assert error["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_nearest_shelters_cost_a_fixed_number_of_statements(execute):
+    query = """{ shelters(near: {lat: 28.0, lng: 120.7}, first: 50) {
+        id distanceMeters navigationUrl unit { code name } } }"""
+    result, session = await execute(query, None)
+    assert not result.errors and len(result.data["shelters"]) >= 10
+    # begin_request, the KNN query, the units
+    assert session.statements == 3
