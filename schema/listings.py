@@ -163,7 +163,8 @@ class ListingQuery:
         size = page_size(first)
         cursor = decode_cursor(after, 1)
         bounds = None if under is None else subtree_bounds(division_code(under, "under"))
-        keyword = None if search is None else text(search, "search", max_length=50) or None
+        keyword = None if search is None else text(search, "search", max_length=50, required=False)
+        keyword = keyword or None
         kind_value = kind.value if kind else None
         status_value = status.value if status else None
         db = info.context.db

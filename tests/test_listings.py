@@ -219,6 +219,9 @@ async def test_search_by_keyword_kind_and_subtree(gql):
     assert codes and all(c.startswith("330381") for c in codes)
     wildcard = await gql.data(LISTINGS, {"search": "%", "first": 100})
     assert wildcard["listings"]["totalCount"] == 0
+    blank = await gql.data(LISTINGS, {"search": "  ", "first": 1})
+    every = await gql.data(LISTINGS, {"first": 1})
+    assert blank["listings"]["totalCount"] == every["listings"]["totalCount"] > 0
 
 
 async def test_keyword_search_can_use_the_trigram_index(owner_pool):

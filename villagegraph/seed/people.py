@@ -195,7 +195,7 @@ async def _seed_listings(conn: asyncpg.Connection, rng: random.Random) -> None:
                            $14, $15, $16)""",
                 village,
                 kind,
-                title if status == "APPROVED" else f"{title}（申请中）",
+                title,
                 text,
                 price,
                 f"0577-{rng.randrange(55000000, 89999999)}",
