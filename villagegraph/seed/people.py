@@ -221,12 +221,18 @@ async def _seed_shelters(conn: asyncpg.Connection, rng: random.Random) -> None:
         lat0, lng0 = TOWN_CENTRES[town]
         units = [town, town] + [code for code, _, parent in villages if parent == town]
         for number, unit in enumerate(units):
-            place = "中学体育馆" if number == 0 else "文化礼堂" if unit % 1000 else "避灾中心"
+            place = (
+                "中学体育馆避灾安置点"
+                if number == 0
+                else "文化礼堂避灾安置点"
+                if unit % 1000
+                else "避灾中心"
+            )
             status = "OPEN" if number == 1 else "CLOSED" if number == 4 else "STANDBY"
             records.append(
                 (
                     unit,
-                    f"{names[unit]}{place}避灾安置点",
+                    f"{names[unit]}{place}",
                     f"温州市{names[town]}{names[unit] if unit % 1000 else ''}{number + 1}号",
                     round(lat0 + rng.uniform(-0.02, 0.02), 6),
                     round(lng0 + rng.uniform(-0.02, 0.02), 6),
