@@ -59,13 +59,18 @@ async def people_figures(db: ScopedSession, scope: DashboardScope) -> dict[int |
         scope.lo,
         scope.hi,
     )
+    # Cadres: people holding a village committee or party branch position today (a person
+    # holding two seats, 一肩挑, counts once), from the position register vg.cadres.
     cadres = await db.fetch(
-        f"""select {scope.child_key("unit_code")} as child,
-                   grouping({scope.child_key("unit_code")}) = 1 as is_total,
-                   count(distinct account_id) as cadres
-              from vg.grants
-             where unit_code between $1 and $2 and role = 'CADRE' and revoked_at is null
-             group by grouping sets ((), ({scope.child_key("unit_code")}))""",
+        f"""select {scope.child_key("village_code")} as child,
+                   grouping({scope.child_key("village_code")}) = 1 as is_total,
+                   count(distinct (village_code, coalesce('resident ' || resident_id,
+                                                          'account ' || account_id, name)))
+                       as cadres
+              from vg.cadres
+             where village_code between $1 and $2
+               and term_start <= current_date and (term_end is null or term_end > current_date)
+             group by grouping sets ((), ({scope.child_key("village_code")}))""",
         scope.lo,
         scope.hi,
     )

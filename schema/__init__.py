@@ -16,13 +16,29 @@ from schema.accounts import AccountMutation, AccountQuery
 from schema.dashboard import DashboardQuery
 from schema.extensions import MaskInternalErrors, RequestTransaction
 from schema.hierarchy import HierarchyQuery, OrgUnit
+from schema.listings import ListingMutation, ListingQuery
 from schema.notices import Notice, NoticeMutation, NoticeQuery
-from schema.residents import Resident
+from schema.residents import Resident, ResidentMutation, ResidentQuery
+from schema.shelters import ShelterMutation, ShelterQuery
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
 
-QUERIES: tuple[type, ...] = (AccountQuery, HierarchyQuery, NoticeQuery, DashboardQuery)
-MUTATIONS: tuple[type, ...] = (AccountMutation, NoticeMutation)
+QUERIES: tuple[type, ...] = (
+    AccountQuery,
+    HierarchyQuery,
+    NoticeQuery,
+    DashboardQuery,
+    ResidentQuery,
+    ListingQuery,
+    ShelterQuery,
+)
+MUTATIONS: tuple[type, ...] = (
+    AccountMutation,
+    NoticeMutation,
+    ResidentMutation,
+    ListingMutation,
+    ShelterMutation,
+)
 ENTITIES: tuple[type, ...] = (OrgUnit, Notice, Resident)
 
 Query = merge_types("Query", QUERIES)

@@ -1,14 +1,43 @@
-"""Residents as the API shows them; RLS decides who may look a resident up."""
+"""Residents, households, cadres and party members as the API shows them, and their
+statistics by age band, tag, gender and unit as of a date.
+
+RLS decides which residents a caller sees; the database masks ID numbers and phones
+(vg.resident_contacts). This module never decides visibility or masking itself.
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from enum import Enum
 from typing import Any
 
 import strawberry
 
-from resolvers.residents import ResidentByIdLoader
-from schema.context import Info
-from schema.hierarchy import OrgUnit, load_unit
+from resolvers import residents as store
+from resolvers.residents import (
+    CadreByIdLoader,
+    HouseholdByKeyLoader,
+    PartyMembershipByResidentIdLoader,
+    ResidentByIdLoader,
+    ResidentContactByIdLoader,
+    ResidentsByHouseholdLoader,
+)
+from schema.context import Info, principal_of, require_principal
+from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
+from schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
+from schema.inputs import LOCAL_TIME, division_code, record_id, tag_list, text
+from schema.pagination import Connection, connection, decode_cursor, page_size
+from tenants.hierarchy import Level, child_divisor, level_of
+
+
+def today() -> date:
+    return datetime.now(LOCAL_TIME).date()
+
+
+@strawberry.enum
+class Gender(Enum):
+    MALE = "M"
+    FEMALE = "F"
 
 
 @strawberry.federation.type(keys=["id"], description="A registered resident (村民/居民).")
@@ -16,6 +45,9 @@ class Resident:
     id: strawberry.ID
     name: str
     tags: list[str]
+    gender: Gender | None
+    birth_date: date | None
+    household_no: str | None = strawberry.field(description="户号 within the household village.")
     village_code: strawberry.Private[int]
     residence_code: strawberry.Private[int | None]
 
@@ -25,6 +57,9 @@ class Resident:
             id=strawberry.ID(str(row["id"])),
             name=row["name"],
             tags=list(row["tags"]),
+            gender=Gender(row["gender"]) if row["gender"] else None,
+            birth_date=row["birth_date"],
+            household_no=row["household_no"],
             village_code=row["village_code"],
             residence_code=row["residence_code"],
         )
@@ -41,9 +76,353 @@ class Resident:
             return None
         return await load_unit(info, self.residence_code)
 
+    @strawberry.field(
+        description="身份证号: in full only for cadres of the household village (and the "
+        "resident itself), otherwise masked like 330302********1234."
+    )
+    async def id_number(self, info: Info) -> str | None:
+        contact = await info.context.loader(ResidentContactByIdLoader).load(int(self.id))
+        return None if contact is None else contact["id_number"]
+
+    @strawberry.field(description="Phone: in full only where idNumber is, else 138****0010.")
+    async def phone(self, info: Info) -> str | None:
+        contact = await info.context.loader(ResidentContactByIdLoader).load(int(self.id))
+        return None if contact is None else contact["phone"]
+
+    @strawberry.field(description="The household (户) in the register, for staff.")
+    async def household(self, info: Info) -> Household | None:
+        if self.household_no is None:
+            return None
+        key = (self.village_code, self.household_no)
+        row = await info.context.loader(HouseholdByKeyLoader).load(key)
+        if row is None:
+            return None
+        return Household(
+            number=row["household_no"],
+            address=row["address"],
+            registered_on=row["registered_on"],
+            village_code=row["village_code"],
+        )
+
+    @strawberry.field(description="党籍: the current or latest party membership, if any.")
+    async def party_membership(self, info: Info) -> PartyMembership | None:
+        row = await info.context.loader(PartyMembershipByResidentIdLoader).load(int(self.id))
+        if row is None:
+            return None
+        return PartyMembership(
+            joined_on=row["joined_on"], left_on=row["left_on"], branch_code=row["branch_code"]
+        )
+
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Resident | None:
         if not str(id).isdigit():
             return None
         row = await info.context.loader(ResidentByIdLoader).load(int(id))
         return None if row is None else cls.from_row(row)
+
+
+@strawberry.type(description="A household (户) of the register.")
+class Household:
+    number: str = strawberry.field(description="户号")
+    address: str | None
+    registered_on: date | None
+    village_code: strawberry.Private[int]
+
+    @strawberry.field(description="Members the caller may see, in id order.")
+    async def members(self, info: Info) -> list[Resident]:
+        rows = await info.context.loader(ResidentsByHouseholdLoader).load(
+            (self.village_code, self.number)
+        )
+        return [Resident.from_row(row) for row in rows]
+
+
+@strawberry.type(description="Membership of the Communist Party of China (党员) with its dates.")
+class PartyMembership:
+    joined_on: date
+    left_on: date | None
+    branch_code: strawberry.Private[int]
+
+    @strawberry.field(description="The party branch (党支部), by its village or community.")
+    async def branch(self, info: Info) -> OrgUnit:
+        unit = await load_unit(info, self.branch_code)
+        assert unit is not None
+        return unit
+
+
+ResidentConnection = Connection[Resident]
+
+
+@strawberry.enum(description="A way to group resident statistics.")
+class ResidentDimension(Enum):
+    AGE_BAND = "AGE_BAND"  # 年龄段 on the statistics date
+    GENDER = "GENDER"
+    TAG = "TAG"  # 低保, 党员, 老人 …: a resident counts under each of its tags
+    UNIT = "UNIT"  # the child unit one tier down (the village itself for a village)
+
+
+@strawberry.type(description="One cell of a grouped head count.")
+class ResidentGroup:
+    age_band: str | None = strawberry.field(description="0-17, 18-34, 35-59, 60-79, 80+.")
+    gender: Gender | None
+    tag: str | None = strawberry.field(description="Null under TAG: residents with no tag.")
+    count: int
+    unit_code: strawberry.Private[int | None]
+
+    @strawberry.field
+    async def unit(self, info: Info) -> OrgUnit | None:
+        return None if self.unit_code is None else await load_unit(info, self.unit_code)
+
+
+@strawberry.type(description="Head counts of a subtree as of a date (history-stable).")
+class ResidentStatistics:
+    unit: OrgUnit
+    on: date
+    total: int
+    groups: list[ResidentGroup]
+    lo: strawberry.Private[int]
+    hi: strawberry.Private[int]
+
+    @strawberry.field(description="党员 with a membership on that date.")
+    async def party_members(self, info: Info) -> int:
+        return await store.party_member_count(info.context.db, self.lo, self.hi, self.on)
+
+    @strawberry.field(description="Cadre positions held on that date.")
+    async def cadres(self, info: Info) -> list[Cadre]:
+        rows = await store.cadres_serving(info.context.db, self.lo, self.hi, self.on)
+        return [Cadre.from_row(row) for row in rows]
+
+
+@strawberry.enum(description="村(居)民委员会 or 党支部.")
+class CadreBody(Enum):
+    COMMITTEE = "COMMITTEE"
+    PARTY_BRANCH = "PARTY_BRANCH"
+
+
+@strawberry.type(description="A village cadre position (村干部) with its term.")
+class Cadre:
+    id: strawberry.ID
+    name: str
+    body: CadreBody
+    position: str = strawberry.field(description="书记, 主任, 委员 …")
+    term_start: date
+    term_end: date | None
+    village_code: strawberry.Private[int]
+    resident_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Cadre:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            name=row["name"],
+            body=CadreBody(row["body"]),
+            position=row["position"],
+            term_start=row["term_start"],
+            term_end=row["term_end"],
+            village_code=row["village_code"],
+            resident_id=row["resident_id"],
+        )
+
+    @strawberry.field
+    async def village(self, info: Info) -> OrgUnit:
+        unit = await load_unit(info, self.village_code)
+        assert unit is not None
+        return unit
+
+    @strawberry.field(description="The cadre's resident record, when the caller may see it.")
+    async def resident(self, info: Info) -> Resident | None:
+        if self.resident_id is None:
+            return None
+        row = await info.context.loader(ResidentByIdLoader).load(self.resident_id)
+        return None if row is None else Resident.from_row(row)
+
+
+@strawberry.input
+class AppointCadreInput:
+    village: strawberry.ID
+    name: str
+    body: CadreBody
+    position: str
+    term_start: date
+    resident: strawberry.ID | None = None
+
+
+@strawberry.input(description="Only the fields given change; the change is dated `effectiveOn`.")
+class UpdateResidentInput:
+    tags: list[str] | None = None
+    residence: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="常驻村社; null: lives where registered."
+    )
+    residence_member: bool | None = None
+    effective_on: date | None = strawberry.field(
+        default=None, description="When the change took effect (default today; not future)."
+    )
+
+
+def _identity(value: str | None, argument: str) -> str | None:
+    return None if value is None else text(value, argument, max_length=32)
+
+
+@strawberry.type
+class ResidentQuery:
+    @strawberry.field(
+        description="Residents registered in a unit's subtree, optionally having all the "
+        "tags or an exact ID number / phone (drill-down from statistics)."
+    )
+    async def residents(
+        self,
+        info: Info,
+        unit: strawberry.ID,
+        tags: list[str] | None = None,
+        id_number: str | None = None,
+        phone: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Resident]:
+        size = page_size(first)
+        cursor = decode_cursor(after, 1)
+        lo, hi = subtree_bounds(division_code(unit))
+        wanted = tag_list(tags, "tags")
+        number, mobile = _identity(id_number, "idNumber"), _identity(phone, "phone")
+        db = info.context.db
+        rows = await store.residents_page(
+            db, lo, hi, wanted, number, mobile, int(cursor[0]) if cursor else None, size + 1
+        )
+        return connection(
+            rows,
+            size,
+            Resident.from_row,
+            lambda row: (row["id"],),
+            lambda: store.residents_count(db, lo, hi, wanted, number, mobile),
+        )
+
+    @strawberry.field(
+        description="Head counts of a subtree on a date (default today), grouped by any of "
+        "age band, gender, tag and child unit; null outside the caller's scope."
+    )
+    async def resident_statistics(
+        self,
+        info: Info,
+        unit: strawberry.ID,
+        on: date | None = None,
+        by: list[ResidentDimension] | None = None,
+        tags: list[str] | None = None,
+    ) -> ResidentStatistics | None:
+        code = division_code(unit)
+        wanted = tag_list(tags, "tags")
+        principal = await principal_of(info)
+        if principal is None or not principal.can_read_subtree(code):
+            return None
+        root = await load_unit(info, code)
+        if root is None:
+            return None
+        level = level_of(code)
+        divisor = child_divisor(level) if level is not Level.VILLAGE else None
+        lo, hi = subtree_bounds(code)
+        day = on or today()
+        dimensions = sorted({d.value for d in by or []})
+        rows = await store.resident_groups(
+            info.context.db, lo, hi, day, dimensions, divisor, wanted
+        )
+        total = next((row["residents"] for row in rows if row["is_total"]), 0)
+        groups = [
+            ResidentGroup(
+                age_band=row.get("age_band"),
+                gender=Gender(row["gender"]) if row.get("gender") else None,
+                tag=row.get("tag"),
+                count=row["residents"],
+                unit_code=row.get("unit"),
+            )
+            for row in map(dict, rows)
+            if not row["is_total"]
+        ]
+        return ResidentStatistics(unit=root, on=day, total=total, groups=groups, lo=lo, hi=hi)
+
+    @strawberry.field(description="Cadre positions in a subtree held on a date (default today).")
+    async def cadres(self, info: Info, unit: strawberry.ID, on: date | None = None) -> list[Cadre]:
+        lo, hi = subtree_bounds(division_code(unit))
+        rows = await store.cadres_serving(info.context.db, lo, hi, on or today())
+        return [Cadre.from_row(row) for row in rows]
+
+
+@strawberry.type
+class ResidentMutation:
+    @strawberry.mutation(description="Record a cadre position taken up (换届, 补选).")
+    async def appoint_cadre(self, info: Info, input: AppointCadreInput) -> Cadre:
+        principal = await require_principal(info, "appoint cadres")
+        village = division_code(input.village, "village")
+        if level_of(village) is not Level.VILLAGE:
+            raise BadUserInput("`village` must be a village or community.", argument="village")
+        await require_unit(info, village, "village")
+        if not principal.can_write(village):
+            raise Forbidden("Only cadres of this village and officials above may appoint.")
+        resident_id = None
+        if input.resident is not None:
+            resident_id = record_id(input.resident, "resident")
+            row = await info.context.loader(ResidentByIdLoader).load(resident_id)
+            if row is None or row["village_code"] != village:
+                raise NotFound("No such resident registered in this village.", argument="resident")
+        row = await store.appoint_cadre(
+            info.context.db,
+            village,
+            text(input.name, "name", max_length=50),
+            input.body.value,
+            text(input.position, "position", max_length=30),
+            resident_id,
+            input.term_start,
+            principal.account_id,
+        )
+        return Cadre.from_row(row)
+
+    @strawberry.mutation(
+        description="Update a resident's tags or residence village; earlier dates keep "
+        "their figures (the history records the change from `effectiveOn`)."
+    )
+    async def update_resident(
+        self, info: Info, id: strawberry.ID, input: UpdateResidentInput
+    ) -> Resident:
+        principal = await require_principal(info, "update residents")
+        resident = await info.context.loader(ResidentByIdLoader).load(record_id(id))
+        if resident is None:
+            raise NotFound("No such resident, or not one you may see.")
+        if not principal.can_write(resident["village_code"]):
+            raise Forbidden("Only cadres of the household village and officials above may edit.")
+        changes: dict[str, Any] = {}
+        if input.tags is not None:
+            changes["tags"] = tag_list(input.tags, "tags")
+        if input.residence is not strawberry.UNSET:
+            residence = None
+            if input.residence is not None:
+                residence = division_code(input.residence, "residence")
+                if level_of(residence) is not Level.VILLAGE:
+                    raise BadUserInput("`residence` must be a village.", argument="residence")
+                await require_unit(info, residence, "residence")
+            changes["residence_code"] = None if residence == resident["village_code"] else residence
+        if input.residence_member is not None:
+            changes["residence_member"] = input.residence_member
+        if not changes:
+            raise BadUserInput("Nothing to change.", argument="input")
+        effective = input.effective_on or today()
+        if effective > today():
+            raise BadUserInput("`effectiveOn` must not be in the future.", argument="effectiveOn")
+        since = await store.open_version_start(info.context.db, resident["id"])
+        if since is not None and effective < since:
+            raise BadUserInput(
+                f"`effectiveOn` is before the last recorded change ({since}).",
+                argument="effectiveOn",
+            )
+        row = await store.update_resident(info.context.db, resident, changes, effective)
+        return Resident.from_row(row)
+
+    @strawberry.mutation(description="Close a cadre's term; the position stays in history.")
+    async def end_cadre_term(self, info: Info, id: strawberry.ID, on: date) -> Cadre:
+        principal = await require_principal(info, "end cadre terms")
+        cadre = await info.context.loader(CadreByIdLoader).load(record_id(id))
+        if cadre is None:
+            raise NotFound("No such cadre position.")
+        if not principal.can_write(cadre["village_code"]):
+            raise Forbidden("Only cadres of this village and officials above may end terms.")
+        if cadre["term_end"] is not None:
+            raise Conflict("This term has already ended.")
+        if on <= cadre["term_start"]:
+            raise BadUserInput("`on` must be after the term started.", argument="on")
+        return Cadre.from_row(await store.end_cadre_term(info.context.db, cadre, on))

@@ -94,8 +94,11 @@ async def test_figures_match_hand_counts(gql, owner_pool):
         """select (select count(*) from vg.residents where village_code between $1 and $2) as residents,
                   (select count(*) from vg.residents where village_code between $1 and $2
                       and '党员' = any (tags)) as party,
-                  (select count(distinct account_id) from vg.grants
-                    where unit_code between $1 and $2 and role = 'CADRE' and revoked_at is null) as cadres""",
+                  (select count(distinct (village_code, coalesce('resident ' || resident_id,
+                                                                 'account ' || account_id, name)))
+                     from vg.cadres where village_code between $1 and $2
+                      and term_start <= current_date
+                      and (term_end is null or term_end > current_date)) as cadres""",
         lo,
         hi,
     )

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from villagegraph.seed import demo
+from villagegraph.seed import demo, people
 
 DemoSeeder = Callable[[asyncpg.Connection, random.Random], Awaitable[None]]
 
@@ -20,6 +20,7 @@ DEMO_SEEDERS: list[DemoSeeder] = [
     demo.seed_people,
     demo.seed_accounts,
     demo.seed_notices,
+    people.seed_people,
 ]
 
 DEMO_RANDOM_SEED = 20190101
