@@ -48,12 +48,14 @@ class Service:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("VILLAGEGRAPH_")}
         env["VILLAGEGRAPH_HOME"] = str(home)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "villagegraph.cli", "serve", "--port", str(self.port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(home.parent / "serve.log", "ab"),
-        )
+        self.log = home.parent / "serve.log"
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "villagegraph.cli", "serve", "--port", str(self.port)],
+                env=env,
+                stdout=log,
+                stderr=log,
+            )
         deadline = time.time() + 90
         while time.time() < deadline:
             try:
@@ -62,8 +64,11 @@ class Service:
                         return
             except OSError:
                 time.sleep(0.3)
-            assert self.process.poll() is None, "serve exited early"
+            assert self.process.poll() is None, "serve exited early:\n" + self.log_tail()
         raise AssertionError("serve did not become healthy")
+
+    def log_tail(self) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
 
     def login(self, phone: str) -> str:
         result = post(
