@@ -13,16 +13,33 @@ from strawberry.extensions import QueryDepthLimiter
 from strawberry.tools import merge_types
 
 from schema.accounts import AccountMutation, AccountQuery
+from schema.consultations import ConsultationMutation, ConsultationQuery
 from schema.dashboard import DashboardQuery
 from schema.extensions import MaskInternalErrors, RequestTransaction
+from schema.finance import FinanceMutation, FinanceQuery
 from schema.hierarchy import HierarchyQuery, OrgUnit
 from schema.notices import Notice, NoticeMutation, NoticeQuery
 from schema.residents import Resident
+from schema.suggestions import SuggestionMutation, SuggestionQuery
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
 
-QUERIES: tuple[type, ...] = (AccountQuery, HierarchyQuery, NoticeQuery, DashboardQuery)
-MUTATIONS: tuple[type, ...] = (AccountMutation, NoticeMutation)
+QUERIES: tuple[type, ...] = (
+    AccountQuery,
+    HierarchyQuery,
+    NoticeQuery,
+    DashboardQuery,
+    FinanceQuery,
+    ConsultationQuery,
+    SuggestionQuery,
+)
+MUTATIONS: tuple[type, ...] = (
+    AccountMutation,
+    NoticeMutation,
+    FinanceMutation,
+    ConsultationMutation,
+    SuggestionMutation,
+)
 ENTITIES: tuple[type, ...] = (OrgUnit, Notice, Resident)
 
 Query = merge_types("Query", QUERIES)
