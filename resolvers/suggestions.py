@@ -100,6 +100,8 @@ async def reply(db: ScopedSession, suggestion: Any, body: str, account_id: int) 
     )
     row = await move(db, suggestion, "ANSWERED", None, answered=True)
     await db.audit("suggestion.reply", suggestion["village_code"], "suggestion_reply", reply_id)
+    if suggestion["submitted_by"] is None:
+        return row  # handed in on paper: the village office tells the submitter
     await enqueue_notification(
         db,
         kind="suggestion.answered",

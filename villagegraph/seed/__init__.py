@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from villagegraph.seed import demo
+from villagegraph.seed import affairs, demo
 
 DemoSeeder = Callable[[asyncpg.Connection, random.Random], Awaitable[None]]
 
@@ -20,6 +20,7 @@ DEMO_SEEDERS: list[DemoSeeder] = [
     demo.seed_people,
     demo.seed_accounts,
     demo.seed_notices,
+    affairs.seed_affairs,
 ]
 
 DEMO_RANDOM_SEED = 20190101

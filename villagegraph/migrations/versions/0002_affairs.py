@@ -212,7 +212,7 @@ create table vg.suggestions (
     id bigint not null default nextval('vg.suggestions_id_seq'),
     resident_village bigint not null,
     resident_id bigint not null,
-    submitted_by bigint not null references vg.accounts (id),
+    submitted_by bigint references vg.accounts (id),  -- null: handed in at the village office
     title text not null,
     body text not null,
     status text not null default 'SUBMITTED' check (status in
