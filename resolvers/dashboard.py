@@ -161,8 +161,8 @@ async def affairs_figures(db: ScopedSession, scope: DashboardScope) -> dict[int 
     finance = await db.fetch(
         f"""select {scope.child_key("village_code")} as child,
                    grouping({scope.child_key("village_code")}) = 1 as is_total,
-                   coalesce(sum(amount) filter (where direction = 'INCOME'), 0) as income,
-                   coalesce(sum(amount) filter (where direction = 'EXPENSE'), 0) as expense
+                   coalesce(sum(amount) filter (where direction = 'INCOME'), 0.00) as income,
+                   coalesce(sum(amount) filter (where direction = 'EXPENSE'), 0.00) as expense
               from vg.finance_entries
              where village_code between $1 and $2
                and ($3::timestamptz is null

@@ -145,8 +145,8 @@ async def sums(db: ScopedSession, village: int, since: str | None, until: str | 
                       else 'category'
                   end as by,
                   period, category, direction,
-                  coalesce(sum(amount) filter (where direction = 'INCOME'), 0) as income,
-                  coalesce(sum(amount) filter (where direction = 'EXPENSE'), 0) as expense
+                  coalesce(sum(amount) filter (where direction = 'INCOME'), 0.00) as income,
+                  coalesce(sum(amount) filter (where direction = 'EXPENSE'), 0.00) as expense
              from vg.finance_entries
             where village_code = $1
               and ($2::text is null or period >= $2) and ($3::text is null or period <= $3)

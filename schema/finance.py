@@ -194,8 +194,8 @@ class FinanceQuery:
             years = list(range(int(since[:4]), int(until[:4]) + 1))
         budget = await store.budget_lines(db, code, years) if years else []
         total = next((s for s in sums if s["by"] == "total"), None)
-        income = total["income"] if total else Decimal(0)
-        expense = total["expense"] if total else Decimal(0)
+        income = total["income"] if total else Decimal("0.00")
+        expense = total["expense"] if total else Decimal("0.00")
         return FinanceReport(
             entries=[FinanceEntry.from_row(r) for r in rows],
             totals=FinanceTotals(income=income, expense=expense, balance=income - expense),
