@@ -314,6 +314,8 @@ class ConsultationMutation:
             )
         except asyncpg.UniqueViolationError as error:
             raise Conflict("You have already voted in this consultation.") from error
+        except asyncpg.ForeignKeyViolationError as error:
+            raise Forbidden("You are not on the roll of this consultation.") from error
         except asyncpg.ObjectNotInPrerequisiteStateError as error:
             raise Conflict(
                 "Voting is not open for this consultation.", reason="NOT_OPEN"
