@@ -480,3 +480,25 @@ async def test_demo_has_open_and_closed_consultations_in_every_village(owner_poo
     )
     assert len(rows) == 12
     assert all(row["open"] >= 1 and row["closed"] >= 1 for row in rows)
+
+
+async def test_ballots_racing_a_close_are_either_counted_or_refused(gql, electorate):
+    village = await electorate([f"h{i}" for i in range(20)])
+    voters = village["residents"]
+    consultation = await create(gql, village)
+    for person in voters:
+        await gql.token(person["phone"])
+    await gql.token(village["cadre"])
+    ballots = [
+        gql.raw(CAST, {"c": consultation["id"], "o": 0}, as_=person["phone"]) for person in voters
+    ]
+    closing = gql.raw(CLOSE, {"id": consultation["id"]}, as_=village["cadre"])
+    results = await asyncio.gather(*ballots[:10], closing, *ballots[10:])
+    closed = results.pop(10)
+    assert not closed.get("errors"), closed
+    accepted = sum(1 for r in results if not r.get("errors"))
+    refused = {r["errors"][0]["extensions"]["code"] for r in results if r.get("errors")}
+    assert refused <= {"CONFLICT"}
+    assert closed["data"]["closeConsultation"]["ballotsCast"] == accepted
+    final = await gql.data(READ, {"id": consultation["id"]}, as_=village["cadre"])
+    assert final["consultation"]["ballotsCast"] == accepted

@@ -170,3 +170,13 @@ async def test_answered_and_open_suggestions_reach_the_village_dashboard(gql, ma
     figures = (await gql.data(query, {"u": village["code"]}, as_=village["cadre"]))["dashboard"]
     assert (figures["openSuggestions"], figures["answeredSuggestions"]) == (3, 1)
     assert 0 <= figures["medianHoursToFirstAnswer"] < 1
+
+
+async def test_suggestion_list_costs_a_fixed_number_of_statements(execute, account_id):
+    query = """query($u: ID!) { suggestions(unit: $u, first: 50) { totalCount edges { node {
+        id status replies { body } village { name } } } } }"""
+    result, session = await execute(query, await account_id(TOWN_OFFICIAL), {"u": WUMA})
+    assert not result.errors
+    assert len(result.data["suggestions"]["edges"]) >= 18
+    # begin_request, the page, the count, replies, villages
+    assert session.statements == 5
