@@ -6,11 +6,10 @@ that locks the consultation row against a concurrent close). Ballot rows are rea
 by their voter; counts come from vg.consultation_tallies. This module never decides who may
 see a consultation; RLS does.
 
-The decision rules follow the Organic Law of Villagers' Committees (村民委员会组织法):
-a villagers' assembly is valid with more than half of the eligible villagers, or
-households representing at least two thirds of the households; a representatives' meeting
-with at least two thirds of the representatives; a decision needs more than half of the
-ballots cast.
+The decision rules of the Organic Law of Villagers' Committees (村民委员会组织法) live in
+the database too (vg.consultation_decision), and so does the result: on closing, the
+trigger vg.consultation_result fixes the counts and the decision; a closed consultation
+never changes. Closing here words and publishes the resolution and notifies.
 """
 
 from __future__ import annotations
@@ -79,29 +78,6 @@ class Tally:
             electors=int(row["electors"]),
             elector_households=int(row["elector_households"]),
         )
-
-
-@dataclass(frozen=True)
-class Decision:
-    quorum_met: bool
-    winning_option: int | None
-    passed: bool
-
-
-def decide(rule: str, tally: Tally) -> Decision:
-    """Apply the consultation's rule to its tally (integer arithmetic, no rounding)."""
-    if rule == "VILLAGERS_ASSEMBLY":
-        quorum = (
-            tally.ballots * 2 > tally.electors
-            or tally.households * 3 >= tally.elector_households * 2
-        ) and tally.ballots > 0
-    elif rule == "REPRESENTATIVES_MEETING":
-        quorum = tally.ballots > 0 and tally.ballots * 3 >= tally.electors * 2
-    else:  # SIMPLE_MAJORITY: a non-binding poll needs no quorum
-        quorum = tally.ballots > 0
-    winner = next((i for i, v in enumerate(tally.votes) if v * 2 > tally.ballots), None)
-    winning = winner if quorum else None
-    return Decision(quorum_met=quorum, winning_option=winning, passed=winning is not None)
 
 
 async def create(
@@ -268,19 +244,25 @@ async def close(
     )
     if row is None or row["closed_at"] is not None:
         return None
-    tally_row = await db.fetchrow(f"select * from {tally_function}($1)", [consultation_id])
-    tally = Tally.from_row(tally_row)
-    decision = decide(row["rule"], tally)
-    options = list(row["options"])
-    result = (
-        f"「{options[decision.winning_option]}」获得过半数票，决议通过。"
-        if decision.winning_option is not None
-        else (
-            "未达到法定参与人数，表决无效。"
-            if not decision.quorum_met
-            else "无选项获得过半数票，未形成决议。"
-        )
+    # The row lock holds ballots back, so these counts are the ones the result trigger
+    # fixes in the update below; they are read first only to word the resolution.
+    tally_row = await db.fetchrow(
+        f"""select t.*, d.quorum_met, d.winning_option
+              from {tally_function}($1) t,
+                   vg.consultation_decision($2, t.votes, t.ballots, t.households, t.electors,
+                                            t.elector_households) d""",
+        [consultation_id],
+        row["rule"],
     )
+    tally = Tally.from_row(tally_row)
+    options = list(row["options"])
+    winner = tally_row["winning_option"]
+    if winner is not None:
+        result = f"「{options[winner]}」获得过半数票，决议通过。"
+    elif not tally_row["quorum_met"]:
+        result = "未达到法定参与人数，表决无效。"
+    else:
+        result = "无选项获得过半数票，未形成决议。"
     lines = [f"{label}：{votes} 票" for label, votes in zip(options, tally.votes, strict=True)]
     body = (
         f"{row['description']}\n\n应参与 {tally.electors} 人（{tally.elector_households} 户），"
@@ -299,32 +281,23 @@ async def close(
         closed_by,
         now,
     )
+    # vg.consultation_result fills in the counts and the decision.
     closed = await db.fetchrow(
         f"""update vg.consultations c
-               set closed_at = coalesce($2, now()), closed_by = $3,
-                   eligible_count = $4, eligible_households = $5, ballots_cast = $6,
-                   households_voted = $7, votes = $8, quorum_met = $9, winning_option = $10,
-                   passed = $11, resolution_notice_id = $12
+               set closed_at = coalesce($2, now()), closed_by = $3, resolution_notice_id = $4
              where c.id = $1
          returning {CONSULTATION_COLUMNS}""",
         consultation_id,
         now,
         closed_by,
-        tally.electors,
-        tally.elector_households,
-        tally.ballots,
-        tally.households,
-        tally.votes,
-        decision.quorum_met,
-        decision.winning_option,
-        decision.passed,
         notice_id,
     )
+    assert closed is not None
     detail = {
         "ballots": tally.ballots,
         "electors": tally.electors,
         "votes": tally.votes,
-        "passed": decision.passed,
+        "passed": closed["passed"],
         "notice": notice_id,
     }
     await db.execute(
@@ -340,7 +313,7 @@ async def close(
     payload = {
         "consultation": consultation_id,
         "title": row["title"],
-        "passed": decision.passed,
+        "passed": closed["passed"],
         "notice": notice_id,
     }
     await enqueue_notification(

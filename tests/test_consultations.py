@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from resolvers.consultations import Tally, close_due_consultations, decide
+from resolvers.consultations import close_due_consultations
 from tests.conftest import (
     ANALYST,
     CITY_OFFICIAL,
@@ -278,19 +278,65 @@ async def test_many_simultaneous_ballots_count_exactly_once_each(gql, electorate
     assert [o["votes"] for o in final["options"]] == [by_option[i] for i in range(3)]
 
 
-def test_villagers_assembly_is_valid_with_half_the_villagers_or_two_thirds_of_households():
-    # 10 villagers in 6 households.
-    def tally(ballots: int, households: int, votes: list[int]) -> Tally:
-        return Tally(votes, ballots, households, electors=10, elector_households=6)
+async def test_villagers_assembly_is_valid_with_half_the_villagers_or_two_thirds_of_households(
+    owner_pool,
+):
+    async def decide(
+        rule: str,
+        votes: list[int],
+        ballots: int,
+        households: int,
+        electors=10,
+        elector_households=6,
+    ) -> tuple[bool, int | None, bool]:
+        row = await owner_pool.fetchrow(
+            "select * from vg.consultation_decision($1, $2, $3, $4, $5, $6)",
+            rule,
+            votes,
+            ballots,
+            households,
+            electors,
+            elector_households,
+        )
+        return tuple(row)
 
-    assert decide("VILLAGERS_ASSEMBLY", tally(6, 3, [4, 2])).passed  # > 1/2 of villagers
-    assert not decide("VILLAGERS_ASSEMBLY", tally(5, 3, [5, 0])).quorum_met  # exactly half
-    assert decide("VILLAGERS_ASSEMBLY", tally(4, 4, [3, 1])).passed  # 4/6 households
-    assert not decide("VILLAGERS_ASSEMBLY", tally(6, 6, [3, 3])).passed  # no majority
-    assert decide("REPRESENTATIVES_MEETING", Tally([2, 0], 2, 2, 3, 3)).passed  # 2/3 present
-    assert not decide("REPRESENTATIVES_MEETING", Tally([1, 0], 1, 1, 3, 3)).quorum_met
-    assert decide("SIMPLE_MAJORITY", Tally([1, 0], 1, 1, 100, 100)).passed
-    assert not decide("SIMPLE_MAJORITY", Tally([0, 0], 0, 0, 100, 100)).quorum_met
+    # 10 villagers in 6 households
+    assert await decide("VILLAGERS_ASSEMBLY", [4, 2], 6, 3) == (True, 0, True)  # > 1/2 villagers
+    assert await decide("VILLAGERS_ASSEMBLY", [5, 0], 5, 3) == (False, None, False)  # exactly 1/2
+    assert await decide("VILLAGERS_ASSEMBLY", [1, 3], 4, 4) == (True, 1, True)  # 4/6 households
+    assert await decide("VILLAGERS_ASSEMBLY", [3, 3], 6, 6) == (True, None, False)  # a tie
+    assert await decide("REPRESENTATIVES_MEETING", [2, 0], 2, 2, 3, 3) == (True, 0, True)
+    assert await decide("REPRESENTATIVES_MEETING", [1, 0], 1, 1, 3, 3) == (False, None, False)
+    assert await decide("SIMPLE_MAJORITY", [0, 1], 1, 1, 100, 100) == (True, 1, True)
+    assert await decide("SIMPLE_MAJORITY", [0, 0], 0, 0, 100, 100) == (False, None, False)
+
+
+async def test_a_closed_result_cannot_be_forged_or_changed_by_hand(
+    gql, electorate, as_request_role, account_id
+):
+    village = await electorate(["a", "b"])
+    consultation = await create(gql, village)
+    await vote(gql, village, consultation, [(village["residents"][0], 1)])
+    cid = int(consultation["id"])
+    await as_request_role.begin_as(await account_id(village["cadre"]))
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        async with as_request_role.transaction():
+            await as_request_role.execute(
+                "update vg.consultations set passed = true, winning_option = 0 where id = $1", cid
+            )
+    await as_request_role.execute(
+        "update vg.consultations set closed_at = now() where id = $1", cid
+    )
+    row = await as_request_role.fetchrow(
+        "select ballots_cast, votes, winning_option, passed from vg.consultations where id = $1",
+        cid,
+    )
+    # one ballot of two electors: not more than half, and one household of two is not 2/3
+    assert tuple(row) == (1, [0, 1], None, False)
+    with pytest.raises(asyncpg.ObjectNotInPrerequisiteStateError):
+        await as_request_role.execute(
+            "update vg.consultations set closed_at = null where id = $1", cid
+        )
 
 
 async def test_closing_with_two_thirds_of_households_passes_and_publishes_the_resolution(

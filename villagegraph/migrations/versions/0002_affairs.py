@@ -203,6 +203,63 @@ language sql stable security definer set search_path = vg, pg_catalog as $$
 $$;
 revoke execute on function vg.consultation_tallies(bigint[]) from public;
 grant execute on function vg.consultation_tallies(bigint[]) to vg_request;
+
+-- The statutory decision (村民委员会组织法), in integer arithmetic: a villagers' assembly is
+-- valid with more than half of the electors, or households holding at least two thirds of
+-- the households; a representatives' meeting with at least two thirds of the
+-- representatives; a simple-majority poll needs no quorum. An option wins with more than
+-- half of the ballots cast.
+create function vg.consultation_decision(
+    p_rule text, p_votes bigint[], p_ballots bigint, p_households bigint,
+    p_electors bigint, p_elector_households bigint,
+    out quorum_met boolean, out winning_option integer, out passed boolean
+)
+language sql immutable parallel safe as $$
+    select q.met, w.option, w.option is not null
+      from (select p_ballots > 0 and case p_rule
+                when 'VILLAGERS_ASSEMBLY' then p_ballots * 2 > p_electors
+                                            or p_households * 3 >= p_elector_households * 2
+                when 'REPRESENTATIVES_MEETING' then p_ballots * 3 >= p_electors * 2
+                else true
+            end as met) q
+      left join lateral (
+          select o.i - 1 as option from unnest(p_votes) with ordinality as o (votes, i)
+           where o.votes * 2 > p_ballots
+      ) w on q.met
+$$;
+
+-- A consultation's result is the database's: on closing, the counts and the decision are
+-- filled in here (the request role cannot write those columns), and a closed consultation
+-- never changes again.
+create function vg.consultation_result() returns trigger
+language plpgsql security definer set search_path = vg, pg_catalog as $$
+declare
+    t record;
+    d record;
+begin
+    if old.closed_at is not null then
+        raise exception 'consultation % is closed; its result is final', old.id
+            using errcode = '55000';
+    end if;
+    if new.closed_at is null then
+        return new;
+    end if;
+    select * into t from vg.count_ballots(array[new.id]);
+    select * into d from vg.consultation_decision(
+        new.rule, t.votes, t.ballots, t.households, t.electors, t.elector_households);
+    new.eligible_count := t.electors;
+    new.eligible_households := t.elector_households;
+    new.ballots_cast := t.ballots;
+    new.households_voted := t.households;
+    new.votes := t.votes::integer[];
+    new.quorum_met := d.quorum_met;
+    new.winning_option := d.winning_option;
+    new.passed := d.passed;
+    return new;
+end
+$$;
+create trigger consultations_result before update on vg.consultations
+    for each row execute function vg.consultation_result();
 """
 
 SUGGESTIONS = """
@@ -271,9 +328,7 @@ create policy consultations_create on vg.consultations for insert with check (
 create policy consultations_close on vg.consultations for update
     using (village_code <@ (select vg.write_scope()))
     with check (village_code <@ (select vg.write_scope()));
-grant update (closed_at, closed_by, eligible_count, eligible_households, ballots_cast,
-              households_voted, votes, quorum_met, winning_option, passed, resolution_notice_id)
-    on vg.consultations to vg_request;
+grant update (closed_at, closed_by, resolution_notice_id) on vg.consultations to vg_request;
 
 -- The roll: staff of the village and each elector for itself.
 create policy consultation_electors_read on vg.consultation_electors for select using (
@@ -360,6 +415,7 @@ def downgrade() -> None:
             "vg.finance_entries"
         )
         op.execute(
-            "drop function vg.ballot_window_check(), vg.consultation_tallies(bigint[]), "
-            "vg.count_ballots(bigint[])"
+            "drop function vg.ballot_window_check(), vg.consultation_result(), "
+            "vg.consultation_tallies(bigint[]), vg.count_ballots(bigint[]), "
+            "vg.consultation_decision(text, bigint[], bigint, bigint, bigint, bigint)"
         )
