@@ -62,20 +62,16 @@ async def submit(
     return row
 
 
-async def move(
-    db: ScopedSession, suggestion: Any, status: str, reason: str | None, answered: bool
-) -> Any:
+async def move(db: ScopedSession, suggestion: Any, status: str, reason: str | None) -> Any:
+    """Change the status; the first answer's time is set by the reply's trigger."""
     row = await db.fetchrow(
         f"""update vg.suggestions s
-               set status = $2, reason = coalesce($3, s.reason), updated_at = now(),
-                   first_answered_at = case when $4 then coalesce(s.first_answered_at, now())
-                                            else s.first_answered_at end
+               set status = $2, reason = coalesce($3, s.reason), updated_at = now()
              where s.id = $1
          returning {SUGGESTION_COLUMNS}""",
         suggestion["id"],
         status,
         reason,
-        answered,
     )
     assert row is not None
     await db.audit(
@@ -98,7 +94,7 @@ async def reply(db: ScopedSession, suggestion: Any, body: str, account_id: int) 
         body,
         account_id,
     )
-    row = await move(db, suggestion, "ANSWERED", None, answered=True)
+    row = await move(db, suggestion, "ANSWERED", None)
     await db.audit("suggestion.reply", suggestion["village_code"], "suggestion_reply", reply_id)
     if suggestion["submitted_by"] is None:
         return row  # handed in on paper: the village office tells the submitter

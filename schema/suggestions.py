@@ -184,5 +184,5 @@ class SuggestionMutation:
             raise Conflict(
                 f"A {row['status'].lower()} suggestion cannot become {status.value.lower()}."
             )
-        moved = await store.move(info.context.db, row, status.value, cleaned, answered=False)
+        moved = await store.move(info.context.db, row, status.value, cleaned)
         return Suggestion.from_row(moved)

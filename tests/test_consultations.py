@@ -548,3 +548,17 @@ async def test_ballots_racing_a_close_are_either_counted_or_refused(gql, elector
     assert closed["data"]["closeConsultation"]["ballotsCast"] == accepted
     final = await gql.data(READ, {"id": consultation["id"]}, as_=village["cadre"])
     assert final["consultation"]["ballotsCast"] == accepted
+
+
+async def test_a_consultation_cannot_be_inserted_already_decided(as_request_role, account_id):
+    cadre = await account_id(VILLAGE_CADRE)
+    await as_request_role.begin_as(cadre)
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await as_request_role.execute(
+            """insert into vg.consultations (village_code, title, description, options, opens_at,
+                   closes_at, rule, eligibility, created_by, closed_at, passed)
+               values ($1, 't', 'd', '{a,b}', now(), now() + interval '1 day',
+                       'SIMPLE_MAJORITY', 'VILLAGERS', $2, now(), true)""",
+            int(VILLAGE),
+            cadre,
+        )

@@ -260,3 +260,16 @@ async def test_affairs_figures_match_hand_counts(gql, owner_pool):
 async def test_residents_and_outsiders_get_no_affairs_dashboard(gql):
     for phone, unit in ((RESIDENT, VILLAGE), (NEIGHBOUR, VILLAGE), (None, CITY)):
         assert (await gql.data(DASHBOARD, {"u": unit}, as_=phone))["dashboard"] is None
+
+
+async def test_an_entry_cannot_be_back_dated(as_request_role, account_id):
+    cadre = await account_id(VILLAGE_CADRE)
+    await as_request_role.begin_as(cadre)
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await as_request_role.execute(
+            """insert into vg.finance_entries (village_code, period, direction, category, amount,
+                                               recorded_by, recorded_at)
+               values ($1, '2026-02', 'INCOME', '测试', 5, $2, '2020-01-01')""",
+            int(VILLAGE),
+            cadre,
+        )

@@ -6,7 +6,15 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from tests.conftest import ANALYST, NEIGHBOUR, RESIDENT, TOWN_OFFICIAL, VILLAGE, WUMA
+from tests.conftest import (
+    ANALYST,
+    NEIGHBOUR,
+    RESIDENT,
+    TOWN_OFFICIAL,
+    VILLAGE,
+    VILLAGE_CADRE,
+    WUMA,
+)
 
 SUGGESTION = "id title status reason mine firstAnsweredAt replies { body } village { code }"
 SUBMIT = f"""mutation($input: SubmitSuggestionInput!) {{
@@ -180,3 +188,24 @@ async def test_suggestion_list_costs_a_fixed_number_of_statements(execute, accou
     assert len(result.data["suggestions"]["edges"]) >= 18
     # begin_request, the page, the count, replies, villages
     assert session.statements == 5
+
+
+async def test_the_first_answer_time_is_the_first_replys_and_cannot_be_set_by_hand(
+    gql, as_request_role, account_id
+):
+    suggestion = await submit(gql, RESIDENT)
+    answered = (await gql.data(REPLY, {"id": suggestion["id"], "b": "已收到"}, as_=VILLAGE_CADRE))[
+        "replyToSuggestion"
+    ]
+    await gql.data(STATUS, {"id": suggestion["id"], "s": "IN_PROGRESS"}, as_=VILLAGE_CADRE)
+    again = (await gql.data(REPLY, {"id": suggestion["id"], "b": "已办结"}, as_=VILLAGE_CADRE))[
+        "replyToSuggestion"
+    ]
+    assert again["firstAnsweredAt"] == answered["firstAnsweredAt"]
+    assert [r["body"] for r in again["replies"]] == ["已收到", "已办结"]
+    await as_request_role.begin_as(await account_id(VILLAGE_CADRE))
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await as_request_role.execute(
+            "update vg.suggestions set first_answered_at = submitted_at where id = $1",
+            int(suggestion["id"]),
+        )

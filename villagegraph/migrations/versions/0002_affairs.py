@@ -375,7 +375,7 @@ create policy suggestions_submit on vg.suggestions for insert with check (
 create policy suggestions_handle on vg.suggestions for update
     using (village_code <@ (select vg.write_scope()))
     with check (village_code <@ (select vg.write_scope()));
-grant update (status, reason, first_answered_at, updated_at) on vg.suggestions to vg_request;
+grant update (status, reason, updated_at) on vg.suggestions to vg_request;
 
 create policy suggestion_replies_read on vg.suggestion_replies for select using (
     village_code <@ (select vg.read_scope())
@@ -385,6 +385,40 @@ create policy suggestion_replies_write on vg.suggestion_replies for insert with 
     village_code <@ (select vg.write_scope()) and replied_by = (select vg.account_id())
 );
 grant usage on all sequences in schema vg to vg_request;
+"""
+
+
+# What the request role may supply on insert; timestamps, results and states that the
+# figures rely on (recorded_at, cast_at, closed_at, status...) come from defaults and
+# triggers only, so nobody back-dates an entry or inserts a consultation already decided.
+INSERTABLE = {
+    "finance_entries": "village_code, period, direction, category, amount, memo, voucher_no, "
+    "reverses_id, recorded_by",
+    "finance_budgets": "village_code, year, direction, category, amount, set_by",
+    "consultations": "village_code, title, description, options, opens_at, closes_at, rule, "
+    "eligibility, created_by",
+    "consultation_electors": "village_code, consultation_id, resident_village, resident_id, "
+    "household",
+    "ballots": "village_code, consultation_id, resident_village, resident_id, option_index",
+    "consultation_comments": "village_code, consultation_id, author_account, author_name, body",
+    "suggestions": "village_code, resident_village, resident_id, submitted_by, title, body",
+    "suggestion_replies": "village_code, suggestion_id, body, replied_by",
+}
+
+ANSWER_TIME = """
+-- The first answer's time is the first reply's, set by the database: response-time figures
+-- cannot be tuned by hand.
+create function vg.suggestion_first_answer() returns trigger
+language plpgsql security definer set search_path = vg, pg_catalog as $$
+begin
+    update vg.suggestions
+       set first_answered_at = coalesce(first_answered_at, new.replied_at)
+     where village_code = new.village_code and id = new.suggestion_id;
+    return new;
+end
+$$;
+create trigger suggestion_replies_first_answer after insert on vg.suggestion_replies
+    for each row execute function vg.suggestion_first_answer();
 """
 
 
@@ -404,7 +438,10 @@ def upgrade() -> None:
             "suggestion_replies",
         ):
             guard_tenant_table(table)
+            op.execute(f"revoke insert on vg.{table} from vg_request")
+            op.execute(f"grant insert ({INSERTABLE[table]}) on vg.{table} to vg_request")
         op.execute(POLICIES)
+        op.execute(ANSWER_TIME)
 
 
 def downgrade() -> None:
@@ -416,6 +453,7 @@ def downgrade() -> None:
         )
         op.execute(
             "drop function vg.ballot_window_check(), vg.consultation_result(), "
+            "vg.suggestion_first_answer(), "
             "vg.consultation_tallies(bigint[]), vg.count_ballots(bigint[]), "
             "vg.consultation_decision(text, bigint[], bigint, bigint, bigint, bigint)"
         )
