@@ -250,7 +250,7 @@ async def test_neighbours_and_anonymous_callers_see_no_consultation(
     assert consultation["id"] in {e["node"]["id"] for e in town["edges"]}
 
 
-async def test_many_simultaneous_ballots_count_exactly_once_each(gql, electorate):
+async def test_many_simultaneous_ballots_count_exactly_once_each(gql, electorate, owner_pool):
     village = await electorate([f"h{i // 2}" for i in range(12)])
     voters = village["residents"]
     consultation = await create(gql, village, options=("甲", "乙", "丙"))
@@ -276,6 +276,12 @@ async def test_many_simultaneous_ballots_count_exactly_once_each(gql, electorate
     by_option = Counter(option for _, option in calls[1:12])
     by_option[first_ballot["consultation"]["myBallot"]] += 1
     assert [o["votes"] for o in final["options"]] == [by_option[i] for i in range(3)]
+    # A refused ballot leaves nothing behind, not even its audit row.
+    audited = await owner_pool.fetchval(
+        "select count(*) from vg.audit_log where action = 'consultation.ballot' and entity_id = $1",
+        consultation["id"],
+    )
+    assert audited == 12
 
 
 async def test_villagers_assembly_is_valid_with_half_the_villagers_or_two_thirds_of_households(

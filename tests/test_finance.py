@@ -273,3 +273,14 @@ async def test_an_entry_cannot_be_back_dated(as_request_role, account_id):
             int(VILLAGE),
             cadre,
         )
+
+
+async def test_finance_report_costs_a_fixed_number_of_statements(execute, account_id):
+    query = """query($v: ID!) { finance(village: $v, from: "2026-01", to: "2026-12") {
+        entries { id amount village { name } } totals { balance } byPeriod { period }
+        byCategory { amount } budget { actual } } }"""
+    result, session = await execute(query, await account_id(RESIDENT), {"v": VILLAGE})
+    assert not result.errors
+    assert len(result.data["finance"]["entries"]) >= 11 * 7
+    # begin_request, entries, sums, budget against actual, the village
+    assert session.statements == 5
