@@ -91,7 +91,8 @@ async def create(
     rule: str,
     eligibility: str,
     account_id: int,
-) -> Any:
+) -> tuple[Any, int]:
+    """The new consultation and the number of electors enrolled on its roll."""
     row = await db.fetchrow(
         f"""insert into vg.consultations as c
                 (village_code, title, description, options, opens_at, closes_at, rule,
@@ -111,7 +112,7 @@ async def create(
     assert row is not None
     # Age is reckoned on the first day of voting, in China Standard Time; a resident
     # without a known birth date is not on the roll.
-    await db.execute(
+    enrolled = await db.execute(
         f"""insert into vg.consultation_electors
                 (village_code, consultation_id, resident_village, resident_id, household)
             select c.village_code, c.id, r.village_code, r.id,
@@ -124,14 +125,21 @@ async def create(
         village,
         row["id"],
     )
+    electors = int(enrolled.split()[-1])
     await db.audit(
         "consultation.create",
         village,
         "consultation",
         row["id"],
-        {"title": title, "options": options, "rule": rule, "eligibility": eligibility},
+        {
+            "title": title,
+            "options": options,
+            "rule": rule,
+            "eligibility": eligibility,
+            "electors": electors,
+        },
     )
-    return row
+    return row, electors
 
 
 async def page(

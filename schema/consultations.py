@@ -277,7 +277,7 @@ class ConsultationMutation:
                 argument="eligibility",
             )
         principal = await require_village_writer(info, code, "create consultations", "unit")
-        row = await store.create(
+        row, electors = await store.create(
             info.context.db,
             code,
             title,
@@ -289,6 +289,12 @@ class ConsultationMutation:
             eligibility.value,
             principal.account_id,
         )
+        if electors == 0:
+            raise BadUserInput(
+                "Nobody is eligible: the roll would be empty (villagers need a birth date; "
+                "representatives the tag 村民代表).",
+                argument="eligibility",
+            )
         return Consultation.from_row(row)
 
     @strawberry.mutation(description="Cast the caller's one secret ballot.")

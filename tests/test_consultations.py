@@ -426,9 +426,13 @@ async def test_representatives_meeting_is_voted_by_representatives_only(gql, ele
 async def test_only_staff_of_the_village_create_and_close(gql, electorate):
     village = await electorate(["a"])
     consultation = await create(gql, village)
-    for phone in (village["residents"][0]["phone"], ANALYST, VILLAGE_CADRE):
+    for phone, code in (
+        (village["residents"][0]["phone"], "FORBIDDEN"),
+        (ANALYST, "FORBIDDEN"),
+        (VILLAGE_CADRE, "NOT_FOUND"),  # another village's cadre does not see it at all
+    ):
         error = await gql.error(CLOSE, {"id": consultation["id"]}, as_=phone)
-        assert error["extensions"]["code"] in ("FORBIDDEN", "NOT_FOUND"), phone
+        assert error["extensions"]["code"] == code, phone
     variables = {
         "input": {
             "unit": village["code"],
@@ -568,3 +572,32 @@ async def test_a_consultation_cannot_be_inserted_already_decided(as_request_role
             int(VILLAGE),
             cadre,
         )
+
+
+async def test_a_consultation_nobody_may_vote_in_is_refused_and_leaves_nothing(
+    gql, electorate, owner_pool
+):
+    village = await electorate(["a", None])  # no representatives at all
+    before = await owner_pool.fetchval(
+        "select count(*) from vg.consultations where village_code = $1", int(village["code"])
+    )
+    error = await gql.error(
+        CREATE,
+        {
+            "input": {
+                "unit": village["code"],
+                "title": "t",
+                "description": "d",
+                "options": ["a", "b"],
+                "opensAt": now().isoformat(),
+                "closesAt": (now() + timedelta(hours=1)).isoformat(),
+                "rule": "REPRESENTATIVES_MEETING",
+            }
+        },
+        as_=village["cadre"],
+    )
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "eligibility"}
+    after = await owner_pool.fetchval(
+        "select count(*) from vg.consultations where village_code = $1", int(village["code"])
+    )
+    assert after == before == 0
