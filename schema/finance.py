@@ -181,6 +181,8 @@ class FinanceQuery:
     ) -> FinanceReport:
         code = division_code(village, "village")
         since, until = month(from_, "from"), month(to, "to")
+        if since and until and since > until:
+            raise BadUserInput("`from` must not be after `to`.", argument="from")
         principal = await require_principal(info, "read the village accounts")
         if not may_read_village(principal, code):
             raise Forbidden("The village accounts are open to its villagers and officials only.")

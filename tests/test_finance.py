@@ -284,3 +284,25 @@ async def test_finance_report_costs_a_fixed_number_of_statements(execute, accoun
     assert len(result.data["finance"]["entries"]) >= 11 * 7
     # begin_request, entries, sums, budget against actual, the village
     assert session.statements == 5
+
+
+async def test_a_period_limits_affairs_flows_but_not_open_stocks(gql):
+    whole = (await gql.data(DASHBOARD, {"u": CITY}, as_=CITY_OFFICIAL))["dashboard"]
+    empty = (
+        await gql.data(
+            DASHBOARD, {"u": CITY, "from": "2000-01", "to": "2000-12"}, as_=CITY_OFFICIAL
+        )
+    )["dashboard"]
+    assert Decimal(whole["income"]) > 0 and whole["resolvedConsultations"] > 0
+    assert (Decimal(empty["income"]), Decimal(empty["expense"])) == (0, 0)
+    assert (empty["resolvedConsultations"], empty["answeredSuggestions"]) == (0, 0)
+    assert empty["medianHoursToFirstAnswer"] is None
+    assert empty["openConsultations"] == whole["openConsultations"] > 0
+    assert empty["openSuggestions"] == whole["openSuggestions"] > 0
+
+
+async def test_a_reversed_range_is_bad_user_input(gql):
+    error = await gql.error(
+        REPORT, {"v": VILLAGE, "from": "2026-06", "to": "2026-01"}, as_=RESIDENT
+    )
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "from"}
