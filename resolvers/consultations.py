@@ -3,7 +3,8 @@
 The database enforces what matters under concurrency: one ballot per elector (primary
 key), eligibility (foreign key to the roll fixed at creation), the voting window (a trigger
 that locks the consultation row against a concurrent close). Ballot rows are readable only
-by their voter; counts come from vg.consultation_tallies. This module never decides who may
+by their voter; turnout comes from vg.consultation_tallies, and per-option counts only from
+a closed consultation's fixed result. This module never decides who may
 see a consultation; RLS does.
 
 The decision rules of the Organic Law of Villagers' Committees (村民委员会组织法) live in
@@ -28,7 +29,7 @@ VOTING_AGE = 18
 
 CONSULTATION_COLUMNS = (
     "c.id, c.village_code, c.title, c.description, c.options, c.opens_at, c.closes_at, "
-    "c.rule, c.eligibility, c.created_at, c.closed_at, c.eligible_count, "
+    "c.rule, c.eligibility, c.created_by, c.created_at, c.closed_at, c.eligible_count, "
     "c.eligible_households, c.ballots_cast, c.households_voted, c.votes, c.quorum_met, "
     "c.winning_option, c.passed, c.resolution_notice_id, "
     "case when c.closed_at is not null then 'CLOSED' when now() < c.opens_at then 'DRAFT' "
@@ -63,7 +64,9 @@ class Statements(Protocol):
 
 @dataclass(frozen=True)
 class Tally:
-    votes: list[int]
+    """Turnout of a consultation; per-option votes only once it is closed."""
+
+    votes: list[int] | None
     ballots: int
     households: int
     electors: int
@@ -72,11 +75,21 @@ class Tally:
     @classmethod
     def from_row(cls, row: Any) -> Tally:
         return cls(
-            votes=[int(v) for v in row["votes"]],
+            votes=None,
             ballots=int(row["ballots"]),
             households=int(row["households"]),
             electors=int(row["electors"]),
             elector_households=int(row["elector_households"]),
+        )
+
+    @classmethod
+    def from_closed(cls, row: Any) -> Tally:
+        return cls(
+            votes=list(row["votes"]),
+            ballots=row["ballots_cast"],
+            households=row["households_voted"],
+            electors=row["eligible_count"],
+            elector_households=row["eligible_households"],
         )
 
 
@@ -236,81 +249,77 @@ async def comment(
     return row
 
 
+def resolution_text(closed: Any) -> str:
+    """The resolution as published: turnout, the count of every option, the outcome."""
+    options = list(closed["options"])
+    winner = closed["winning_option"]
+    if winner is not None:
+        outcome = f"「{options[winner]}」获得过半数票，决议通过。"
+    elif not closed["quorum_met"]:
+        outcome = "未达到法定参与人数，表决无效。"
+    else:
+        outcome = "无选项获得过半数票，未形成决议。"
+    counts = [f"{label}：{votes} 票" for label, votes in zip(options, closed["votes"], strict=True)]
+    return (
+        f"{closed['description']}\n\n"
+        f"应参与 {closed['eligible_count']} 人（{closed['eligible_households']} 户），"
+        f"实际参与 {closed['ballots_cast']} 人（{closed['households_voted']} 户）。\n"
+        + "\n".join(counts)
+        + f"\n\n{outcome}"
+    )
+
+
 async def close(
-    db: Statements,
-    consultation_id: int,
-    closed_by: int | None,
-    now: datetime | None,
-    tally_function: str = "vg.consultation_tallies",
+    db: Statements, consultation_id: int, closed_by: int | None, now: datetime | None
 ) -> Any:
-    """Fix the result, publish the resolution on the AFFAIRS board, notify; None when the
-    consultation is already closed. Runs for a cadre (request role) and for the worker
-    (owner, `tally_function="vg.count_ballots"`)."""
+    """Close the vote, publish the resolution on the AFFAIRS board and notify; None when the
+    consultation is already closed. Runs for staff (request role) and for the worker (owner).
+
+    The row lock (FOR UPDATE) holds back ballots still arriving; the update's trigger
+    (vg.consultation_result) fixes the counts and the decision, which word the notice.
+    """
     row = await db.fetchrow(
-        f"select {CONSULTATION_COLUMNS} from vg.consultations c where c.id = $1 for update",
-        consultation_id,
+        "select closed_at from vg.consultations where id = $1 for update", consultation_id
     )
     if row is None or row["closed_at"] is not None:
         return None
-    # The row lock holds ballots back, so these counts are the ones the result trigger
-    # fixes in the update below; they are read first only to word the resolution.
-    tally_row = await db.fetchrow(
-        f"""select t.*, d.quorum_met, d.winning_option
-              from {tally_function}($1) t,
-                   vg.consultation_decision($2, t.votes, t.ballots, t.households, t.electors,
-                                            t.elector_households) d""",
-        [consultation_id],
-        row["rule"],
-    )
-    tally = Tally.from_row(tally_row)
-    options = list(row["options"])
-    winner = tally_row["winning_option"]
-    if winner is not None:
-        result = f"「{options[winner]}」获得过半数票，决议通过。"
-    elif not tally_row["quorum_met"]:
-        result = "未达到法定参与人数，表决无效。"
-    else:
-        result = "无选项获得过半数票，未形成决议。"
-    lines = [f"{label}：{votes} 票" for label, votes in zip(options, tally.votes, strict=True)]
-    body = (
-        f"{row['description']}\n\n应参与 {tally.electors} 人（{tally.elector_households} 户），"
-        f"实际参与 {tally.ballots} 人（{tally.households} 户）。\n"
-        + "\n".join(lines)
-        + f"\n\n{result}"
-    )
-    notice_id = await db.fetchval(
-        """insert into vg.notices (publisher_code, board, title, body, audience, published_by,
-                                   published_at)
-           values ($1, 'AFFAIRS', $2, $3, 'MEMBERS', $4, coalesce($5, now()))
-           returning id""",
-        row["village_code"],
-        f"协商结果：{row['title']}",
-        body,
-        closed_by,
-        now,
-    )
-    # vg.consultation_result fills in the counts and the decision.
     closed = await db.fetchrow(
-        f"""update vg.consultations c
-               set closed_at = coalesce($2, now()), closed_by = $3, resolution_notice_id = $4
+        f"""update vg.consultations c set closed_at = coalesce($2, now()), closed_by = $3
              where c.id = $1
          returning {CONSULTATION_COLUMNS}""",
         consultation_id,
         now,
         closed_by,
+    )
+    assert closed is not None
+    notice_id = await db.fetchval(
+        """insert into vg.notices (publisher_code, board, title, body, audience, published_by,
+                                   published_at)
+           values ($1, 'AFFAIRS', $2, $3, 'MEMBERS', $4, $5)
+           returning id""",
+        closed["village_code"],
+        f"协商结果：{closed['title']}",
+        resolution_text(closed),
+        closed_by,
+        closed["closed_at"],
+    )
+    closed = await db.fetchrow(
+        f"""update vg.consultations c set resolution_notice_id = $2 where c.id = $1
+         returning {CONSULTATION_COLUMNS}""",
+        consultation_id,
         notice_id,
     )
     assert closed is not None
     detail = {
-        "ballots": tally.ballots,
-        "electors": tally.electors,
-        "votes": tally.votes,
+        "ballots": closed["ballots_cast"],
+        "electors": closed["eligible_count"],
+        "votes": list(closed["votes"]),
         "passed": closed["passed"],
         "notice": notice_id,
     }
     await db.execute(
         "select vg.record_audit('consultation.close', $1, 'consultation', $2, $3::jsonb)",
-        row["village_code"],
+        closed["village_code"],
         str(consultation_id),
         json.dumps(detail, ensure_ascii=False),
     )
@@ -320,27 +329,24 @@ async def close(
     outbox = cast(ScopedSession, db)
     payload = {
         "consultation": consultation_id,
-        "title": row["title"],
+        "title": closed["title"],
         "passed": closed["passed"],
         "notice": notice_id,
     }
     await enqueue_notification(
         outbox,
         kind="consultation.resolution",
-        tenant=row["village_code"],
+        tenant=closed["village_code"],
         recipient_account=None,
         payload=payload,
         idempotency_key=f"consultation.resolution:{consultation_id}",
     )
-    creator = await db.fetchval(
-        "select created_by from vg.consultations where id = $1", consultation_id
-    )
-    if creator is not None:
+    if closed["created_by"] is not None:
         await enqueue_notification(
             outbox,
             kind="consultation.closed",
-            tenant=row["village_code"],
-            recipient_account=creator,
+            tenant=closed["village_code"],
+            recipient_account=closed["created_by"],
             payload=payload,
             idempotency_key=f"consultation.closed:{consultation_id}",
         )
@@ -366,7 +372,7 @@ async def close_due_consultations(conn: Any, now: datetime, limit: int = 100) ->
         closed = []
         for row in due:
             async with conn.transaction():
-                if await close(conn, row["id"], None, now, "vg.count_ballots") is not None:
+                if await close(conn, row["id"], None, now) is not None:
                     closed.append(row["id"])
     return closed
 

@@ -62,7 +62,9 @@ class Eligibility(Enum):
 class ConsultationOption:
     index: int
     label: str
-    votes: int
+    votes: int | None = strawberry.field(
+        description="Null while voting: running results beside who-voted-when would unseal it."
+    )
 
 
 @strawberry.type
@@ -111,15 +113,9 @@ class Consultation:
 
     async def _tally(self, info: Info) -> store.Tally:
         if self.row["closed_at"] is not None:
-            return store.Tally(
-                votes=list(self.row["votes"]),
-                ballots=self.row["ballots_cast"],
-                households=self.row["households_voted"],
-                electors=self.row["eligible_count"],
-                elector_households=self.row["eligible_households"],
-            )
+            return store.Tally.from_closed(self.row)
         tally = await info.context.loader(TallyByConsultationIdLoader).load(self.row["id"])
-        return tally or store.Tally([0] * len(self.row["options"]), 0, 0, 0, 0)
+        return tally or store.Tally(None, 0, 0, 0, 0)
 
     @strawberry.field
     async def village(self, info: Info) -> OrgUnit:
@@ -127,12 +123,14 @@ class Consultation:
         assert unit is not None
         return unit
 
-    @strawberry.field(description="Options with their vote counts; indexes start at 0.")
-    async def options(self, info: Info) -> list[ConsultationOption]:
-        tally = await self._tally(info)
+    @strawberry.field(
+        description="Options, indexes from 0; their votes are sealed (null) until it closes."
+    )
+    async def options(self) -> list[ConsultationOption]:
+        votes = self.row["votes"] if self.row["closed_at"] is not None else None
         return [
-            ConsultationOption(index=i, label=label, votes=votes)
-            for i, (label, votes) in enumerate(zip(self.row["options"], tally.votes, strict=True))
+            ConsultationOption(index=i, label=label, votes=None if votes is None else votes[i])
+            for i, label in enumerate(self.row["options"])
         ]
 
     @strawberry.field(description="Villagers on the roll.")

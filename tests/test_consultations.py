@@ -123,7 +123,7 @@ async def test_a_villager_votes_once_and_sees_only_its_own_ballot(gql, electorat
         "castBallot"
     ]
     assert voted["myBallot"] == 1 and voted["ballotsCast"] == 1
-    assert [o["votes"] for o in voted["options"]] == [0, 1]
+    assert [o["votes"] for o in voted["options"]] == [None, None]  # sealed until closed
     again = await gql.error(CAST, {"c": consultation["id"], "o": 0}, as_=first["phone"])
     assert again["extensions"]["code"] == "CONFLICT"
     other = await gql.data(READ, {"id": consultation["id"]}, as_=second["phone"])
@@ -220,6 +220,10 @@ async def test_ballots_are_secret_from_staff_at_the_database(
         assert await as_request_role.fetchval(query, cid) == 0, phone
     await as_request_role.begin_as(await account_id(first["phone"]))
     assert await as_request_role.fetchval(query, cid) == 1
+    # While voting, officials see turnout but no running result.
+    official = await gql.data(READ, {"id": consultation["id"]}, as_=TOWN_OFFICIAL)
+    assert official["consultation"]["ballotsCast"] == 1
+    assert [o["votes"] for o in official["consultation"]["options"]] == [None, None]
     # Counts reach those who may read the consultation, and nobody else.
     tally = "select ballots from vg.consultation_tallies(array[$1::bigint])"
     await as_request_role.begin_as(await account_id(TOWN_OFFICIAL))
@@ -268,8 +272,11 @@ async def test_many_simultaneous_ballots_count_exactly_once_each(gql, electorate
         "ok" if not r.get("errors") else r["errors"][0]["extensions"]["code"] for r in results
     )
     assert outcomes == {"ok": 12, "CONFLICT": 40}
-    final = (await gql.data(READ, {"id": consultation["id"]}, as_=village["cadre"]))["consultation"]
-    assert final["ballotsCast"] == 12 and final["householdsVoted"] == 6
+    live = (await gql.data(READ, {"id": consultation["id"]}, as_=village["cadre"]))["consultation"]
+    assert live["ballotsCast"] == 12 and live["householdsVoted"] == 6
+    closing = await gql.data(CLOSE, {"id": consultation["id"]}, as_=village["cadre"])
+    final = closing["closeConsultation"]
+    assert final["ballotsCast"] == 12
     assert sum(o["votes"] for o in final["options"]) == 12
     first_ballot = await gql.data(READ, {"id": consultation["id"]}, as_=voters[0]["phone"])
     assert first_ballot["consultation"]["myBallot"] in {0, 1, 2}

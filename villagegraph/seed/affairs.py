@@ -206,7 +206,7 @@ async def _seed_consultations(
             await conn.execute(
                 "update vg.consultations set closes_at = $2 where id = $1", consultation, closes_at
             )
-            await close(conn, consultation, None, closes_at, "vg.count_ballots")
+            await close(conn, consultation, None, closes_at)
             await conn.execute(
                 "update vg.outbox set status = 'SENT', sent_at = $2 where idempotency_key like $1",
                 f"consultation.%:{consultation}",

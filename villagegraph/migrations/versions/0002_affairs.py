@@ -162,9 +162,10 @@ $$;
 create trigger ballots_window before insert on vg.ballots
     for each row execute function vg.ballot_window_check();
 
--- Counts without voters. The owner (closing worker) counts any consultation; the request
--- role cannot call this one, and ballot rows are readable only by their voter, so whoever
--- may read a consultation gets its tallies through vg.consultation_tallies, never the rows.
+-- Counts without voters. Only the owner (the closing trigger) counts per option. The request
+-- role gets turnout through vg.consultation_tallies, never per-option counts while a vote
+-- is open: running results beside the audit trail (who voted when) would let an official
+-- work out who voted for what. Per-option counts appear when the consultation closes.
 create function vg.count_ballots(p_ids bigint[])
 returns table (consultation_id bigint, votes bigint[], ballots bigint, households bigint,
                electors bigint, elector_households bigint)
@@ -192,14 +193,15 @@ $$;
 revoke execute on function vg.count_ballots(bigint[]) from public;
 
 create function vg.consultation_tallies(p_ids bigint[])
-returns table (consultation_id bigint, votes bigint[], ballots bigint, households bigint,
+returns table (consultation_id bigint, ballots bigint, households bigint,
                electors bigint, elector_households bigint)
 language sql stable security definer set search_path = vg, pg_catalog as $$
-    select t.* from vg.count_ballots(array(
+    select t.consultation_id, t.ballots, t.households, t.electors, t.elector_households
+      from vg.count_ballots(array(
         select c.id from vg.consultations c
          where c.id = any (p_ids)
            and (c.village_code <@ vg.read_scope() or c.village_code = any (vg.member_villages()))
-    )) t
+      )) t
 $$;
 revoke execute on function vg.consultation_tallies(bigint[]) from public;
 grant execute on function vg.consultation_tallies(bigint[]) to vg_request;
@@ -230,7 +232,7 @@ $$;
 
 -- A consultation's result is the database's: on closing, the counts and the decision are
 -- filled in here (the request role cannot write those columns), and a closed consultation
--- never changes again.
+-- never changes again, but for linking its resolution notice once.
 create function vg.consultation_result() returns trigger
 language plpgsql security definer set search_path = vg, pg_catalog as $$
 declare
@@ -238,6 +240,12 @@ declare
     d record;
 begin
     if old.closed_at is not null then
+        -- The one change left after closing: linking the resolution notice, once.
+        if old.resolution_notice_id is null and new.resolution_notice_id is not null
+           and new.closed_at = old.closed_at
+           and new.closed_by is not distinct from old.closed_by then
+            return new;
+        end if;
         raise exception 'consultation % is closed; its result is final', old.id
             using errcode = '55000';
     end if;
