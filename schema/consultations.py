@@ -6,7 +6,7 @@ never who voted for what. Visibility is RLS's; the checks here only give clear e
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -260,6 +260,8 @@ class ConsultationMutation:
             raise BadUserInput("Give times with a time zone.", argument="opensAt")
         if input.closes_at <= input.opens_at:
             raise BadUserInput("`closesAt` must be after `opensAt`.", argument="closesAt")
+        if input.closes_at <= datetime.now(UTC):
+            raise BadUserInput("`closesAt` must be in the future.", argument="closesAt")
         if (input.closes_at - input.opens_at).days > MAX_WINDOW_DAYS:
             raise BadUserInput(
                 f"A voting window may last at most {MAX_WINDOW_DAYS} days.", argument="closesAt"

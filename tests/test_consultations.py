@@ -463,6 +463,10 @@ async def test_only_staff_of_the_village_create_and_close(gql, electorate):
         ({"options": ["只有一个"]}, "options"),
         ({"options": ["同", "同"]}, "options"),
         ({"closesAt": "2020-01-01T00:00:00+08:00"}, "closesAt"),
+        (
+            {"opensAt": "2020-01-01T00:00:00+08:00", "closesAt": "2020-02-01T00:00:00+08:00"},
+            "closesAt",
+        ),
         ({"title": "  "}, "title"),
     ],
 )
