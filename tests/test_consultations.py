@@ -220,6 +220,13 @@ async def test_ballots_are_secret_from_staff_at_the_database(
         assert await as_request_role.fetchval(query, cid) == 0, phone
     await as_request_role.begin_as(await account_id(first["phone"]))
     assert await as_request_role.fetchval(query, cid) == 1
+    for change in (  # a ballot, once cast, is final even for its voter
+        "update vg.ballots set option_index = 1 where consultation_id = $1",
+        "delete from vg.ballots where consultation_id = $1",
+    ):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            async with as_request_role.transaction():
+                await as_request_role.execute(change, cid)
     # While voting, officials see turnout but no running result.
     official = await gql.data(READ, {"id": consultation["id"]}, as_=TOWN_OFFICIAL)
     assert official["consultation"]["ballotsCast"] == 1

@@ -106,6 +106,8 @@ async def test_entries_cannot_be_edited_or_deleted_even_by_their_cadre(as_reques
     for statement in (
         "update vg.finance_entries set amount = 1 where village_code = $1",
         "delete from vg.finance_entries where village_code = $1",
+        "update vg.finance_budgets set amount = 1 where village_code = $1",
+        "delete from vg.finance_budgets where village_code = $1",
     ):
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             async with as_request_role.transaction():
