@@ -1,8 +1,9 @@
 """Suggestions (提建议): villagers propose, cadres answer, with a status lifecycle.
 
 submitted → acknowledged → in progress → answered → closed; rejected (with a reason) from
-any state before answered. The transition rule lives in TRANSITIONS; who may read or write
-is RLS's. An answer notifies the submitter through the outbox in the same transaction.
+any state before answered. The database enforces the lifecycle (trigger
+vg.suggestion_lifecycle, SQLSTATE 55000 on a forbidden move) and who may read or write
+(RLS). An answer notifies the submitter through the outbox in the same transaction.
 """
 
 from __future__ import annotations
@@ -20,20 +21,6 @@ SUGGESTION_COLUMNS = (
 )
 OPEN_STATUSES = ("SUBMITTED", "ACKNOWLEDGED", "IN_PROGRESS")
 ANSWERED_STATUSES = ("ANSWERED", "CLOSED")
-
-# status → the statuses it may move to. A reply moves any open suggestion to ANSWERED.
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "SUBMITTED": frozenset({"ACKNOWLEDGED", "IN_PROGRESS", "ANSWERED", "REJECTED"}),
-    "ACKNOWLEDGED": frozenset({"IN_PROGRESS", "ANSWERED", "REJECTED"}),
-    "IN_PROGRESS": frozenset({"ANSWERED", "REJECTED"}),
-    "ANSWERED": frozenset({"CLOSED", "IN_PROGRESS"}),
-    "CLOSED": frozenset(),
-    "REJECTED": frozenset(),
-}
-
-
-def may_move(current: str, target: str) -> bool:
-    return target in TRANSITIONS[current]
 
 
 async def submit(

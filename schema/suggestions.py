@@ -9,6 +9,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+import asyncpg
 import strawberry
 
 from resolvers import suggestions as store
@@ -158,10 +159,11 @@ class SuggestionMutation:
     async def reply_to_suggestion(self, info: Info, id: strawberry.ID, body: str) -> Suggestion:
         content = text(body, "body", max_length=5000)
         row = await _handled(info, id, "answer suggestions")
-        if not store.may_move(row["status"], "ANSWERED"):
-            raise Conflict(f"A {row['status'].lower()} suggestion cannot be answered.")
         principal = await require_principal(info)
-        answered = await store.reply(info.context.db, row, content, principal.account_id)
+        try:
+            answered = await store.reply(info.context.db, row, content, principal.account_id)
+        except asyncpg.ObjectNotInPrerequisiteStateError as error:
+            raise Conflict(f"A {_said(row['status'])} suggestion cannot be answered.") from error
         return Suggestion.from_row(answered)
 
     @strawberry.mutation(
@@ -180,9 +182,14 @@ class SuggestionMutation:
         cleaned = text(reason, "reason", max_length=1000, required=False) if reason else None
         if status is SuggestionStatus.REJECTED and not cleaned:
             raise BadUserInput("A rejection needs a reason.", argument="reason")
-        if not store.may_move(row["status"], status.value):
+        try:
+            moved = await store.move(info.context.db, row, status.value, cleaned)
+        except asyncpg.ObjectNotInPrerequisiteStateError as error:
             raise Conflict(
-                f"A {row['status'].lower()} suggestion cannot become {status.value.lower()}."
-            )
-        moved = await store.move(info.context.db, row, status.value, cleaned)
+                f"A {_said(row['status'])} suggestion cannot become {_said(status.value)}."
+            ) from error
         return Suggestion.from_row(moved)
+
+
+def _said(status: str) -> str:
+    return status.lower().replace("_", " ")

@@ -209,3 +209,15 @@ async def test_the_first_answer_time_is_the_first_replys_and_cannot_be_set_by_ha
             "update vg.suggestions set first_answered_at = submitted_at where id = $1",
             int(suggestion["id"]),
         )
+
+
+async def test_the_database_keeps_the_lifecycle_even_by_hand(gql, as_request_role, account_id):
+    suggestion = await submit(gql, RESIDENT)
+    await as_request_role.begin_as(await account_id(VILLAGE_CADRE))
+    sid = int(suggestion["id"])
+    set_status = "update vg.suggestions set status = $2, reason = $3 where id = $1"
+    await as_request_role.execute(set_status, sid, "REJECTED", "重复建议")
+    for status in ("SUBMITTED", "ANSWERED", "CLOSED"):
+        with pytest.raises(asyncpg.ObjectNotInPrerequisiteStateError):
+            async with as_request_role.transaction():
+                await as_request_role.execute(set_status, sid, status, None)

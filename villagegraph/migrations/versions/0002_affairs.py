@@ -427,6 +427,29 @@ end
 $$;
 create trigger suggestion_replies_first_answer after insert on vg.suggestion_replies
     for each row execute function vg.suggestion_first_answer();
+
+-- The lifecycle: submitted → acknowledged → in progress → answered → closed, answered may
+-- be reopened (in progress), rejected (with a reason) before an answer; closed and
+-- rejected are final.
+create function vg.suggestion_lifecycle() returns trigger
+language plpgsql as $$
+begin
+    if (new.status is distinct from old.status or new.status = 'ANSWERED')
+       and (old.status, new.status) not in (
+           ('SUBMITTED', 'ACKNOWLEDGED'), ('SUBMITTED', 'IN_PROGRESS'),
+           ('SUBMITTED', 'ANSWERED'), ('SUBMITTED', 'REJECTED'),
+           ('ACKNOWLEDGED', 'IN_PROGRESS'), ('ACKNOWLEDGED', 'ANSWERED'),
+           ('ACKNOWLEDGED', 'REJECTED'), ('IN_PROGRESS', 'ANSWERED'),
+           ('IN_PROGRESS', 'REJECTED'), ('ANSWERED', 'CLOSED'), ('ANSWERED', 'IN_PROGRESS'),
+           ('ANSWERED', 'ANSWERED')) then
+        raise exception 'a % suggestion cannot become %', old.status, new.status
+            using errcode = '55000';
+    end if;
+    return new;
+end
+$$;
+create trigger suggestions_lifecycle before update on vg.suggestions
+    for each row execute function vg.suggestion_lifecycle();
 """
 
 
@@ -461,7 +484,7 @@ def downgrade() -> None:
         )
         op.execute(
             "drop function vg.ballot_window_check(), vg.consultation_result(), "
-            "vg.suggestion_first_answer(), "
+            "vg.suggestion_first_answer(), vg.suggestion_lifecycle(), "
             "vg.consultation_tallies(bigint[]), vg.count_ballots(bigint[]), "
             "vg.consultation_decision(text, bigint[], bigint, bigint, bigint, bigint)"
         )
