@@ -24,11 +24,11 @@ from resolvers.consultations import (
 from resolvers.notices import NoticeByIdLoader
 from schema.context import Info, require_principal
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
-from schema.finance import may_read_village, require_village_writer
 from schema.hierarchy import OrgUnit, load_unit, subtree_bounds
 from schema.inputs import division_code, record_id, text
 from schema.notices import Notice
 from schema.pagination import Connection, connection, decode_cursor, page_size
+from schema.villagers import may_read_village, require_village_writer
 
 MAX_WINDOW_DAYS = 90
 

@@ -17,10 +17,9 @@ import strawberry
 from resolvers import finance as store
 from schema.context import Info, require_principal
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
-from schema.hierarchy import OrgUnit, load_unit, require_unit
+from schema.hierarchy import OrgUnit, load_unit
 from schema.inputs import division_code, record_id, text
-from tenants.hierarchy import Level, level_of
-from tenants.principal import Principal
+from schema.villagers import may_read_village, require_village_writer
 
 _MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 MAX_AMOUNT = Decimal("999999999999.99")
@@ -153,22 +152,6 @@ def money(value: Decimal, argument: str = "amount") -> Decimal:
     return amount
 
 
-async def require_village_writer(
-    info: Info, code: int, action: str, argument: str = "village"
-) -> Principal:
-    principal = await require_principal(info, action)
-    await require_unit(info, code, argument)
-    if level_of(code) is not Level.VILLAGE:
-        raise BadUserInput(f"`{argument}` must be a village or community.", argument=argument)
-    if not principal.can_write(code):
-        raise Forbidden("Only the village's cadres and officials above it may do this.")
-    return principal
-
-
-def may_read_village(principal: Principal, code: int) -> bool:
-    return code in principal.member_villages or principal.can_read_subtree(code)
-
-
 @strawberry.type
 class FinanceQuery:
     @strawberry.field(description="财务公开 of a village: entries, totals, sums and budgets.")
@@ -193,7 +176,7 @@ class FinanceQuery:
             {int(b[:4]) for b in (since, until) if b} | {int(r["period"][:4]) for r in rows}
         )
         if since and until:
-            years = list(range(int(since[:4]), int(until[:4]) + 1))
+            years = list(range(max(int(since[:4]), 2000), min(int(until[:4]), 2100) + 1))
         budget = await store.budget_lines(db, code, years) if years else []
         total = next((s for s in sums if s["by"] == "total"), None)
         income = total["income"] if total else Decimal("0.00")

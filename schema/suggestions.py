@@ -16,10 +16,10 @@ from resolvers import suggestions as store
 from resolvers.suggestions import RepliesBySuggestionIdLoader, SuggestionByIdLoader
 from schema.context import Info, require_principal
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
-from schema.finance import require_village_writer
 from schema.hierarchy import OrgUnit, load_unit, subtree_bounds
 from schema.inputs import division_code, record_id, text
 from schema.pagination import Connection, connection, decode_cursor, page_size
+from schema.villagers import require_village_writer
 
 
 @strawberry.enum
