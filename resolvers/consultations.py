@@ -139,6 +139,21 @@ async def create(
         row["id"],
     )
     electors = int(enrolled.split()[-1])
+    # The village learns that a vote is coming (a village-wide message for the worker).
+    await enqueue_notification(
+        db,
+        kind="consultation.opened",
+        tenant=village,
+        recipient_account=None,
+        payload={
+            "consultation": row["id"],
+            "title": title,
+            "opens_at": opens_at,
+            "closes_at": closes_at,
+            "electors": electors,
+        },
+        idempotency_key=f"consultation.opened:{row['id']}",
+    )
     await db.audit(
         "consultation.create",
         village,

@@ -3,7 +3,8 @@
 submitted → acknowledged → in progress → answered → closed; rejected (with a reason) from
 any state before answered. The database enforces the lifecycle (trigger
 vg.suggestion_lifecycle, SQLSTATE 55000 on a forbidden move) and who may read or write
-(RLS). An answer notifies the submitter through the outbox in the same transaction.
+(RLS). An answer or a rejection notifies the submitter through the outbox in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -68,6 +69,19 @@ async def move(db: ScopedSession, suggestion: Any, status: str, reason: str | No
         suggestion["id"],
         {"from": suggestion["status"], "to": status, "reason": reason},
     )
+    if status == "REJECTED" and suggestion["submitted_by"] is not None:
+        await enqueue_notification(
+            db,
+            kind="suggestion.rejected",
+            tenant=suggestion["village_code"],
+            recipient_account=suggestion["submitted_by"],
+            payload={
+                "suggestion": suggestion["id"],
+                "title": suggestion["title"],
+                "reason": reason,
+            },
+            idempotency_key=f"suggestion.rejected:{suggestion['id']}",
+        )
     return row
 
 

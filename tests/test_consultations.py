@@ -389,7 +389,11 @@ async def test_closing_with_two_thirds_of_households_passes_and_publishes_the_re
         "select kind from vg.outbox where payload ->> 'consultation' = $1 order by kind",
         consultation["id"],
     )
-    assert [row["kind"] for row in kinds] == ["consultation.closed", "consultation.resolution"]
+    assert [row["kind"] for row in kinds] == [
+        "consultation.closed",
+        "consultation.opened",
+        "consultation.resolution",
+    ]
     again = await gql.error(CLOSE, {"id": consultation["id"]}, as_=village["cadre"])
     assert again["extensions"]["code"] == "CONFLICT"
 

@@ -59,7 +59,9 @@ async def test_a_villager_submits_to_its_own_village_and_its_cadre_answers(
     assert tuple(notified) == ("suggestion.answered", "已安排维修")
 
 
-async def test_the_lifecycle_moves_forward_and_rejection_needs_a_reason(gql, make_village):
+async def test_the_lifecycle_moves_forward_and_rejection_needs_a_reason(
+    gql, make_village, owner_pool
+):
     village = await make_village(residents=1)
     cadre = village["cadre"]
     suggestion = await submit(gql, village["residents"][0]["phone"])
@@ -85,6 +87,12 @@ async def test_the_lifecycle_moves_forward_and_rejection_needs_a_reason(gql, mak
         STATUS, {"id": other["id"], "s": "REJECTED", "r": "不属于村级事务"}, as_=cadre
     )
     assert rejected["setSuggestionStatus"]["reason"] == "不属于村级事务"
+    notified = await owner_pool.fetchval(
+        "select payload ->> 'reason' from vg.outbox where kind = 'suggestion.rejected'"
+        " and payload ->> 'suggestion' = $1",
+        other["id"],
+    )
+    assert notified == "不属于村级事务"
 
 
 async def test_only_staff_of_the_village_handle_suggestions(gql, make_village):
