@@ -25,21 +25,14 @@ ANSWERED_STATUSES = ("ANSWERED", "CLOSED")
 
 
 async def submit(
-    db: ScopedSession,
-    village: int,
-    resident_village: int,
-    resident_id: int,
-    account_id: int,
-    title: str,
-    body: str,
+    db: ScopedSession, village: int, resident_id: int, account_id: int, title: str, body: str
 ) -> Any:
     row = await db.fetchrow(
         f"""insert into vg.suggestions as s
-                (village_code, resident_village, resident_id, submitted_by, title, body)
-            values ($1, $2, $3, $4, $5, $6)
+                (village_code, resident_id, submitted_by, title, body)
+            values ($1, $2, $3, $4, $5)
             returning {SUGGESTION_COLUMNS}""",
         village,
-        resident_village,
         resident_id,
         account_id,
         title,

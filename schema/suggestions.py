@@ -147,7 +147,6 @@ class SuggestionMutation:
         row = await store.submit(
             info.context.db,
             principal.household_village,
-            principal.household_village,
             principal.resident_id,
             principal.account_id,
             title,

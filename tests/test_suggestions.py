@@ -138,22 +138,30 @@ async def test_a_resident_cannot_forge_or_move_a_suggestion_by_hand(
         "update vg.suggestions set status = 'CLOSED' where id = $1", int(suggestion["id"])
     )
     assert moved == "UPDATE 0"
-    facts = await as_request_role.fetchrow(
-        "select village_code, id from vg.residents where id = vg.resident_id()"
-    )
-    # Into the neighbour village, or as someone else: refused by the policy.
-    for village, submitted_by in ((int(VILLAGE) + 1, resident), (int(VILLAGE), resident + 1)):
+    me = await as_request_role.fetchval("select vg.resident_id()")
+    insert = """insert into vg.suggestions (village_code, resident_id, submitted_by, title, body)
+                values ($1, $2, $3, 't', 'b')"""
+    async with as_request_role.transaction():  # in its own name, to its own village: fine
+        await as_request_role.execute(insert, int(VILLAGE), me, resident)
+    # Into the neighbour village or in someone else's name: refused by the policy.
+    for village, resident_id, submitted_by in (
+        (int(VILLAGE) + 1, me, resident),
+        (int(VILLAGE), me + 1, resident),
+        (int(VILLAGE), me, resident + 1),
+    ):
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             async with as_request_role.transaction():
-                await as_request_role.execute(
-                    """insert into vg.suggestions (village_code, resident_village, resident_id,
-                                                  submitted_by, title, body)
-                       values ($1, $2, $3, $4, 't', 'b')""",
-                    village,
-                    facts["village_code"],
-                    facts["id"],
-                    submitted_by,
-                )
+                await as_request_role.execute(insert, village, resident_id, submitted_by)
+    # Already answered: the request role cannot even name the status column.
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await as_request_role.execute(
+            """insert into vg.suggestions (village_code, resident_id, submitted_by, title, body,
+                                          status)
+               values ($1, $2, $3, 't', 'b', 'ANSWERED')""",
+            int(VILLAGE),
+            me,
+            resident,
+        )
 
 
 async def test_suggestions_page_with_cursors_for_officials_above(gql):

@@ -235,12 +235,11 @@ async def _seed_suggestions(
         )
         suggestion = await conn.fetchval(
             """insert into vg.suggestions
-                   (village_code, resident_village, resident_id, submitted_by, title, body,
+                   (village_code, resident_id, submitted_by, title, body,
                     status, reason, submitted_at, first_answered_at, updated_at)
-               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($10::timestamptz, $9::timestamptz))
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($9::timestamptz, $8::timestamptz))
                returning id""",
             village,
-            submitter["village_code"],
             submitter["id"],
             submitter["account"],
             title,

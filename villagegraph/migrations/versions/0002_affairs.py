@@ -103,8 +103,9 @@ create table vg.consultation_electors (
     resident_id bigint not null,
     household text not null,
     primary key (village_code, consultation_id, resident_village, resident_id),
-    foreign key (village_code, consultation_id) references vg.consultations (village_code, id),
-    foreign key (resident_village, resident_id) references vg.residents (village_code, id)
+    -- No foreign key to residents: the roll is a snapshot, and an admitted resident's row
+    -- lives in its household village (another shard once tenants are distributed).
+    foreign key (village_code, consultation_id) references vg.consultations (village_code, id)
 );
 
 -- Secret ballots. The primary key is the one-ballot-per-elector rule, and the foreign key to
@@ -273,9 +274,8 @@ create trigger consultations_result before update on vg.consultations
 SUGGESTIONS = """
 create sequence vg.suggestions_id_seq;
 create table vg.suggestions (
-    village_code bigint not null references vg.org_units (code),
+    village_code bigint not null references vg.org_units (code),  -- the submitter's 户籍村
     id bigint not null default nextval('vg.suggestions_id_seq'),
-    resident_village bigint not null,
     resident_id bigint not null,
     submitted_by bigint references vg.accounts (id),  -- null: handed in at the village office
     title text not null,
@@ -287,7 +287,7 @@ create table vg.suggestions (
     first_answered_at timestamptz,
     updated_at timestamptz not null default now(),
     primary key (village_code, id),
-    foreign key (resident_village, resident_id) references vg.residents (village_code, id),
+    foreign key (village_code, resident_id) references vg.residents (village_code, id),
     check (status <> 'REJECTED' or reason is not null)
 );
 alter sequence vg.suggestions_id_seq owned by vg.suggestions.id;
@@ -374,9 +374,8 @@ create policy suggestions_read on vg.suggestions for select using (
     or village_code = any ((select vg.member_villages())::bigint[])
 );
 create policy suggestions_submit on vg.suggestions for insert with check (
-    village_code = any ((select vg.member_villages())::bigint[])
+    village_code = (select vg.household_village())
     and submitted_by = (select vg.account_id())
-    and resident_village = (select vg.household_village())
     and resident_id = (select vg.resident_id())
     and status = 'SUBMITTED'
 );
@@ -409,7 +408,7 @@ INSERTABLE = {
     "household",
     "ballots": "village_code, consultation_id, resident_village, resident_id, option_index",
     "consultation_comments": "village_code, consultation_id, author_account, author_name, body",
-    "suggestions": "village_code, resident_village, resident_id, submitted_by, title, body",
+    "suggestions": "village_code, resident_id, submitted_by, title, body",
     "suggestion_replies": "village_code, suggestion_id, body, replied_by",
 }
 
