@@ -623,3 +623,24 @@ async def test_a_consultation_nobody_may_vote_in_is_refused_and_leaves_nothing(
         "select count(*) from vg.consultations where village_code = $1", int(village["code"])
     )
     assert after == before == 0
+
+
+async def test_two_workers_closing_at_once_close_each_consultation_once(
+    gql, electorate, owner_pool
+):
+    village = await electorate(["a", "b"])
+    due = [await create(gql, village, closes=now() + timedelta(minutes=5)) for _ in range(4)]
+    wanted = {int(c["id"]) for c in due}
+
+    async def worker() -> list[int]:
+        async with owner_pool.acquire() as conn:
+            return await close_due_consultations(conn, now() + timedelta(hours=1))
+
+    first, second = await asyncio.gather(worker(), worker())
+    assert not set(first) & set(second)
+    assert wanted <= set(first) | set(second)
+    notices = await owner_pool.fetchval(
+        "select count(*) from vg.notices where publisher_code = $1 and board = 'AFFAIRS'",
+        int(village["code"]),
+    )
+    assert notices == 4
