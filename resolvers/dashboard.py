@@ -116,8 +116,79 @@ async def notice_figures(db: ScopedSession, scope: DashboardScope) -> dict[int |
     return figures
 
 
+async def affairs_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | None, Figures]:
+    """Consultations, suggestions and village finance (villagers-only affairs).
+
+    Open consultations and suggestions are stocks; resolved consultations, answered
+    suggestions, income and expense are flows in the period (by close, first answer, month).
+    The median hours to a first answer is not additive, so it is computed per group.
+    """
+    consultations = await db.fetch(
+        f"""select {scope.child_key("village_code")} as child,
+                   grouping({scope.child_key("village_code")}) = 1 as is_total,
+                   count(*) filter (where closed_at is null and now() >= opens_at)
+                       as open_consultations,
+                   count(*) filter (where closed_at is not null
+                       and ($3::timestamptz is null or closed_at >= $3)
+                       and ($4::timestamptz is null or closed_at <= $4)) as resolved_consultations
+              from vg.consultations
+             where village_code between $1 and $2
+             group by grouping sets ((), ({scope.child_key("village_code")}))""",
+        scope.lo,
+        scope.hi,
+        scope.since,
+        scope.until,
+    )
+    suggestions = await db.fetch(
+        f"""select {scope.child_key("village_code")} as child,
+                   grouping({scope.child_key("village_code")}) = 1 as is_total,
+                   count(*) filter (where status in ('SUBMITTED', 'ACKNOWLEDGED', 'IN_PROGRESS'))
+                       as open_suggestions,
+                   count(*) filter (where first_answered_at is not null
+                       and ($3::timestamptz is null or first_answered_at >= $3)
+                       and ($4::timestamptz is null or first_answered_at <= $4))
+                       as answered_suggestions,
+                   percentile_cont(0.5) within group (order by extract(epoch from
+                       first_answered_at - submitted_at) / 3600)
+                       filter (where first_answered_at is not null
+                       and ($3::timestamptz is null or first_answered_at >= $3)
+                       and ($4::timestamptz is null or first_answered_at <= $4))
+                       as median_hours_to_first_answer
+              from vg.suggestions
+             where village_code between $1 and $2
+             group by grouping sets ((), ({scope.child_key("village_code")}))""",
+        scope.lo,
+        scope.hi,
+        scope.since,
+        scope.until,
+    )
+    # Finance periods are months ('YYYY-MM'), compared with the period's months in local time.
+    finance = await db.fetch(
+        f"""select {scope.child_key("village_code")} as child,
+                   grouping({scope.child_key("village_code")}) = 1 as is_total,
+                   coalesce(sum(amount) filter (where direction = 'INCOME'), 0.00) as income,
+                   coalesce(sum(amount) filter (where direction = 'EXPENSE'), 0.00) as expense
+              from vg.finance_entries
+             where village_code between $1 and $2
+               and ($3::timestamptz is null
+                    or period >= to_char($3::timestamptz at time zone 'Asia/Shanghai', 'YYYY-MM'))
+               and ($4::timestamptz is null
+                    or period <= to_char($4::timestamptz at time zone 'Asia/Shanghai', 'YYYY-MM'))
+             group by grouping sets ((), ({scope.child_key("village_code")}))""",
+        scope.lo,
+        scope.hi,
+        scope.since,
+        scope.until,
+    )
+    figures = split_totals(consultations)
+    for rows in (suggestions, finance):
+        for key, values in split_totals(rows).items():
+            figures.setdefault(key, {}).update(values)
+    return figures
+
+
 # Every domain's provider, in the order their figures were added.
-PROVIDERS: list[FigureProvider] = [people_figures, notice_figures]
+PROVIDERS: list[FigureProvider] = [people_figures, notice_figures, affairs_figures]
 
 
 async def dashboard_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | None, Figures]:

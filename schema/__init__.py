@@ -13,13 +13,16 @@ from strawberry.extensions import QueryDepthLimiter
 from strawberry.tools import merge_types
 
 from schema.accounts import AccountMutation, AccountQuery
+from schema.consultations import ConsultationMutation, ConsultationQuery
 from schema.dashboard import DashboardQuery
 from schema.extensions import MaskInternalErrors, RequestTransaction
+from schema.finance import FinanceMutation, FinanceQuery
 from schema.hierarchy import HierarchyQuery, OrgUnit
 from schema.listings import ListingMutation, ListingQuery
 from schema.notices import Notice, NoticeMutation, NoticeQuery
 from schema.residents import Resident, ResidentMutation, ResidentQuery
 from schema.shelters import ShelterMutation, ShelterQuery
+from schema.suggestions import SuggestionMutation, SuggestionQuery
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
 
@@ -31,6 +34,9 @@ QUERIES: tuple[type, ...] = (
     ResidentQuery,
     ListingQuery,
     ShelterQuery,
+    FinanceQuery,
+    ConsultationQuery,
+    SuggestionQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     AccountMutation,
@@ -38,6 +44,9 @@ MUTATIONS: tuple[type, ...] = (
     ResidentMutation,
     ListingMutation,
     ShelterMutation,
+    FinanceMutation,
+    ConsultationMutation,
+    SuggestionMutation,
 )
 ENTITIES: tuple[type, ...] = (OrgUnit, Notice, Resident)
 

@@ -23,6 +23,19 @@ class Dashboard:
     cadres: int
     notices_published: int
     notice_reach: int = strawberry.field(description="Distinct residents who read a notice.")
+    open_consultations: int = strawberry.field(description="Consultations open for voting now.")
+    resolved_consultations: int = strawberry.field(
+        description="Consultations closed in the period."
+    )
+    open_suggestions: int = strawberry.field(description="Suggestions not yet answered now.")
+    answered_suggestions: int = strawberry.field(
+        description="Suggestions first answered in the period."
+    )
+    median_hours_to_first_answer: float | None = strawberry.field(
+        description="Median hours from submission to first answer, for those answered in the period."
+    )
+    income: Decimal = strawberry.field(description="Village finance income in the period.")
+    expense: Decimal = strawberry.field(description="Village finance expense in the period.")
     children: list[Dashboard]
 
     @classmethod
@@ -33,6 +46,8 @@ class Dashboard:
 
 
 def _zero(cls: type, name: str) -> Any:
+    if str(cls.__annotations__.get(name)).endswith("| None"):
+        return None  # a figure that is not additive (a median) has no zero
     return Decimal(0) if cls.__annotations__.get(name) in (Decimal, "Decimal") else 0
 
 

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from villagegraph.seed import demo, people
+from villagegraph.seed import affairs, demo, people
 
 DemoSeeder = Callable[[asyncpg.Connection, random.Random], Awaitable[None]]
 
@@ -21,6 +21,7 @@ DEMO_SEEDERS: list[DemoSeeder] = [
     demo.seed_accounts,
     demo.seed_notices,
     people.seed_people,
+    affairs.seed_affairs,
 ]
 
 DEMO_RANDOM_SEED = 20190101

@@ -1,0 +1,452 @@
+"""Consultations (码上协商): the roll, secret ballots, tallies, the statutory decision, closing.
+
+The database enforces what matters under concurrency: one ballot per elector (primary
+key), eligibility (foreign key to the roll fixed at creation), the voting window (a trigger
+that locks the consultation row against a concurrent close). Ballot rows are readable only
+by their voter; turnout comes from vg.consultation_tallies, and per-option counts only from
+a closed consultation's fixed result. This module never decides who may
+see a consultation; RLS does.
+
+The decision rules of the Organic Law of Villagers' Committees (村民委员会组织法) live in
+the database too (vg.consultation_decision), and so does the result: on closing, the
+trigger vg.consultation_result fixes the counts and the decision; a closed consultation
+never changes. Closing here words and publishes the resolution and notifies.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, cast
+
+from resolvers.loaders import Loader, by_key, grouped
+from resolvers.notifications import enqueue_notification
+from tenants.session import ScopedSession
+
+REPRESENTATIVE_TAG = "村民代表"
+VOTING_AGE = 18
+
+CONSULTATION_COLUMNS = (
+    "c.id, c.village_code, c.title, c.description, c.options, c.opens_at, c.closes_at, "
+    "c.rule, c.eligibility, c.created_by, c.created_at, c.closed_at, c.eligible_count, "
+    "c.eligible_households, c.ballots_cast, c.households_voted, c.votes, c.quorum_met, "
+    "c.winning_option, c.passed, c.resolution_notice_id, "
+    "case when c.closed_at is not null then 'CLOSED' when now() < c.opens_at then 'DRAFT' "
+    "else 'OPEN' end as status, "
+    "(c.closed_at is null and now() >= c.opens_at and now() < c.closes_at) as voting_open"
+)
+STATUS_SQL = (
+    "case when c.closed_at is not null then 'CLOSED' when now() < c.opens_at then 'DRAFT' "
+    "else 'OPEN' end"
+)
+
+# Who is on the roll, by eligibility: household-registered adults (the default), those plus
+# residents the village admitted as members, or the villagers' representatives.
+ELECTORS_SQL = {
+    "VILLAGERS": "r.village_code = c.village_code",
+    "VILLAGERS_AND_RESIDENTS": (
+        "(r.village_code = c.village_code"
+        " or (r.residence_code = c.village_code and r.residence_member))"
+    ),
+    "REPRESENTATIVES": f"r.village_code = c.village_code and '{REPRESENTATIVE_TAG}' = any (r.tags)",
+}
+
+
+class Statements(Protocol):
+    """What closing needs from a connection: a request's ScopedSession or the worker's."""
+
+    async def fetch(self, sql: str, /, *args: Any) -> list[Any]: ...
+    async def fetchrow(self, sql: str, /, *args: Any) -> Any: ...
+    async def fetchval(self, sql: str, /, *args: Any) -> Any: ...
+    async def execute(self, sql: str, /, *args: Any) -> str: ...
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Turnout of a consultation; per-option votes only once it is closed."""
+
+    votes: list[int] | None
+    ballots: int
+    households: int
+    electors: int
+    elector_households: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> Tally:
+        return cls(
+            votes=None,
+            ballots=int(row["ballots"]),
+            households=int(row["households"]),
+            electors=int(row["electors"]),
+            elector_households=int(row["elector_households"]),
+        )
+
+    @classmethod
+    def from_closed(cls, row: Any) -> Tally:
+        return cls(
+            votes=list(row["votes"]),
+            ballots=row["ballots_cast"],
+            households=row["households_voted"],
+            electors=row["eligible_count"],
+            elector_households=row["eligible_households"],
+        )
+
+
+async def create(
+    db: ScopedSession,
+    village: int,
+    title: str,
+    description: str,
+    options: list[str],
+    opens_at: datetime,
+    closes_at: datetime,
+    rule: str,
+    eligibility: str,
+    account_id: int,
+) -> tuple[Any, int]:
+    """The new consultation and the number of electors enrolled on its roll."""
+    row = await db.fetchrow(
+        f"""insert into vg.consultations as c
+                (village_code, title, description, options, opens_at, closes_at, rule,
+                 eligibility, created_by)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            returning {CONSULTATION_COLUMNS}""",
+        village,
+        title,
+        description,
+        options,
+        opens_at,
+        closes_at,
+        rule,
+        eligibility,
+        account_id,
+    )
+    assert row is not None
+    # Age is reckoned on the first day of voting, in China Standard Time; a resident
+    # without a known birth date is not on the roll.
+    enrolled = await db.execute(
+        f"""insert into vg.consultation_electors
+                (village_code, consultation_id, resident_village, resident_id, household)
+            select c.village_code, c.id, r.village_code, r.id,
+                   coalesce(r.household_no, r.village_code || '/' || r.id)
+              from vg.consultations c
+              join vg.residents r on {ELECTORS_SQL[eligibility]}
+             where c.village_code = $1 and c.id = $2
+               and r.birth_date <= ((c.opens_at at time zone 'Asia/Shanghai')::date
+                                    - interval '{VOTING_AGE} years')""",
+        village,
+        row["id"],
+    )
+    electors = int(enrolled.split()[-1])
+    # The village learns that a vote is coming (a village-wide message for the worker).
+    await enqueue_notification(
+        db,
+        kind="consultation.opened",
+        tenant=village,
+        recipient_account=None,
+        payload={
+            "consultation": row["id"],
+            "title": title,
+            "opens_at": opens_at,
+            "closes_at": closes_at,
+            "electors": electors,
+        },
+        idempotency_key=f"consultation.opened:{row['id']}",
+    )
+    await db.audit(
+        "consultation.create",
+        village,
+        "consultation",
+        row["id"],
+        {
+            "title": title,
+            "options": options,
+            "rule": rule,
+            "eligibility": eligibility,
+            "electors": electors,
+        },
+    )
+    return row, electors
+
+
+async def page(
+    db: ScopedSession,
+    lo: int,
+    hi: int,
+    status: str | None,
+    cursor: list[Any] | None,
+    limit: int,
+) -> list[Any]:
+    after_time = datetime.fromisoformat(cursor[0]) if cursor else None
+    after_id = int(cursor[1]) if cursor else None
+    return await db.fetch(
+        f"""select {CONSULTATION_COLUMNS} from vg.consultations c
+             where c.village_code between $1 and $2
+               and ($3::text is null or {STATUS_SQL} = $3)
+               and ($4::timestamptz is null or (c.opens_at, c.id) < ($4, $5))
+             order by c.opens_at desc, c.id desc
+             limit $6""",
+        lo,
+        hi,
+        status,
+        after_time,
+        after_id,
+        limit,
+    )
+
+
+async def count(db: ScopedSession, lo: int, hi: int, status: str | None) -> int:
+    return int(
+        await db.fetchval(
+            f"""select count(*) from vg.consultations c
+                 where c.village_code between $1 and $2
+                   and ($3::text is null or {STATUS_SQL} = $3)""",
+            lo,
+            hi,
+            status,
+        )
+    )
+
+
+async def is_elector(db: ScopedSession, consultation: Any, village: int, resident: int) -> bool:
+    return bool(
+        await db.fetchval(
+            """select exists (select 1 from vg.consultation_electors
+                where village_code = $1 and consultation_id = $2
+                  and resident_village = $3 and resident_id = $4)""",
+            consultation["village_code"],
+            consultation["id"],
+            village,
+            resident,
+        )
+    )
+
+
+async def cast_ballot(
+    db: ScopedSession, consultation: Any, option: int, village: int, resident: int
+) -> None:
+    """Insert the ballot; the database refuses a second one or one outside the window."""
+    await db.execute(
+        """insert into vg.ballots
+               (village_code, consultation_id, resident_village, resident_id, option_index)
+           values ($1, $2, $3, $4, $5)""",
+        consultation["village_code"],
+        consultation["id"],
+        village,
+        resident,
+        option,
+    )
+    # The audit row says that a ballot was cast, never for what.
+    await db.audit(
+        "consultation.ballot", consultation["village_code"], "consultation", consultation["id"]
+    )
+
+
+async def comment(
+    db: ScopedSession, consultation: Any, body: str, account_id: int, author: str
+) -> Any:
+    row = await db.fetchrow(
+        """insert into vg.consultation_comments
+               (village_code, consultation_id, author_account, author_name, body)
+           values ($1, $2, $3, $4, $5)
+           returning id, consultation_id, author_name, body, created_at""",
+        consultation["village_code"],
+        consultation["id"],
+        account_id,
+        author,
+        body,
+    )
+    assert row is not None
+    await db.audit(
+        "consultation.comment", consultation["village_code"], "consultation_comment", row["id"]
+    )
+    return row
+
+
+def resolution_text(closed: Any) -> str:
+    """The resolution as published: turnout, the count of every option, the outcome."""
+    options = list(closed["options"])
+    winner = closed["winning_option"]
+    if winner is not None:
+        outcome = f"「{options[winner]}」获得过半数票，决议通过。"
+    elif not closed["quorum_met"]:
+        outcome = "未达到法定参与人数，表决无效。"
+    else:
+        outcome = "无选项获得过半数票，未形成决议。"
+    counts = [f"{label}：{votes} 票" for label, votes in zip(options, closed["votes"], strict=True)]
+    return (
+        f"{closed['description']}\n\n"
+        f"应参与 {closed['eligible_count']} 人（{closed['eligible_households']} 户），"
+        f"实际参与 {closed['ballots_cast']} 人（{closed['households_voted']} 户）。\n"
+        + "\n".join(counts)
+        + f"\n\n{outcome}"
+    )
+
+
+async def close(
+    db: Statements, consultation_id: int, closed_by: int | None, now: datetime | None
+) -> Any:
+    """Close the vote, publish the resolution on the AFFAIRS board and notify; None when the
+    consultation is already closed. Runs for staff (request role) and for the worker (owner).
+
+    The row lock (FOR UPDATE) holds back ballots still arriving; the update's trigger
+    (vg.consultation_result) fixes the counts and the decision, which word the notice.
+    """
+    row = await db.fetchrow(
+        "select closed_at from vg.consultations where id = $1 for update", consultation_id
+    )
+    if row is None or row["closed_at"] is not None:
+        return None
+    closed = await db.fetchrow(
+        f"""update vg.consultations c set closed_at = coalesce($2, now()), closed_by = $3
+             where c.id = $1
+         returning {CONSULTATION_COLUMNS}""",
+        consultation_id,
+        now,
+        closed_by,
+    )
+    assert closed is not None
+    notice_id = await db.fetchval(
+        """insert into vg.notices (publisher_code, board, title, body, audience, published_by,
+                                   published_at)
+           values ($1, 'AFFAIRS', $2, $3, 'MEMBERS', $4, $5)
+           returning id""",
+        closed["village_code"],
+        f"协商结果：{closed['title']}",
+        resolution_text(closed),
+        closed_by,
+        closed["closed_at"],
+    )
+    closed = await db.fetchrow(
+        f"""update vg.consultations c set resolution_notice_id = $2 where c.id = $1
+         returning {CONSULTATION_COLUMNS}""",
+        consultation_id,
+        notice_id,
+    )
+    assert closed is not None
+    detail = {
+        "ballots": closed["ballots_cast"],
+        "electors": closed["eligible_count"],
+        "votes": list(closed["votes"]),
+        "passed": closed["passed"],
+        "notice": notice_id,
+    }
+    await db.execute(
+        "select vg.record_audit('consultation.close', $1, 'consultation', $2, $3::jsonb)",
+        closed["village_code"],
+        str(consultation_id),
+        json.dumps(detail, ensure_ascii=False),
+    )
+    # The village's members learn of the resolution through the notice; the outbox carries
+    # it to them (a village-wide message, no single recipient) and to the consultation's
+    # creator. enqueue_notification needs only `fetchval`, which both connections have.
+    outbox = cast(ScopedSession, db)
+    payload = {
+        "consultation": consultation_id,
+        "title": closed["title"],
+        "passed": closed["passed"],
+        "notice": notice_id,
+    }
+    await enqueue_notification(
+        outbox,
+        kind="consultation.resolution",
+        tenant=closed["village_code"],
+        recipient_account=None,
+        payload=payload,
+        idempotency_key=f"consultation.resolution:{consultation_id}",
+    )
+    if closed["created_by"] is not None:
+        await enqueue_notification(
+            outbox,
+            kind="consultation.closed",
+            tenant=closed["village_code"],
+            recipient_account=closed["created_by"],
+            payload=payload,
+            idempotency_key=f"consultation.closed:{consultation_id}",
+        )
+    return closed
+
+
+async def close_due_consultations(conn: Any, now: datetime, limit: int = 100) -> list[int]:
+    """Close consultations whose window ended by `now` (for the worker, as the owner role).
+
+    Each is closed in its own (sub)transaction; rows locked by another worker are skipped,
+    so several workers can run at once. Returns the ids closed.
+    """
+    async with conn.transaction():
+        due = await conn.fetch(
+            """select id from vg.consultations
+                where closed_at is null and closes_at <= $1
+                order by closes_at, id
+                limit $2
+                for update skip locked""",
+            now,
+            limit,
+        )
+        closed = []
+        for row in due:
+            async with conn.transaction():
+                if await close(conn, row["id"], None, now) is not None:
+                    closed.append(row["id"])
+    return closed
+
+
+class ConsultationByIdLoader(Loader[int, Any]):
+    async def batch_load(self, keys: list[int]) -> list[Any]:
+        rows = await self.db.fetch(
+            f"select {CONSULTATION_COLUMNS} from vg.consultations c where c.id = any($1::bigint[])",
+            keys,
+        )
+        return by_key(rows, keys, "id")
+
+
+class TallyByConsultationIdLoader(Loader[int, Tally | None]):
+    """Live counts of open consultations (a closed one carries its fixed result)."""
+
+    async def batch_load(self, keys: list[int]) -> list[Tally | None]:
+        rows = await self.db.fetch("select * from vg.consultation_tallies($1::bigint[])", keys)
+        found = {row["consultation_id"]: Tally.from_row(row) for row in rows}
+        return [found.get(key) for key in keys]
+
+
+class MyBallotByConsultationIdLoader(Loader[int, int | None]):
+    """The caller's own option; RLS lets nobody else read a ballot."""
+
+    async def batch_load(self, keys: list[int]) -> list[int | None]:
+        rows = await self.db.fetch(
+            """select consultation_id, option_index from vg.ballots
+                where consultation_id = any($1::bigint[])
+                  and resident_village = vg.household_village()
+                  and resident_id = vg.resident_id()""",
+            keys,
+        )
+        found = {row["consultation_id"]: row["option_index"] for row in rows}
+        return [found.get(key) for key in keys]
+
+
+class ElectorByConsultationIdLoader(Loader[int, bool]):
+    """Whether the caller is on each consultation's roll."""
+
+    async def batch_load(self, keys: list[int]) -> list[bool]:
+        rows = await self.db.fetch(
+            """select consultation_id from vg.consultation_electors
+                where consultation_id = any($1::bigint[])
+                  and resident_village = vg.household_village()
+                  and resident_id = vg.resident_id()""",
+            keys,
+        )
+        on_roll = {row["consultation_id"] for row in rows}
+        return [key in on_roll for key in keys]
+
+
+class CommentsByConsultationIdLoader(Loader[int, list[Any]]):
+    async def batch_load(self, keys: list[int]) -> list[list[Any]]:
+        rows = await self.db.fetch(
+            """select id, consultation_id, author_name, body, created_at
+                 from vg.consultation_comments
+                where consultation_id = any($1::bigint[])
+                order by created_at, id""",
+            keys,
+        )
+        return grouped(rows, keys, "consultation_id")

@@ -1,0 +1,183 @@
+"""Finance disclosure (财务公开): entries, reversing entries, budgets, and the report's sums.
+
+Entries are append-only (the request role has no UPDATE or DELETE on them); a correction
+is a reversing entry. Totals, per-period and per-category sums are computed in SQL. Who may
+read a village's finance is decided by RLS, never here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tenants.session import ScopedSession
+
+ENTRY_COLUMNS = (
+    "e.id, e.village_code, e.period, e.direction, e.category, e.amount, e.memo, e.voucher_no, "
+    "e.reverses_id, e.recorded_at, "
+    "exists (select 1 from vg.finance_entries r where r.village_code = e.village_code "
+    "and r.reverses_id = e.id) as reversed"
+)
+
+
+async def record_entry(
+    db: ScopedSession,
+    village: int,
+    period: str,
+    direction: str,
+    category: str,
+    amount: Any,
+    memo: str | None,
+    voucher_no: str | None,
+    account_id: int,
+) -> Any:
+    row = await db.fetchrow(
+        f"""insert into vg.finance_entries as e
+                (village_code, period, direction, category, amount, memo, voucher_no, recorded_by)
+            values ($1, $2, $3, $4, $5, $6, $7, $8)
+            returning {ENTRY_COLUMNS}""",
+        village,
+        period,
+        direction,
+        category,
+        amount,
+        memo,
+        voucher_no,
+        account_id,
+    )
+    assert row is not None
+    await db.audit(
+        "finance.record",
+        village,
+        "finance_entry",
+        row["id"],
+        {"period": period, "direction": direction, "category": category, "amount": amount},
+    )
+    return row
+
+
+async def reverse_entry(db: ScopedSession, original: Any, memo: str, account_id: int) -> Any:
+    """Book the negated entry in the original's period; the unique index allows one."""
+    row = await db.fetchrow(
+        f"""insert into vg.finance_entries as e
+                (village_code, period, direction, category, amount, memo, voucher_no,
+                 reverses_id, recorded_by)
+            values ($1, $2, $3, $4, -$5::numeric, $6, $7, $8, $9)
+            returning {ENTRY_COLUMNS}""",
+        original["village_code"],
+        original["period"],
+        original["direction"],
+        original["category"],
+        original["amount"],
+        memo,
+        original["voucher_no"],
+        original["id"],
+        account_id,
+    )
+    assert row is not None
+    await db.audit(
+        "finance.reverse",
+        original["village_code"],
+        "finance_entry",
+        row["id"],
+        {"reverses": original["id"], "amount": -original["amount"], "memo": memo},
+    )
+    return row
+
+
+async def entry(db: ScopedSession, entry_id: int) -> Any:
+    return await db.fetchrow(
+        f"select {ENTRY_COLUMNS} from vg.finance_entries e where e.id = $1", entry_id
+    )
+
+
+async def set_budget(
+    db: ScopedSession,
+    village: int,
+    year: int,
+    direction: str,
+    category: str,
+    amount: Any,
+    account_id: int,
+) -> Any:
+    row = await db.fetchrow(
+        """insert into vg.finance_budgets (village_code, year, direction, category, amount, set_by)
+           values ($1, $2, $3, $4, $5, $6)
+           returning village_code, year, direction, category, amount""",
+        village,
+        year,
+        direction,
+        category,
+        amount,
+        account_id,
+    )
+    assert row is not None
+    await db.audit(
+        "finance.budget",
+        village,
+        "finance_budget",
+        f"{year}/{direction}/{category}",
+        {"amount": amount},
+    )
+    return row
+
+
+async def entries(
+    db: ScopedSession, village: int, since: str | None, until: str | None
+) -> list[Any]:
+    return await db.fetch(
+        f"""select {ENTRY_COLUMNS} from vg.finance_entries e
+             where e.village_code = $1
+               and ($2::text is null or e.period >= $2) and ($3::text is null or e.period <= $3)
+             order by e.period, e.id""",
+        village,
+        since,
+        until,
+    )
+
+
+async def sums(db: ScopedSession, village: int, since: str | None, until: str | None) -> list[Any]:
+    """Income and expense by (period, category) with subtotals per period, per category and
+    overall, in one statement; `by` says which grouping a row belongs to."""
+    return await db.fetch(
+        """select case
+                      when grouping(period) = 1 and grouping(category) = 1 then 'total'
+                      when grouping(category) = 1 then 'period'
+                      else 'category'
+                  end as by,
+                  period, category, direction,
+                  coalesce(sum(amount) filter (where direction = 'INCOME'), 0.00) as income,
+                  coalesce(sum(amount) filter (where direction = 'EXPENSE'), 0.00) as expense
+             from vg.finance_entries
+            where village_code = $1
+              and ($2::text is null or period >= $2) and ($3::text is null or period <= $3)
+            group by grouping sets ((), (period), (category, direction))
+            order by by, period, category, direction""",
+        village,
+        since,
+        until,
+    )
+
+
+async def budget_lines(db: ScopedSession, village: int, years: list[int]) -> list[Any]:
+    """The budget in force per (year, direction, category) with the year's actual amount."""
+    return await db.fetch(
+        """with budget as (
+               select distinct on (year, direction, category) year, direction, category, amount
+                 from vg.finance_budgets
+                where village_code = $1 and year = any ($2::int[])
+                order by year, direction, category, id desc
+           ), actual as (
+               select left(period, 4)::int as year, direction, category, sum(amount) as amount
+                 from vg.finance_entries
+                where village_code = $1 and left(period, 4)::int = any ($2::int[])
+                group by 1, 2, 3
+           )
+           select coalesce(b.year, a.year) as year,
+                  coalesce(b.direction, a.direction) as direction,
+                  coalesce(b.category, a.category) as category,
+                  b.amount as budget, coalesce(a.amount, 0) as actual
+             from budget b full join actual a using (year, direction, category)
+            order by 1, 2, 3""",
+        village,
+        years,
+    )

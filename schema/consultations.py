@@ -1,0 +1,362 @@
+"""Consultations (码上协商): types, inputs and root fields for deliberating and voting.
+
+Ballots are secret: the API exposes counts and the caller's own ballot (`myBallot`),
+never who voted for what. Visibility is RLS's; the checks here only give clear errors.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+import asyncpg
+import strawberry
+
+from resolvers import consultations as store
+from resolvers.consultations import (
+    CommentsByConsultationIdLoader,
+    ConsultationByIdLoader,
+    ElectorByConsultationIdLoader,
+    MyBallotByConsultationIdLoader,
+    TallyByConsultationIdLoader,
+)
+from resolvers.notices import NoticeByIdLoader
+from schema.context import Info, require_principal
+from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
+from schema.hierarchy import OrgUnit, load_unit, subtree_bounds
+from schema.inputs import division_code, record_id, text
+from schema.notices import Notice
+from schema.pagination import Connection, connection, decode_cursor, page_size
+from schema.villagers import may_read_village, require_village_writer
+
+MAX_WINDOW_DAYS = 90
+
+
+@strawberry.enum
+class ConsultationStatus(Enum):
+    DRAFT = "DRAFT"  # the voting window has not opened yet
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+@strawberry.enum(description="The rule that decides a consultation.")
+class ConsultationRule(Enum):
+    # 村民会议: valid with > 1/2 of eligible villagers or households holding >= 2/3 of
+    # households; an option needs > 1/2 of the ballots cast.
+    VILLAGERS_ASSEMBLY = "VILLAGERS_ASSEMBLY"
+    # 村民代表会议: valid with >= 2/3 of the representatives; > 1/2 of those present.
+    REPRESENTATIVES_MEETING = "REPRESENTATIVES_MEETING"
+    # A non-binding poll: no quorum; an option needs > 1/2 of the ballots cast.
+    SIMPLE_MAJORITY = "SIMPLE_MAJORITY"
+
+
+@strawberry.enum(description="Who is on the roll (fixed when the consultation is created).")
+class Eligibility(Enum):
+    VILLAGERS = "VILLAGERS"  # household-registered villagers aged 18+
+    VILLAGERS_AND_RESIDENTS = "VILLAGERS_AND_RESIDENTS"  # + admitted long-term residents, 18+
+    REPRESENTATIVES = "REPRESENTATIVES"  # residents tagged 村民代表, 18+
+
+
+@strawberry.type
+class ConsultationOption:
+    index: int
+    label: str
+    votes: int | None = strawberry.field(
+        description="Null while voting: running results beside who-voted-when would unseal it."
+    )
+
+
+@strawberry.type
+class ConsultationComment:
+    id: strawberry.ID
+    author_name: str
+    body: str
+    created_at: datetime
+
+
+@strawberry.type(description="码上协商: a matter the village deliberates and votes on.")
+class Consultation:
+    id: strawberry.ID
+    title: str
+    description: str
+    status: ConsultationStatus
+    opens_at: datetime
+    closes_at: datetime
+    rule: ConsultationRule
+    eligibility: Eligibility
+    closed_at: datetime | None
+    voting_open: bool = strawberry.field(description="Whether ballots are accepted now.")
+    quorum_met: bool | None = strawberry.field(description="Set when closed.")
+    passed: bool | None = strawberry.field(
+        description="Set when closed: the vote was valid and an option won a majority."
+    )
+    row: strawberry.Private[Any]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Consultation:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            title=row["title"],
+            description=row["description"],
+            status=ConsultationStatus(row["status"]),
+            opens_at=row["opens_at"],
+            closes_at=row["closes_at"],
+            rule=ConsultationRule(row["rule"]),
+            eligibility=Eligibility(row["eligibility"]),
+            closed_at=row["closed_at"],
+            voting_open=row["voting_open"],
+            quorum_met=row["quorum_met"],
+            passed=row["passed"],
+            row=row,
+        )
+
+    async def _tally(self, info: Info) -> store.Tally:
+        if self.row["closed_at"] is not None:
+            return store.Tally.from_closed(self.row)
+        tally = await info.context.loader(TallyByConsultationIdLoader).load(self.row["id"])
+        return tally or store.Tally(None, 0, 0, 0, 0)
+
+    @strawberry.field
+    async def village(self, info: Info) -> OrgUnit:
+        unit = await load_unit(info, self.row["village_code"])
+        assert unit is not None
+        return unit
+
+    @strawberry.field(
+        description="Options, indexes from 0; their votes are sealed (null) until it closes."
+    )
+    async def options(self) -> list[ConsultationOption]:
+        votes = self.row["votes"] if self.row["closed_at"] is not None else None
+        return [
+            ConsultationOption(index=i, label=label, votes=None if votes is None else votes[i])
+            for i, label in enumerate(self.row["options"])
+        ]
+
+    @strawberry.field(description="Villagers on the roll.")
+    async def eligible_count(self, info: Info) -> int:
+        return (await self._tally(info)).electors
+
+    @strawberry.field(description="Households with at least one villager on the roll.")
+    async def eligible_households(self, info: Info) -> int:
+        return (await self._tally(info)).elector_households
+
+    @strawberry.field
+    async def ballots_cast(self, info: Info) -> int:
+        return (await self._tally(info)).ballots
+
+    @strawberry.field(description="Households of which at least one member voted.")
+    async def households_voted(self, info: Info) -> int:
+        return (await self._tally(info)).households
+
+    @strawberry.field(description="Ballots cast over villagers on the roll, 0 to 1.")
+    async def turnout(self, info: Info) -> float:
+        tally = await self._tally(info)
+        return tally.ballots / tally.electors if tally.electors else 0.0
+
+    @strawberry.field(description="The option that won, when closed and passed.")
+    def result(self) -> ConsultationOption | None:
+        index = self.row["winning_option"]
+        if index is None:
+            return None
+        return ConsultationOption(
+            index=index, label=self.row["options"][index], votes=self.row["votes"][index]
+        )
+
+    @strawberry.field(description="The caller's own ballot (option index), if it voted.")
+    async def my_ballot(self, info: Info) -> int | None:
+        return await info.context.loader(MyBallotByConsultationIdLoader).load(self.row["id"])
+
+    @strawberry.field(description="Whether the caller is on the roll.")
+    async def eligible(self, info: Info) -> bool:
+        return await info.context.loader(ElectorByConsultationIdLoader).load(self.row["id"])
+
+    @strawberry.field(description="The resolution published on the AFFAIRS board.")
+    async def resolution(self, info: Info) -> Notice | None:
+        notice_id = self.row["resolution_notice_id"]
+        if notice_id is None:
+            return None
+        row = await info.context.loader(NoticeByIdLoader).load(notice_id)
+        return None if row is None else Notice.from_row(row)
+
+    @strawberry.field(description="Deliberation: villagers' comments, oldest first.")
+    async def comments(self, info: Info) -> list[ConsultationComment]:
+        rows = await info.context.loader(CommentsByConsultationIdLoader).load(self.row["id"])
+        return [
+            ConsultationComment(
+                id=strawberry.ID(str(r["id"])),
+                author_name=r["author_name"],
+                body=r["body"],
+                created_at=r["created_at"],
+            )
+            for r in rows
+        ]
+
+
+ConsultationConnection = Connection[Consultation]
+
+
+@strawberry.input
+class CreateConsultationInput:
+    unit: strawberry.ID
+    title: str
+    description: str
+    options: list[str]
+    opens_at: datetime
+    closes_at: datetime
+    rule: ConsultationRule | None = None
+    eligibility: Eligibility | None = None
+
+
+async def _visible(info: Info, id: strawberry.ID) -> Any:
+    row = await info.context.loader(ConsultationByIdLoader).load(record_id(id))
+    if row is None:
+        raise NotFound("No such consultation, or it is not open to you.")
+    return row
+
+
+@strawberry.type
+class ConsultationQuery:
+    @strawberry.field(description="Consultations of the villages in a unit's subtree.")
+    async def consultations(
+        self,
+        info: Info,
+        unit: strawberry.ID,
+        status: ConsultationStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Consultation]:
+        size = page_size(first)
+        cursor = decode_cursor(after, 2)
+        lo, hi = subtree_bounds(division_code(unit))
+        value = status.value if status else None
+        db = info.context.db
+        rows = await store.page(db, lo, hi, value, cursor, size + 1)
+        return connection(
+            rows,
+            size,
+            Consultation.from_row,
+            lambda row: (row["opens_at"].isoformat(), row["id"]),
+            lambda: store.count(db, lo, hi, value),
+        )
+
+    @strawberry.field(description="One consultation, when the caller may see it.")
+    async def consultation(self, info: Info, id: strawberry.ID) -> Consultation | None:
+        row = await info.context.loader(ConsultationByIdLoader).load(record_id(id))
+        return None if row is None else Consultation.from_row(row)
+
+
+@strawberry.type
+class ConsultationMutation:
+    @strawberry.mutation(description="Put a matter to the village's vote (码上协商).")
+    async def create_consultation(self, info: Info, input: CreateConsultationInput) -> Consultation:
+        code = division_code(input.unit)
+        title = text(input.title, "title", max_length=200)
+        description = text(input.description, "description", max_length=20000)
+        options = [text(o, "options", max_length=200) for o in input.options]
+        if not 2 <= len(options) <= 20 or len(set(options)) != len(options):
+            raise BadUserInput("Give between 2 and 20 distinct options.", argument="options")
+        if input.opens_at.tzinfo is None or input.closes_at.tzinfo is None:
+            raise BadUserInput("Give times with a time zone.", argument="opensAt")
+        if input.closes_at <= input.opens_at:
+            raise BadUserInput("`closesAt` must be after `opensAt`.", argument="closesAt")
+        if input.closes_at <= datetime.now(UTC):
+            raise BadUserInput("`closesAt` must be in the future.", argument="closesAt")
+        if (input.closes_at - input.opens_at).days > MAX_WINDOW_DAYS:
+            raise BadUserInput(
+                f"A voting window may last at most {MAX_WINDOW_DAYS} days.", argument="closesAt"
+            )
+        rule = input.rule or ConsultationRule.VILLAGERS_ASSEMBLY
+        representatives = rule is ConsultationRule.REPRESENTATIVES_MEETING
+        eligibility = input.eligibility or (
+            Eligibility.REPRESENTATIVES if representatives else Eligibility.VILLAGERS
+        )
+        if representatives != (eligibility is Eligibility.REPRESENTATIVES):
+            raise BadUserInput(
+                "A representatives' meeting is voted by the representatives, and only it.",
+                argument="eligibility",
+            )
+        principal = await require_village_writer(info, code, "create consultations", "unit")
+        row, electors = await store.create(
+            info.context.db,
+            code,
+            title,
+            description,
+            options,
+            input.opens_at,
+            input.closes_at,
+            rule.value,
+            eligibility.value,
+            principal.account_id,
+        )
+        if electors == 0:
+            raise BadUserInput(
+                "Nobody is eligible: the roll would be empty (villagers need a birth date; "
+                "representatives the tag 村民代表).",
+                argument="eligibility",
+            )
+        return Consultation.from_row(row)
+
+    @strawberry.mutation(description="Cast the caller's one secret ballot.")
+    async def cast_ballot(
+        self, info: Info, consultation: strawberry.ID, option: int
+    ) -> Consultation:
+        principal = await require_principal(info, "vote")
+        row = await _visible(info, consultation)
+        if not 0 <= option < len(row["options"]):
+            raise BadUserInput(
+                f"`option` must be between 0 and {len(row['options']) - 1}.", argument="option"
+            )
+        if not row["voting_open"]:
+            raise Conflict("Voting is not open for this consultation.", reason="NOT_OPEN")
+        if principal.resident_id is None or principal.household_village is None:
+            raise Forbidden("Only villagers on the roll may vote.")
+        db = info.context.db
+        if not await store.is_elector(db, row, principal.household_village, principal.resident_id):
+            raise Forbidden("You are not on the roll of this consultation.")
+        try:
+            await store.cast_ballot(
+                db, row, option, principal.household_village, principal.resident_id
+            )
+        except asyncpg.UniqueViolationError as error:
+            raise Conflict("You have already voted in this consultation.") from error
+        except asyncpg.ForeignKeyViolationError as error:
+            raise Forbidden("You are not on the roll of this consultation.") from error
+        except asyncpg.ObjectNotInPrerequisiteStateError as error:
+            raise Conflict(
+                "Voting is not open for this consultation.", reason="NOT_OPEN"
+            ) from error
+        return Consultation.from_row(row)
+
+    @strawberry.mutation(
+        description="Close the vote: fix turnout and result, publish the resolution."
+    )
+    async def close_consultation(self, info: Info, id: strawberry.ID) -> Consultation:
+        principal = await require_principal(info, "close consultations")
+        row = await _visible(info, id)
+        await require_village_writer(info, row["village_code"], "close consultations", "id")
+        closed = await store.close(info.context.db, row["id"], principal.account_id, None)
+        if closed is None:
+            raise Conflict("This consultation is already closed.")
+        return Consultation.from_row(closed)
+
+    @strawberry.mutation(description="Comment on an open consultation (deliberation).")
+    async def comment_on_consultation(
+        self, info: Info, consultation: strawberry.ID, body: str
+    ) -> ConsultationComment:
+        principal = await require_principal(info, "comment")
+        content = text(body, "body", max_length=2000)
+        row = await _visible(info, consultation)
+        if not may_read_village(principal, row["village_code"]):
+            raise Forbidden("Only the village's members and staff may deliberate here.")
+        if row["status"] == "CLOSED":
+            raise Conflict("This consultation is closed.")
+        comment = await store.comment(
+            info.context.db, row, content, principal.account_id, principal.display_name
+        )
+        return ConsultationComment(
+            id=strawberry.ID(str(comment["id"])),
+            author_name=comment["author_name"],
+            body=comment["body"],
+            created_at=comment["created_at"],
+        )

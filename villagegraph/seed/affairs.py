@@ -1,0 +1,262 @@
+"""Demo data for the villagers-only affairs: twelve months of accounts and a year's budget
+for every demo village, villagers' representatives, open and closed consultations with
+ballots (closed through the same code as the worker's), suggestions in every state.
+
+Deterministic: dates are fixed around DEMO_NOW and choices come from the seeded `rng`.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+import asyncpg
+
+from resolvers.consultations import ELECTORS_SQL, REPRESENTATIVE_TAG, VOTING_AGE, close
+from villagegraph.seed.demo import DEMO_NOW, demo_villages
+
+MONTHS = [f"{2025 + (11 + i) // 12}-{(11 + i) % 12 + 1:02d}" for i in range(12)]  # 2025-12..2026-11
+INCOME = (("上级补助", 40000), ("集体资产租金", 25000), ("经营收入", 15000))
+EXPENSE = (("干部报酬", 30000), ("办公经费", 6000), ("基础设施维护", 20000), ("公益事业", 10000))
+CONSULTATIONS = (
+    # title, options, rule, eligibility, opens (days from DEMO_NOW), days open
+    ("村道硬化工程是否实施", ["同意", "不同意"], "VILLAGERS_ASSEMBLY", "VILLAGERS", -60, 14),
+    (
+        "集体资产出租方案",
+        ["方案一", "方案二", "均不同意"],
+        "REPRESENTATIVES_MEETING",
+        "REPRESENTATIVES",
+        -40,
+        7,
+    ),
+    (
+        "文化礼堂开放时间",
+        ["上午", "下午", "晚上"],
+        "SIMPLE_MAJORITY",
+        "VILLAGERS_AND_RESIDENTS",
+        -3,
+        240,
+    ),
+    ("垃圾分类积分奖励办法", ["同意", "不同意"], "VILLAGERS_ASSEMBLY", "VILLAGERS", -1, 240),
+)
+SUGGESTIONS = (
+    ("路灯损坏", "村口路灯坏了两周，晚上出行不便，建议尽快维修。"),
+    ("增设健身器材", "建议在文化广场增设一些健身器材。"),
+    ("河道清理", "村前小河垃圾较多，建议组织清理。"),
+    ("停车难", "村内停车位不足，建议规划停车区域。"),
+    ("老年食堂", "建议开办老年食堂，方便独居老人就餐。"),
+    ("快递代收点", "建议设立快递代收点。"),
+)
+# state, days to first answer (None: not answered)
+SUGGESTION_STATES = (
+    ("SUBMITTED", None),
+    ("ACKNOWLEDGED", None),
+    ("IN_PROGRESS", None),
+    ("ANSWERED", 2),
+    ("CLOSED", 5),
+    ("REJECTED", None),
+)
+
+
+async def seed_affairs(conn: asyncpg.Connection, rng: random.Random) -> None:
+    cadres = dict(
+        await conn.fetch(
+            """select unit_code, min(account_id) from vg.grants
+                where role = 'CADRE' and revoked_at is null group by unit_code"""
+        )
+    )
+    for village, _, _ in demo_villages():
+        await _seed_finance(conn, rng, village, cadres[village])
+        await _seed_representatives(conn, village)
+        await _seed_consultations(conn, rng, village, cadres[village])
+        await _seed_suggestions(conn, rng, village, cadres[village])
+
+
+async def _seed_finance(
+    conn: asyncpg.Connection, rng: random.Random, village: int, cadre: int
+) -> None:
+    records: list[tuple[object, ...]] = []
+    for month in MONTHS:
+        for direction, lines in (("INCOME", INCOME), ("EXPENSE", EXPENSE)):
+            for category, monthly in lines:
+                amount = Decimal(monthly * rng.uniform(0.6, 1.3)).quantize(Decimal("0.01"))
+                voucher = f"{month.replace('-', '')}-{len(records) + 1:03d}"
+                records.append((village, month, direction, category, amount, voucher, cadre))
+    await conn.executemany(
+        """insert into vg.finance_entries
+               (village_code, period, direction, category, amount, voucher_no, recorded_by, memo)
+           values ($1, $2, $3, $4, $5, $6, $7, $4 || ' ' || $2)""",
+        records,
+    )
+    # One correction per village: a mistyped expense and its reversing entry.
+    wrong = await conn.fetchval(
+        """insert into vg.finance_entries
+               (village_code, period, direction, category, amount, voucher_no, recorded_by, memo)
+           values ($1, $2, 'EXPENSE', '办公经费', 9999.00, 'ERR-001', $3, '录入错误')
+           returning id""",
+        village,
+        MONTHS[6],
+        cadre,
+    )
+    await conn.execute(
+        """insert into vg.finance_entries
+               (village_code, period, direction, category, amount, voucher_no, reverses_id,
+                recorded_by, memo)
+           values ($1, $2, 'EXPENSE', '办公经费', -9999.00, 'ERR-001', $3, $4, '冲销录入错误')""",
+        village,
+        MONTHS[6],
+        wrong,
+        cadre,
+    )
+    await conn.executemany(
+        """insert into vg.finance_budgets (village_code, year, direction, category, amount, set_by)
+           values ($1, 2026, $2, $3, $4, $5)""",
+        [
+            (village, direction, category, Decimal(monthly * 12), cadre)
+            for direction, lines in (("INCOME", INCOME), ("EXPENSE", EXPENSE))
+            for category, monthly in lines
+        ],
+    )
+
+
+async def _seed_representatives(conn: asyncpg.Connection, village: int) -> None:
+    """Every fifth adult villager represents its neighbours (村民代表)."""
+    await conn.execute(
+        f"""update vg.residents set tags = array_append(tags, '{REPRESENTATIVE_TAG}')
+             where village_code = $1 and id % 5 = 0
+               and birth_date <= date '2026-01-01' - interval '{VOTING_AGE} years'""",
+        village,
+    )
+
+
+async def _seed_consultations(
+    conn: asyncpg.Connection, rng: random.Random, village: int, cadre: int
+) -> None:
+    for title, options, rule, eligibility, opens, days in CONSULTATIONS:
+        opens_at = DEMO_NOW + timedelta(days=opens)
+        closes_at = opens_at + timedelta(days=days)
+        closed = closes_at < DEMO_NOW
+        # Ballots of past consultations go in while the window is still open (the ballot
+        # trigger checks it against the clock); the window is then set to its real end.
+        consultation = await conn.fetchval(
+            """insert into vg.consultations
+                   (village_code, title, description, options, opens_at, closes_at, rule,
+                    eligibility, created_by, created_at)
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $5::timestamptz - interval '1 day')
+               returning id""",
+            village,
+            title,
+            f"关于“{title}”的协商，请符合条件的村民在规定时间内表决。",
+            options,
+            opens_at,
+            closes_at if not closed else DEMO_NOW + timedelta(days=3650),
+            rule,
+            eligibility,
+            cadre,
+        )
+        await conn.execute(
+            f"""insert into vg.consultation_electors
+                    (village_code, consultation_id, resident_village, resident_id, household)
+                select c.village_code, c.id, r.village_code, r.id,
+                       coalesce(r.household_no, r.village_code || '/' || r.id)
+                  from vg.consultations c
+                  join vg.residents r on {ELECTORS_SQL[eligibility]}
+                 where c.village_code = $1 and c.id = $2
+                   and r.birth_date <= ((c.opens_at at time zone 'Asia/Shanghai')::date
+                                        - interval '{VOTING_AGE} years')""",
+            village,
+            consultation,
+        )
+        electors = await conn.fetch(
+            """select resident_village, resident_id from vg.consultation_electors
+                where village_code = $1 and consultation_id = $2
+                order by resident_village, resident_id""",
+            village,
+            consultation,
+        )
+        turnout = 0.75 if closed else 0.3
+        # The demo residents (accounts 138000000xx) keep their ballot for the demo.
+        ballots = [
+            (
+                village,
+                consultation,
+                e["resident_village"],
+                e["resident_id"],
+                0 if rng.random() < 0.7 else rng.randrange(len(options)),
+                opens_at + timedelta(hours=rng.randrange(1, days * 24)),
+            )
+            for e in electors
+            if rng.random() < turnout
+            and not await conn.fetchval(
+                "select exists (select 1 from vg.accounts where resident_village = $1"
+                " and resident_id = $2)",
+                e["resident_village"],
+                e["resident_id"],
+            )
+        ]
+        await conn.executemany(
+            """insert into vg.ballots
+                   (village_code, consultation_id, resident_village, resident_id, option_index,
+                    cast_at)
+               values ($1, $2, $3, $4, $5, least($6, now()))""",
+            ballots,
+        )
+        if closed:
+            await conn.execute(
+                "update vg.consultations set closes_at = $2 where id = $1", consultation, closes_at
+            )
+            await close(conn, consultation, None, closes_at)
+            await conn.execute(
+                "update vg.outbox set status = 'SENT', sent_at = $2 where idempotency_key like $1",
+                f"consultation.%:{consultation}",
+                closes_at,
+            )
+
+
+async def _seed_suggestions(
+    conn: asyncpg.Connection, rng: random.Random, village: int, cadre: int
+) -> None:
+    submitters = await conn.fetch(
+        """select r.village_code, r.id, a.id as account from vg.residents r
+             left join vg.accounts a on a.resident_village = r.village_code and a.resident_id = r.id
+            where r.village_code = $1 order by a.id nulls last, r.id limit 6""",
+        village,
+    )
+    for index, ((title, body), (state, answer_days)) in enumerate(
+        zip(SUGGESTIONS, SUGGESTION_STATES, strict=True)
+    ):
+        submitter = submitters[index % len(submitters)]
+        submitted_at = DEMO_NOW - timedelta(days=rng.randrange(5, 60), hours=index)
+        answered_at = (
+            submitted_at + timedelta(days=answer_days, hours=rng.randrange(0, 24))
+            if answer_days is not None
+            else None
+        )
+        suggestion = await conn.fetchval(
+            """insert into vg.suggestions
+                   (village_code, resident_id, submitted_by, title, body,
+                    status, reason, submitted_at, first_answered_at, updated_at)
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($9::timestamptz, $8::timestamptz))
+               returning id""",
+            village,
+            submitter["id"],
+            submitter["account"],
+            title,
+            body,
+            state,
+            "不属于村级事务，已转交街道办理。" if state == "REJECTED" else None,
+            submitted_at,
+            answered_at,
+        )
+        if answered_at is not None:
+            await conn.execute(
+                """insert into vg.suggestion_replies
+                       (village_code, suggestion_id, body, replied_by, replied_at)
+                   values ($1, $2, $3, $4, $5)""",
+                village,
+                suggestion,
+                f"感谢您的建议，关于“{title}”，村委会已研究并安排落实。",
+                cadre,
+                answered_at,
+            )
