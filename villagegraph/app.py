@@ -8,36 +8,66 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from schema import build_schema
 from schema.context import Context
+from schema.errors import VillageGraphError
 from tenants.auth import InvalidToken, TokenService
-from tenants.session import ScopedSession
+from tenants.session import ScopedSession, UnknownAccount
 from villagegraph.config import Settings
 from villagegraph.database import Database, create_request_pool
+from villagegraph.limits import (
+    RateLimiter,
+    check_introspection,
+    limits_for,
+    measure_document,
+    rate_limited,
+    tier_of,
+)
+from villagegraph.logs import request_id_var
 from villagegraph.metrics import Metrics
+from villagegraph.persisted import PersistedDocuments
+
+log = logging.getLogger("villagegraph.requests")
 
 
 class VillageGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI view with our per-request context."""
+    """Strawberry's ASGI view with our per-request context, persisted documents, limits,
+    per-operation metrics and HTTP caching of GET queries."""
 
-    def __init__(self, settings: Settings, tokens: TokenService, state: dict[str, Any]) -> None:
+    def __init__(
+        self, settings: Settings, tokens: TokenService, state: dict[str, Any], metrics: Metrics
+    ) -> None:
         super().__init__(build_schema(settings.max_depth), graphql_ide="graphiql")
         self.settings = settings
         self.tokens = tokens
         self.state = state
+        self.metrics = metrics
+        self.persisted = PersistedDocuments(
+            settings.automatic_persisted_queries, settings.trusted_documents
+        )
+        self.rate_limiter = RateLimiter()
+        self.graphql_schema = self.schema._schema  # type: ignore[attr-defined]
 
     async def get_context(self, request: Any, response: Any) -> Context:
         account_id = request.scope.get("vg.account_id")
@@ -47,8 +77,134 @@ class VillageGraphQL(GraphQL[Context, None]):
             db=ScopedSession(self.state["pool"], account_id),
             settings=self.settings,
             tokens=self.tokens,
-            request_id=request.scope["vg.request_id"],
+            request_id=request.scope.get("vg.request_id") or uuid.uuid4().hex,
         )
+
+    async def execute_single(  # type: ignore[override]
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        started = time.perf_counter()
+        operation = request_data.operation_name
+        try:
+            query = self.persisted.resolve(request_data.query, request_data.extensions)
+            if query is not None:
+                operation = await self._admit(request, sub_response, context, query, request_data)
+        except VillageGraphError as refusal:
+            await context.db.close(commit=False)
+            result = ExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        refusal.message,
+                        extensions={**refusal.extensions, "requestId": context.request_id},
+                    )
+                ],
+            )
+        else:
+            request_data = dataclasses.replace(request_data, query=query)
+            result = await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        outcome = "ok"
+        if result.errors:
+            outcome = str((result.errors[0].extensions or {}).get("code", "ERROR"))
+        self.metrics.observe_operation(operation, outcome, time.perf_counter() - started)
+        log.info(
+            "operation",
+            extra={
+                "operation": operation,
+                "outcome": outcome,
+                "ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return result
+
+    async def _admit(
+        self,
+        request: Request,
+        sub_response: Response,
+        context: Context,
+        query: str,
+        request_data: GraphQLRequestData,
+    ) -> str | None:
+        """Rate limit, then measure the document against the caller's tier. Returns the
+        operation name for metrics."""
+        try:
+            principal = await context.db.principal()
+        except UnknownAccount:
+            principal = None  # execution reports UNAUTHENTICATED in its usual form
+        tier = tier_of(principal)
+        limits = limits_for(self.settings.limits, tier)
+        key = (
+            f"account:{principal.account_id}"
+            if principal is not None
+            else f"address:{request.client.host if request.client else '-'}"
+        )
+        wait = self.rate_limiter.take(key, limits)
+        if wait > 0:
+            refusal = rate_limited(wait)
+            sub_response.status_code = 429
+            sub_response.headers["Retry-After"] = str(refusal.extensions["retryAfterSeconds"])
+            raise refusal
+        measure = measure_document(
+            query, self.graphql_schema, request_data.operation_name, request_data.variables, limits
+        )
+        check_introspection(measure, tier, self.settings.anonymous_introspection)
+        if tier == "analyst":
+            await context.db.execute(
+                f"set local statement_timeout = {int(self.settings.analyst_statement_timeout_ms)}"
+            )
+        if measure is not None and measure.operation:
+            return measure.operation
+        return request_data.operation_name
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        response = await super().run(request, context, root_value)
+        if (
+            isinstance(request, Request)
+            and request.method == "GET"
+            and isinstance(response, Response)
+            and response.status_code == 200
+            and (response.media_type or "").startswith("application/")
+        ):
+            return _cacheable(request, response)
+        return response
+
+
+def _cacheable(request: Request, response: Response) -> Response:
+    """ETag and Cache-Control for a GET query; If-None-Match answers 304 without a body.
+
+    Only error-free results are cacheable. A signed-in caller's result is private to it and
+    revalidated every time; an anonymous one may be shared for a short while.
+    """
+    body = bytes(response.body)
+    try:
+        if json.loads(body).get("errors"):
+            return response
+    except (ValueError, AttributeError):
+        return response
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    signed_in = bool(request.headers.get("authorization"))
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "private, no-cache" if signed_in else "public, max-age=30",
+        "Vary": "Authorization, Accept",
+    }
+    wanted = [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]
+    if etag in wanted or "*" in wanted:
+        not_modified = Response(status_code=304, headers=headers)
+        for name in ("x-request-id",):
+            if name in response.headers:
+                not_modified.headers[name] = response.headers[name]
+        return not_modified
+    response.headers.update(headers)
+    return response
 
 
 class BearerAuth:
@@ -69,6 +225,7 @@ class BearerAuth:
             return
         request_id = uuid.uuid4().hex
         scope["vg.request_id"] = request_id
+        request_id_var.set(request_id)
         header = Request(scope).headers.get("authorization", "")
         scope["vg.account_id"] = None
         if header:
@@ -129,11 +286,18 @@ def create_app(settings: Settings, database: Database) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def metrics_endpoint(request: Request) -> Response:
+        outbox: dict[str, int] | None = None
+        try:
+            async with state["pool"].acquire() as conn:
+                rows = await conn.fetch("select status, messages from vg.outbox_depth()")
+            outbox = {row["status"]: int(row["messages"]) for row in rows}
+        except (OSError, asyncpg.PostgresError):
+            log.warning("outbox depth unavailable for /metrics", exc_info=True)
         return PlainTextResponse(
-            metrics.render(state.get("pool")), media_type="text/plain; version=0.0.4"
+            metrics.render(state.get("pool"), outbox), media_type="text/plain; version=0.0.4"
         )
 
-    graphql = BearerAuth(VillageGraphQL(settings, tokens, state), tokens, metrics)
+    graphql = BearerAuth(VillageGraphQL(settings, tokens, state, metrics), tokens, metrics)
     return Starlette(
         routes=[
             Route("/health", health),
