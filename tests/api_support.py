@@ -30,7 +30,7 @@ async def login(http: httpx.AsyncClient, phone: str) -> dict[str, str]:
     response = await http.post(
         "/graphql",
         json={
-            "query": "mutation($p: String!) { login(phone: $p, password: \"demo\") { token } }",
+            "query": 'mutation($p: String!) { login(phone: $p, password: "demo") { token } }',
             "variables": {"p": phone},
         },
     )

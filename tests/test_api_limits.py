@@ -9,13 +9,13 @@ from villagegraph.limits import DEFAULT_LIMITS, RateLimiter, limits_for, measure
 
 
 async def test_a_too_deep_document_is_refused_as_too_complex(gql):
-    nested = '{ unit(code: "%s") { %s code %s } }' % (VILLAGE, "parent { " * 8, "} " * 8)
+    nested = f'{{ unit(code: "{VILLAGE}") {{ {"parent { " * 8} code {"} " * 8} }} }}'
     error = await gql.error(nested)
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     assert error["extensions"]["limit"] == "depth"
     # An official may nest deeper than an anonymous caller.
     data = await gql.data(
-        '{ unit(code: "%s") { children { children { children { code } } } } }' % CITY,
+        f'{{ unit(code: "{CITY}") {{ children {{ children {{ children {{ code }} }} }} }} }}',
         as_=TOWN_OFFICIAL,
     )
     assert data["unit"]["children"]
@@ -23,7 +23,7 @@ async def test_a_too_deep_document_is_refused_as_too_complex(gql):
 
 async def test_aliases_beyond_the_limit_are_refused(gql):
     many = " ".join(f'a{i}: unit(code: "{CITY}") {{ code }}' for i in range(11))
-    error = await gql.error("{ %s }" % many)
+    error = await gql.error(f"{{ {many} }}")
     assert error["extensions"] == {
         "code": "QUERY_TOO_COMPLEX",
         "limit": "aliases",
@@ -35,7 +35,7 @@ async def test_aliases_beyond_the_limit_are_refused(gql):
 
 async def test_too_many_tokens_are_refused_before_parsing_the_rest(gql):
     fields = " ".join(["__typename"] * 1200)
-    error = await gql.error("{ %s }" % fields)
+    error = await gql.error(f"{{ {fields} }}")
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     assert error["extensions"]["limit"] == "tokens"
 
@@ -70,9 +70,7 @@ async def test_rate_limit_answers_rate_limited_with_a_retry_hint(database, setti
     limits = {"anonymous": {"rate_per_minute": 6, "burst": 3}}
     async with service(database, settings, limits=limits) as http:
         headers = await login(http, RESIDENT)  # the login is the first anonymous request
-        answers = [
-            await http.post("/graphql", json={"query": "{ __typename }"}) for _ in range(3)
-        ]
+        answers = [await http.post("/graphql", json={"query": "{ __typename }"}) for _ in range(3)]
         assert [a.status_code for a in answers] == [200, 200, 429]
         error = answers[2].json()["errors"][0]
         assert error["extensions"]["code"] == "RATE_LIMITED"
@@ -108,9 +106,7 @@ def test_measure_follows_fragments_and_counts_aliases(schema):
       query Q { a: unit(code: "1") { ...F } b: unit(code: "2") { ...F } }
       fragment F on OrgUnit { children { children { code } } }
     """
-    measure = measure_document(
-        document, schema._schema, None, None, limits_for({}, "official")
-    )
+    measure = measure_document(document, schema._schema, None, None, limits_for({}, "official"))
     assert measure is not None
     assert (measure.aliases, measure.depth, measure.operation) == (2, 4, "Q")
     assert measure.cost == 2 * (1 + 1 + 10)  # unit, its children, their children

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -80,6 +81,12 @@ class VillageGraphQL(GraphQL[Context, None]):
             request_id=request.scope.get("vg.request_id") or uuid.uuid4().hex,
         )
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET carrying only a persisted-query hash is an API call, not a browser.
+        if request.query_params.get("extensions") is not None:
+            return False
+        return bool(super().should_render_graphql_ide(request))
+
     async def execute_single(  # type: ignore[override]
         self,
         request: Request,
@@ -108,9 +115,16 @@ class VillageGraphQL(GraphQL[Context, None]):
             )
         else:
             request_data = dataclasses.replace(request_data, query=query)
-            result = await super().execute_single(
-                request, request_adapter, sub_response, context, root_value, request_data
-            )
+            try:
+                result = await super().execute_single(
+                    request, request_adapter, sub_response, context, root_value, request_data
+                )
+            except HTTPException as refused:
+                await context.db.close(commit=False)
+                if request.method == "GET" and "mutations" in refused.reason:
+                    # GraphQL over HTTP: a mutation over GET is a wrong method, not a bad request.
+                    raise HTTPException(405, "Mutations must use POST.") from refused
+                raise
         outcome = "ok"
         if result.errors:
             outcome = str((result.errors[0].extensions or {}).get("code", "ERROR"))
