@@ -13,6 +13,7 @@ from strawberry.extensions import QueryDepthLimiter
 from strawberry.tools import merge_types
 
 from schema.accounts import AccountMutation, AccountQuery
+from schema.analytics import AnalyticsQuery
 from schema.dashboard import DashboardQuery
 from schema.extensions import MaskInternalErrors, RequestTransaction
 from schema.hierarchy import HierarchyQuery, OrgUnit
@@ -21,7 +22,13 @@ from schema.residents import Resident
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
 
-QUERIES: tuple[type, ...] = (AccountQuery, HierarchyQuery, NoticeQuery, DashboardQuery)
+QUERIES: tuple[type, ...] = (
+    AccountQuery,
+    HierarchyQuery,
+    NoticeQuery,
+    DashboardQuery,
+    AnalyticsQuery,
+)
 MUTATIONS: tuple[type, ...] = (AccountMutation, NoticeMutation)
 ENTITIES: tuple[type, ...] = (OrgUnit, Notice, Resident)
 
