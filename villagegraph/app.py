@@ -182,13 +182,53 @@ class VillageGraphQL(GraphQL[Context, None]):
         response = await super().run(request, context, root_value)
         if (
             isinstance(request, Request)
+            and isinstance(response, Response)
+            and response.media_type == "application/json"
+            and GRAPHQL_RESPONSE in request.headers.get("accept", "")
+        ):
+            response = _as_graphql_response(response)
+        if (
+            isinstance(request, Request)
             and request.method == "GET"
             and isinstance(response, Response)
             and response.status_code == 200
             and (response.media_type or "").startswith("application/")
+            and response.status_code == 200
         ):
             return _cacheable(request, response)
         return response
+
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def _as_graphql_response(response: Response) -> Response:
+    """The GraphQL-over-HTTP media type: a request error (the document did not parse,
+    validate or coerce its variables, or was refused before execution) answers 4xx with
+    no `data` entry; results with field errors stay 200."""
+    try:
+        body = json.loads(bytes(response.body))
+    except ValueError:
+        return response
+    status = response.status_code
+    if (
+        isinstance(body, dict)
+        and body.get("data") is None
+        and body.get("errors")
+        and all("path" not in error for error in body["errors"])
+    ):
+        body.pop("data", None)
+        if status == 200:
+            status = 400
+    headers = {
+        k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")
+    }
+    return Response(
+        json.dumps(body, ensure_ascii=False).encode(),
+        status_code=status,
+        headers=headers,
+        media_type=GRAPHQL_RESPONSE,
+    )
 
 
 def _cacheable(request: Request, response: Response) -> Response:
