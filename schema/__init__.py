@@ -19,6 +19,7 @@ from schema.extensions import MaskInternalErrors, RequestTransaction
 from schema.hierarchy import HierarchyQuery, OrgUnit
 from schema.notices import Notice, NoticeMutation, NoticeQuery
 from schema.residents import Resident
+from schema.subscriptions import NoticeSubscription
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
 
@@ -31,15 +32,18 @@ QUERIES: tuple[type, ...] = (
 )
 MUTATIONS: tuple[type, ...] = (AccountMutation, NoticeMutation)
 ENTITIES: tuple[type, ...] = (OrgUnit, Notice, Resident)
+SUBSCRIPTIONS: tuple[type, ...] = (NoticeSubscription,)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
+Subscription = merge_types("Subscription", SUBSCRIPTIONS)
 
 
 def build_schema(max_depth: int = 12) -> strawberry.federation.Schema:
     return strawberry.federation.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=list(ENTITIES),
         extensions=[
             RequestTransaction,

@@ -23,9 +23,11 @@ from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
@@ -48,8 +50,16 @@ from villagegraph.limits import (
 from villagegraph.logs import request_id_var
 from villagegraph.metrics import Metrics
 from villagegraph.persisted import PersistedDocuments
+from villagegraph.subscriptions import NoticeHub
 
 log = logging.getLogger("villagegraph.requests")
+
+
+@dataclasses.dataclass
+class SocketContext(Context):
+    """A websocket's context: strawberry fills connection_params from connection_init."""
+
+    connection_params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class VillageGraphQL(GraphQL[Context, None]):
@@ -72,7 +82,9 @@ class VillageGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         account_id = request.scope.get("vg.account_id")
-        return Context(
+        request.scope["vg.state"] = self.state
+        context_class = SocketContext if isinstance(request, WebSocket) else Context
+        return context_class(
             request=request,
             response=response,
             db=ScopedSession(self.state["pool"], account_id),
@@ -80,6 +92,22 @@ class VillageGraphQL(GraphQL[Context, None]):
             tokens=self.tokens,
             request_id=request.scope.get("vg.request_id") or uuid.uuid4().hex,
         )
+
+    async def on_ws_connect(self, context: Any) -> Any:
+        """graphql-transport-ws login: `{"Authorization": "Bearer <JWT>"}` in connection_init
+        (no payload: anonymous). An untrustworthy token closes the socket with 4403."""
+        params = getattr(context, "connection_params", None) or {}
+        header = params.get("Authorization") or params.get("authorization")
+        if header:
+            scheme, _, token = str(header).partition(" ")
+            try:
+                if scheme.lower() != "bearer" or not token.strip():
+                    raise InvalidToken("not a bearer token")
+                account_id = self.tokens.account_id(token.strip())
+            except InvalidToken as error:
+                raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from error
+            context.db = ScopedSession(self.state["pool"], account_id)
+        return await super().on_ws_connect(context)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET carrying only a persisted-query hash is an API call, not a browser.
@@ -326,9 +354,11 @@ def create_app(settings: Settings, database: Database) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state["pool"] = await create_request_pool(database, settings)
+        state["hub"] = NoticeHub(database.admin_dsn)
         try:
             yield
         finally:
+            await state["hub"].close()
             await state["pool"].close()
 
     async def health(request: Request) -> Response:
@@ -357,6 +387,7 @@ def create_app(settings: Settings, database: Database) -> Starlette:
             Route("/health", health),
             Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan,
     )
