@@ -35,7 +35,9 @@ async def test_apq_refuses_a_hash_that_does_not_match_the_document(client):
     assert wrong.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-async def test_trusted_documents_mode_refuses_any_other_document(database, settings, tmp_path):
+async def test_trusted_documents_mode_refuses_any_other_document(
+    database, settings, owner_pool, tmp_path
+):
     manifest = tmp_path / "trusted.json"
     manifest.write_text(json.dumps({sha256(UNIT): UNIT}))
     async with service(database, settings, trusted_documents=manifest) as http:

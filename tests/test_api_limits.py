@@ -51,7 +51,7 @@ async def test_cost_budget_counts_nested_pages(gql):
     assert (await gql.data(cheap, as_=RESIDENT))["feed"]
 
 
-async def test_page_size_is_capped_per_role_and_by_variables(database, settings):
+async def test_page_size_is_capped_per_role_and_by_variables(database, settings, owner_pool):
     limits = {"resident": {"page_size": 10}}
     async with service(database, settings, limits=limits) as http:
         headers = await login(http, RESIDENT)
@@ -66,7 +66,7 @@ async def test_page_size_is_capped_per_role_and_by_variables(database, settings)
         assert "errors" not in fine.json()
 
 
-async def test_rate_limit_answers_rate_limited_with_a_retry_hint(database, settings):
+async def test_rate_limit_answers_rate_limited_with_a_retry_hint(database, settings, owner_pool):
     limits = {"anonymous": {"rate_per_minute": 6, "burst": 3}}
     async with service(database, settings, limits=limits) as http:
         headers = await login(http, RESIDENT)  # the login is the first anonymous request
@@ -89,7 +89,7 @@ def test_token_bucket_refills_at_the_configured_rate():
     assert bucket.take("a", limits, now=101.6) == 0
 
 
-async def test_introspection_is_configurable_for_anonymous_callers(database, settings):
+async def test_introspection_is_configurable_for_anonymous_callers(database, settings, owner_pool):
     query = "{ __schema { queryType { name } } }"
     async with service(database, settings, anonymous_introspection=False) as http:
         refused = (await http.post("/graphql", json={"query": query})).json()
@@ -110,3 +110,21 @@ def test_measure_follows_fragments_and_counts_aliases(schema):
     assert measure is not None
     assert (measure.aliases, measure.depth, measure.operation) == (2, 4, "Q")
     assert measure.cost == 2 * (1 + 1 + 10)  # unit, its children, their children
+
+
+async def test_analysts_run_under_a_statement_timeout(database, settings, owner_pool, monkeypatch):
+    from resolvers import notices
+
+    async def slow(db, *args, **kwargs):
+        await db.fetch("select pg_sleep(0.3)")
+        return []
+
+    monkeypatch.setattr(notices, "subtree_page", slow)
+    query = {"query": f'{{ notices(unit: "{CITY}") {{ edges {{ cursor }} }} }}'}
+    async with service(database, settings, analyst_statement_timeout_ms=50) as http:
+        analyst = await http.post("/graphql", json=query, headers=await login(http, ANALYST))
+        error = analyst.json()["errors"][0]
+        assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+        assert "pg_sleep" not in analyst.text
+        official = await http.post("/graphql", json=query, headers=await login(http, TOWN_OFFICIAL))
+        assert official.json()["data"]["notices"]["edges"] == []
