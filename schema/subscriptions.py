@@ -5,21 +5,44 @@ event the subscriber opens a short transaction of its own, under its own RLS con
 reads the notice the way the feed does (publisher among its villages' and grants'
 ancestors, then RLS for audience and target tags); only what it may read is sent. Fields
 of the sent notice resolve in that same transaction, which closes before the next event.
+A socket's context carries a SocketSession instead of a request session: it points, in
+each subscription's own task, at the session of the event being sent, so several
+subscriptions on one socket never share a transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextvars import ContextVar
+from typing import Any
 
 import strawberry
 
 from resolvers.notices import NOTICE_COLUMNS
 from schema.context import Info
-from schema.errors import Unauthenticated
+from schema.errors import BadUserInput, Unauthenticated
 from schema.notices import Board, Notice
 from tenants.hierarchy import ancestors_or_self
 from tenants.principal import Principal
 from tenants.session import ScopedSession
+
+_event_session: ContextVar[ScopedSession | None] = ContextVar("vg_event_session", default=None)
+
+
+class SocketSession:
+    """The `db` of a websocket's context: the current event's session, per task."""
+
+    def __init__(self, account_id: int | None) -> None:
+        self.account_id = account_id
+
+    def __getattr__(self, name: str) -> Any:
+        session = _event_session.get()
+        if session is None:
+            raise BadUserInput("This socket carries subscriptions; send queries over HTTP.")
+        return getattr(session, name)
+
+    async def close(self, commit: bool) -> None:
+        """Each event's session is closed by its subscription; nothing is left to end."""
 
 
 def feed_publishers(principal: Principal) -> set[int]:
@@ -60,8 +83,11 @@ class NoticeSubscription:
                 )
                 if row is None:
                     continue
-                info.context.db = session
                 info.context._loaders.clear()
-                yield Notice.from_row(row)
+                token = _event_session.set(session)
+                try:
+                    yield Notice.from_row(row)
+                finally:
+                    _event_session.reset(token)
             finally:
                 await session.close(commit=False)

@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.api_support import LiveServer
-from tests.conftest import VILLAGE, VILLAGE_CADRE
+from tests.conftest import RESIDENT, VILLAGE, VILLAGE_CADRE
 
 PUBLISH = """mutation($u: ID!, $a: Audience!, $t: [String!]) {
   publishNotice(input: {unit: $u, board: NOTICE, title: "订阅测试", body: "b", audience: $a,
@@ -52,31 +52,39 @@ async def test_subscribers_get_only_new_notices_their_feed_may_show(live, gql, m
     subscriber = await gql.token(village["residents"][0]["phone"])
     socket = await open_socket(live, subscriber)
     try:
-        await socket.send(
-            json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}})
-        )
-        # The subscription starts listening asynchronously: publish until one arrives.
-        message = None
-        for _ in range(5):
+        # Two subscriptions on one socket: each reads its events in a transaction of its own.
+        for operation in ("1", "2"):
+            await socket.send(
+                json.dumps({"id": operation, "type": "subscribe", "payload": {"query": SUBSCRIBE}})
+            )
+        # They start listening asynchronously: publish until both have heard one.
+        heard: set[str] = set()
+        for _ in range(10):
             await publish(gql, village["cadre"], village["code"])
-            message = await next_message(socket)
-            if message is not None:
+            while (message := await next_message(socket, wait=0.5)) is not None:
+                assert message["type"] == "next", message
+                heard.add(message["id"])
+            if heard == {"1", "2"}:
                 break
-        assert message is not None and message["type"] == "next"
+        assert heard == {"1", "2"}
         # Now certainly listening: a neighbour's notice and one targeted at a tag the
         # subscriber lacks are published first, and must not be delivered.
         await publish(gql, VILLAGE_CADRE, VILLAGE, "MEMBERS")
         await publish(gql, village["cadre"], village["code"], "PUBLIC", ["残疾"])
         visible = await publish(gql, village["cadre"], village["code"], "MEMBERS")
-        message = await next_message(socket, wait=5)
-        assert message is not None
-        notice = message["payload"]["data"]["noticePublished"]
-        assert notice == {
+        received = {}
+        for _ in range(2):
+            message = await next_message(socket, wait=5)
+            assert message is not None and message["type"] == "next", message
+            received[message["id"]] = message["payload"]["data"]["noticePublished"]
+        expected = {
             "id": visible,
             "title": "订阅测试",
             "audience": "MEMBERS",
             "publisher": {"code": village["code"]},
         }
+        assert received == {"1": expected, "2": expected}
+        assert await next_message(socket, wait=0.3) is None
         await socket.send(json.dumps({"id": "1", "type": "complete"}))
     finally:
         await socket.close()
@@ -106,3 +114,17 @@ async def test_a_bad_token_closes_the_socket(live):
     with pytest.raises(Exception) as closed:
         await asyncio.wait_for(socket.recv(), 5)
     assert getattr(closed.value, "rcvd", None) is not None and closed.value.rcvd.code == 4403
+
+
+async def test_subscriptions_obey_the_document_limits(live, gql):
+    socket = await open_socket(live, await gql.token(RESIDENT))
+    try:
+        nesting = "parent { " * 10
+        closing = "} " * 10
+        deep = f"subscription {{ noticePublished {{ publisher {{ {nesting} code {closing} }} }} }}"
+        await socket.send(json.dumps({"id": "9", "type": "subscribe", "payload": {"query": deep}}))
+        message = await next_message(socket, wait=5)
+        assert message is not None and message["type"] == "error" and message["id"] == "9"
+        assert message["payload"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    finally:
+        await socket.close()

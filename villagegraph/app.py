@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from cross_web import HTTPException
@@ -29,12 +29,18 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from schema import build_schema
 from schema.context import Context
 from schema.errors import VillageGraphError
+from schema.subscriptions import SocketSession
 from tenants.auth import InvalidToken, TokenService
 from tenants.session import ScopedSession, UnknownAccount
 from villagegraph.config import Settings
@@ -54,6 +60,34 @@ from villagegraph.subscriptions import NoticeHub
 
 log = logging.getLogger("villagegraph.requests")
 
+MAX_SUBSCRIPTIONS_PER_SOCKET = 10
+
+
+class LimitedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with the HTTP side's document limits: a subscribe message is
+    measured (as a resident when signed in, else anonymous) before it starts."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        view = cast(VillageGraphQL, self.view)
+        payload = message.get("payload") or {}
+        account = getattr(self.context.db, "account_id", None)
+        tier = "anonymous" if account is None else "resident"
+        try:
+            measure_document(
+                str(payload.get("query") or ""),
+                view.graphql_schema,
+                payload.get("operationName"),
+                payload.get("variables"),
+                limits_for(view.settings.limits, tier),
+            )
+        except VillageGraphError as refusal:
+            error = GraphQLError(refusal.message, extensions=refusal.extensions)
+            await self.send_message(
+                {"id": message["id"], "type": "error", "payload": [error.formatted]}
+            )
+            return
+        await super().handle_subscribe(message)
+
 
 @dataclasses.dataclass
 class SocketContext(Context):
@@ -63,13 +97,20 @@ class SocketContext(Context):
 
 
 class VillageGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = LimitedTransportWS
+
     """Strawberry's ASGI view with our per-request context, persisted documents, limits,
     per-operation metrics and HTTP caching of GET queries."""
 
     def __init__(
         self, settings: Settings, tokens: TokenService, state: dict[str, Any], metrics: Metrics
     ) -> None:
-        super().__init__(build_schema(settings.max_depth), graphql_ide="graphiql")
+        super().__init__(
+            build_schema(settings.max_depth),
+            graphql_ide="graphiql",
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_SOCKET,
+        )
         self.settings = settings
         self.tokens = tokens
         self.state = state
@@ -83,14 +124,23 @@ class VillageGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any) -> Context:
         account_id = request.scope.get("vg.account_id")
         request.scope["vg.state"] = self.state
-        context_class = SocketContext if isinstance(request, WebSocket) else Context
-        return context_class(
+        request_id = request.scope.get("vg.request_id") or uuid.uuid4().hex
+        if isinstance(request, WebSocket):
+            return SocketContext(
+                request=request,
+                response=response,
+                db=cast(ScopedSession, SocketSession(None)),
+                settings=self.settings,
+                tokens=self.tokens,
+                request_id=request_id,
+            )
+        return Context(
             request=request,
             response=response,
             db=ScopedSession(self.state["pool"], account_id),
             settings=self.settings,
             tokens=self.tokens,
-            request_id=request.scope.get("vg.request_id") or uuid.uuid4().hex,
+            request_id=request_id,
         )
 
     async def on_ws_connect(self, context: Any) -> Any:
@@ -106,7 +156,7 @@ class VillageGraphQL(GraphQL[Context, None]):
                 account_id = self.tokens.account_id(token.strip())
             except InvalidToken as error:
                 raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from error
-            context.db = ScopedSession(self.state["pool"], account_id)
+            context.db = SocketSession(account_id)
         return await super().on_ws_connect(context)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
