@@ -39,9 +39,9 @@ async def login(http: httpx.AsyncClient, phone: str) -> dict[str, str]:
 
 
 class LiveServer:
-    """The app served by uvicorn on a free local port, in a thread with its own loop."""
+    """An ASGI app served by uvicorn on a free local port, in a thread with its own loop."""
 
-    def __init__(self, database: Database, settings: Settings) -> None:
+    def __init__(self, app: Any) -> None:
         import socket
         import threading
 
@@ -50,9 +50,7 @@ class LiveServer:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = int(sock.getsockname()[1])
-        config = uvicorn.Config(
-            create_app(settings, database), host="127.0.0.1", port=self.port, log_level="warning"
-        )
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -9,30 +9,20 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from tests.api_support import NODE_DIR, LiveServer, node_or_skip
 from tests.conftest import RESIDENT, VILLAGE
 from tests.federation.social_assistance import create_app as social_app
-
-
-class SocialAssistance(LiveServer):
-    def __init__(self) -> None:
-        import socket
-        import threading
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        config = uvicorn.Config(social_app(), host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+from villagegraph.app import create_app
 
 
 @pytest.fixture(scope="module")
 def gateway(database, settings, owner_pool) -> Iterator[str]:
     node = node_or_skip()
-    with LiveServer(database, settings) as villagegraph, SocialAssistance() as social:
+    with (
+        LiveServer(create_app(settings, database)) as villagegraph,
+        LiveServer(social_app()) as social,
+    ):
         process = subprocess.Popen(
             [
                 node,

@@ -12,6 +12,7 @@ from websockets.asyncio.client import connect
 
 from tests.api_support import LiveServer
 from tests.conftest import RESIDENT, VILLAGE, VILLAGE_CADRE
+from villagegraph.app import create_app
 
 PUBLISH = """mutation($u: ID!, $a: Audience!, $t: [String!]) {
   publishNotice(input: {unit: $u, board: NOTICE, title: "订阅测试", body: "b", audience: $a,
@@ -21,7 +22,7 @@ SUBSCRIBE = "subscription { noticePublished { id title audience publisher { code
 
 @pytest.fixture(scope="module")
 def live(database, settings, owner_pool):
-    with LiveServer(database, settings) as server:
+    with LiveServer(create_app(settings, database)) as server:
         yield server
 
 
