@@ -168,3 +168,14 @@ def test_every_measure_names_its_tenant_column_inside_its_source():
     for measure in MEASURES:
         alias = measure.tenant.split(".")[0]
         assert f" {alias}" in measure.source or measure.source.endswith(alias), measure.name
+
+
+async def test_analytics_cost_a_fixed_number_of_statements(execute, account_id):
+    query = """{ analytics(measure: NOTICES, unit: "330300000000", by: [VILLAGE, CATEGORY],
+                 limit: 1000) { groups { unit { code level parent { code } } value } } }"""
+    result, session = await execute(query, await account_id(ANALYST))
+    assert not result.errors
+    assert len(result.data["analytics"]["groups"]) > 20
+    # begin_request, statement_timeout, the grouped statement, the groups' units in one
+    # batch (their parents are groups too: notices are published at every tier).
+    assert session.statements == 4

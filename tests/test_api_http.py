@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.api_support import login, service
 from tests.conftest import RESIDENT, VILLAGE
-from villagegraph.persisted import sha256
+from villagegraph.persisted import PersistedDocuments, sha256
 
 UNIT = 'query Unit { unit(code: "' + VILLAGE + '") { code name } }'
 
@@ -109,3 +111,22 @@ async def test_metrics_count_operations_by_name_and_outcome(database, settings, 
     assert 'villagegraph_db_pool_connections{state="open"}' in text
     pending = await owner_pool.fetchval("select count(*) from vg.outbox where status = 'PENDING'")
     assert f'villagegraph_outbox_messages{{status="PENDING"}} {pending}' in text
+
+
+def test_trusted_manifests_may_use_apollos_format(tmp_path):
+    manifest = tmp_path / "persisted-query-manifest.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "format": "apollo-persisted-query-manifest",
+                "version": 1,
+                "operations": [{"id": sha256(UNIT), "name": "Unit", "type": "query", "body": UNIT}],
+            }
+        )
+    )
+    documents = PersistedDocuments(trusted_manifest=manifest)
+    assert documents.resolve(None, _apq(sha256(UNIT))) == UNIT
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps({sha256(UNIT): UNIT + " "}))
+    with pytest.raises(ValueError):
+        PersistedDocuments(trusted_manifest=tampered)

@@ -129,3 +129,40 @@ async def test_subscriptions_obey_the_document_limits(live, gql):
         assert message["payload"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     finally:
         await socket.close()
+
+
+async def test_subscribers_keep_hearing_after_the_listener_connection_dies(
+    live, gql, make_village, database
+):
+    import asyncpg
+
+    village = await make_village(residents=1)
+    socket = await open_socket(live, await gql.token(village["residents"][0]["phone"]))
+    try:
+        await socket.send(
+            json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}})
+        )
+        for _ in range(10):
+            await publish(gql, village["cadre"], village["code"])
+            if await next_message(socket, wait=0.5) is not None:
+                break
+        admin = await asyncpg.connect(database.admin_dsn)
+        try:
+            killed = await admin.fetchval(
+                """select count(pg_terminate_backend(pid)) from pg_stat_activity
+                    where datname = current_database() and query like 'LISTEN%'"""
+            )
+        finally:
+            await admin.close()
+        assert killed >= 1
+        published: list[str] = []
+        message = None
+        for _ in range(20):
+            published.append(await publish(gql, village["cadre"], village["code"]))
+            message = await next_message(socket, wait=0.5)
+            if message is not None:
+                break
+        assert message is not None
+        assert message["payload"]["data"]["noticePublished"]["id"] in published
+    finally:
+        await socket.close()

@@ -3,8 +3,9 @@
 APQ: a client sends `extensions.persistedQuery.sha256Hash` alone; an unknown hash answers
 `PersistedQueryNotFound` (code PERSISTED_QUERY_NOT_FOUND) and the client retries with the
 document, which is then remembered (bounded, least recently used first out).
-Trusted documents: with Settings.trusted_documents (a JSON object of sha256 hex → document,
-as `villagegraph` clients' build emits it) only those documents run; any other is refused.
+Trusted documents: with Settings.trusted_documents (a JSON manifest: either an object of
+sha256 hex → document, or Apollo's persisted-query manifest with `operations: [{id, body}]`)
+only those documents run; any other is refused.
 This module only maps a request to the document text; it does not execute anything.
 """
 
@@ -42,8 +43,7 @@ class PersistedDocuments:
         self.apq = apq
         self.trusted: dict[str, str] | None = None
         if trusted_manifest is not None:
-            manifest = json.loads(trusted_manifest.read_text())
-            self.trusted = {str(k).lower(): str(v) for k, v in manifest.items()}
+            self.trusted = _read_manifest(json.loads(trusted_manifest.read_text()))
             for digest, document in self.trusted.items():
                 if sha256(document) != digest:
                     raise ValueError(f"trusted document {digest} does not match its hash")
@@ -91,3 +91,11 @@ class PersistedDocuments:
         if query is not None and query != document:
             raise BadUserInput("provided sha does not match query")
         return document
+
+
+def _read_manifest(manifest: Any) -> dict[str, str]:
+    if isinstance(manifest, dict) and isinstance(manifest.get("operations"), list):
+        return {str(op["id"]).lower(): str(op["body"]) for op in manifest["operations"]}
+    if isinstance(manifest, dict):
+        return {str(k).lower(): str(v) for k, v in manifest.items()}
+    raise ValueError("a trusted-documents manifest is a JSON object")

@@ -22,6 +22,7 @@ log = logging.getLogger("villagegraph.subscriptions")
 
 CHANNEL = "vg_notice"
 QUEUE_SIZE = 256
+RECONNECT_ATTEMPTS = 12
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class NoticeHub:
         self.queues: set[asyncio.Queue[NoticeEvent]] = set()
         self.conn: asyncpg.Connection | None = None
         self._lock = asyncio.Lock()
+        self._reconnecting: asyncio.Task[None] | None = None
+        self.closing = False
 
     def _deliver(self, conn: Any, pid: int, channel: str, payload: str) -> None:
         try:
@@ -54,6 +57,25 @@ class NoticeHub:
             if self.conn is None or self.conn.is_closed():
                 self.conn = await asyncpg.connect(self.dsn)
                 await self.conn.add_listener(CHANNEL, self._deliver)
+                self.conn.add_termination_listener(self._lost)
+
+    def _lost(self, conn: Any) -> None:
+        """The listening connection died (a restart, a failover): listen again while anyone
+        subscribes. Notices committed in between are not replayed; clients refetch the feed
+        on reconnect anyway."""
+        if self.closing or not self.queues:
+            return
+        log.warning("lost the %s listener; reconnecting", CHANNEL)
+        self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        for attempt in range(RECONNECT_ATTEMPTS):
+            try:
+                await self._ensure_listening()
+                return
+            except (OSError, asyncpg.PostgresError):
+                await asyncio.sleep(min(30.0, 0.1 * 2**attempt))
+        log.error("could not listen on %s again; subscribers hear nothing", CHANNEL)
 
     async def events(self) -> AsyncIterator[NoticeEvent]:
         """Every new notice from now on, until the caller stops iterating."""
@@ -67,6 +89,9 @@ class NoticeHub:
             self.queues.discard(queue)
 
     async def close(self) -> None:
+        self.closing = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
         if self.conn is not None and not self.conn.is_closed():
             await self.conn.close()
         self.conn = None
