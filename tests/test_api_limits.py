@@ -128,3 +128,17 @@ async def test_analysts_run_under_a_statement_timeout(database, settings, owner_
         assert "pg_sleep" not in analyst.text
         official = await http.post("/graphql", json=query, headers=await login(http, TOWN_OFFICIAL))
         assert official.json()["data"]["notices"]["edges"] == []
+
+
+async def test_a_deleted_accounts_token_runs_nothing(client, settings):
+    from tenants.auth import TokenService
+
+    token = TokenService(settings).issue(99_999_999)
+    response = await client.post(
+        "/graphql",
+        json={"query": "{ me { phone } }"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    body = response.json()
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

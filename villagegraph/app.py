@@ -39,7 +39,7 @@ from strawberry.types.unset import UNSET
 
 from schema import build_schema
 from schema.context import Context
-from schema.errors import VillageGraphError
+from schema.errors import Unauthenticated, VillageGraphError
 from schema.subscriptions import SocketSession
 from tenants.auth import InvalidToken, TokenService
 from tenants.session import ScopedSession, UnknownAccount
@@ -229,8 +229,8 @@ class VillageGraphQL(GraphQL[Context, None]):
         operation name for metrics."""
         try:
             principal = await context.db.principal()
-        except UnknownAccount:
-            principal = None  # execution reports UNAUTHENTICATED in its usual form
+        except UnknownAccount as error:
+            raise Unauthenticated("Your account no longer exists; log in again.") from error
         tier = tier_of(principal)
         limits = limits_for(self.settings.limits, tier)
         key = (
