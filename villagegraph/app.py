@@ -1,6 +1,10 @@
 """The Starlette application, assembled in one visible place.
 
-/graphql  GraphQL over HTTP (GraphiQL on GET in a browser); Bearer token → account
+/graphql  GraphQL over HTTP (GraphiQL on GET in a browser); Bearer token → account.
+          Before execution: the persisted document (APQ or trusted), the per-principal rate
+          limit and the document limits of the caller's role (villagegraph/limits.py);
+          GET results carry ETag/Cache-Control. WebSocket: graphql-transport-ws
+          subscriptions, logged in by the connection_init payload.
 /health   200 when the database answers
 /metrics  Prometheus text
 """
@@ -97,10 +101,10 @@ class SocketContext(Context):
 
 
 class VillageGraphQL(GraphQL[Context, None]):
-    graphql_transport_ws_handler_class = LimitedTransportWS
-
     """Strawberry's ASGI view with our per-request context, persisted documents, limits,
     per-operation metrics and HTTP caching of GET queries."""
+
+    graphql_transport_ws_handler_class = LimitedTransportWS
 
     def __init__(
         self, settings: Settings, tokens: TokenService, state: dict[str, Any], metrics: Metrics
