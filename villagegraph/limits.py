@@ -10,6 +10,7 @@ for anonymous callers), kept in this process. This module does not touch the dat
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections import OrderedDict
@@ -217,6 +218,12 @@ class _Walker:
         self.walk(field.selection_set, child, multiplier * fanout, depth + 1, seen)
 
 
+@functools.lru_cache(maxsize=1024)
+def _parse(source: str, max_tokens: int) -> DocumentNode:
+    """Parsed once per distinct document (clients repeat the same few), never mutated."""
+    return parse(source, max_tokens=max_tokens, no_location=True)
+
+
 def measure_document(
     source: str,
     schema: GraphQLSchema,
@@ -230,7 +237,7 @@ def measure_document(
     validation then reports that in its usual form.
     """
     try:
-        document: DocumentNode = parse(source, max_tokens=limits.tokens)
+        document = _parse(source, limits.tokens)
     except GraphQLError as error:
         if "tokens" in error.message:
             raise QueryTooComplex(
