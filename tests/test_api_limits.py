@@ -142,3 +142,11 @@ async def test_a_deleted_accounts_token_runs_nothing(client, settings):
     body = response.json()
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_fragments_spread_into_each_other_exponentially_are_refused(gql):
+    # 2^25 spreads of __typename: cheap to write, costly to expand; refused before validation.
+    fragments = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(25))
+    document = f"query {{ ...F0 }} {fragments} fragment F25 on Query {{ __typename }}"
+    error = await gql.error(document, as_=TOWN_OFFICIAL)
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"

@@ -43,6 +43,7 @@ from tenants.principal import Principal
 
 DEFAULT_PAGE = 20  # what a connection returns without `first` (schema/pagination.py)
 LIST_FANOUT = 10  # assumed length of a plain list field, for the cost estimate
+MAX_VISITS = 20_000  # selections a document may expand to, fragments spread out
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ class _Walker:
         self.variables = variables
         self.limits = limits
         self.measure = Measure()
+        self.visits = 0
 
     def _first(self, field: FieldNode) -> int | None:
         for argument in field.arguments or ():
@@ -156,6 +158,11 @@ class _Walker:
             )
         self.measure.depth = max(self.measure.depth, depth)
         for selection in selection_set.selections:
+            self.visits += 1
+            if self.visits > MAX_VISITS:  # fragments spread into each other many times over
+                raise QueryTooComplex(
+                    "The document expands to too many selections.", limit="cost", max=MAX_VISITS
+                )
             if isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 fragment = self.fragments.get(name)
