@@ -3,8 +3,15 @@ and the analysts' statement timeout. Over-limit documents never execute."""
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
+from resolvers import notices
+from tenants.auth import TokenService
 from tests.api_support import login, service
 from tests.conftest import ANALYST, CITY, RESIDENT, TOWN_OFFICIAL, VILLAGE
+from villagegraph.app import create_app
 from villagegraph.limits import DEFAULT_LIMITS, RateLimiter, limits_for, measure_document
 
 
@@ -113,8 +120,6 @@ def test_measure_follows_fragments_and_counts_aliases(schema):
 
 
 async def test_analysts_run_under_a_statement_timeout(database, settings, owner_pool, monkeypatch):
-    from resolvers import notices
-
     async def slow(db, *args, **kwargs):
         await db.fetch("select pg_sleep(0.3)")
         return []
@@ -131,8 +136,6 @@ async def test_analysts_run_under_a_statement_timeout(database, settings, owner_
 
 
 async def test_a_deleted_accounts_token_runs_nothing(client, settings):
-    from tenants.auth import TokenService
-
     token = TokenService(settings).issue(99_999_999)
     response = await client.post(
         "/graphql",
@@ -150,3 +153,9 @@ async def test_fragments_spread_into_each_other_exponentially_are_refused(gql):
     document = f"query {{ ...F0 }} {fragments} fragment F25 on Query {{ __typename }}"
     error = await gql.error(document, as_=TOWN_OFFICIAL)
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+def test_misspelt_limits_in_the_configuration_are_refused(database, settings):
+    for limits in ({"anonymus": {"cost": 1}}, {"anonymous": {"costs": 1}}):
+        with pytest.raises(ValueError, match="VILLAGEGRAPH_LIMITS"):
+            create_app(dataclasses.replace(settings, limits=limits), database)

@@ -52,6 +52,7 @@ from villagegraph.database import Database, create_request_pool
 from villagegraph.limits import (
     RateLimiter,
     check_introspection,
+    check_overrides,
     limits_for,
     measure_document,
     rate_limited,
@@ -115,6 +116,7 @@ class VillageGraphQL(GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_SOCKET,
         )
+        check_overrides(settings.limits)
         self.settings = settings
         self.tokens = tokens
         self.state = state

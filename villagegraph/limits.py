@@ -87,6 +87,17 @@ DEFAULT_LIMITS: dict[str, RoleLimits] = {
 }
 
 
+def check_overrides(overrides: dict[str, dict[str, int]]) -> None:
+    """Refuse a misspelt tier or limit in the configuration instead of ignoring it."""
+    known = {f.name for f in fields(RoleLimits)}
+    for tier, changes in overrides.items():
+        if tier not in TIERS:
+            raise ValueError(f"VILLAGEGRAPH_LIMITS: unknown role {tier!r}; roles are {TIERS}")
+        unknown = set(changes) - known
+        if unknown:
+            raise ValueError(f"VILLAGEGRAPH_LIMITS: unknown limits {sorted(unknown)} for {tier}")
+
+
 def limits_for(overrides: dict[str, dict[str, int]], tier: str) -> RoleLimits:
     """The defaults of a tier with the configured overrides (Settings.limits) applied."""
     base = DEFAULT_LIMITS[tier]
