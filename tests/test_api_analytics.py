@@ -179,3 +179,18 @@ async def test_analytics_cost_a_fixed_number_of_statements(execute, account_id):
     # begin_request, statement_timeout, the grouped statement, the groups' units in one
     # batch (their parents are groups too: notices are published at every tier).
     assert session.statements == 4
+
+
+@pytest.mark.parametrize("measure", MEASURES, ids=lambda m: m.name)
+async def test_every_registered_measure_runs_and_adds_up_across_villages(gql, measure):
+    """Covers each domain's measure as it is registered: every allowed grouping runs, and
+    the village groups add up to the city's total (each row lies in one village)."""
+    total = await run(gql, ANALYST, m=measure.name, u=CITY, by=[])
+    villages = await run(gql, ANALYST, m=measure.name, u=CITY, by=["VILLAGE"])
+    assert not villages["truncated"]
+    assert sum(Decimal(g["value"]) for g in villages["groups"]) == Decimal(
+        total["groups"][0]["value"]
+    )
+    extra = (["MONTH"] if measure.time else []) + (["CATEGORY"] if measure.category else [])
+    grouped = await run(gql, ANALYST, m=measure.name, u=CITY, by=["COUNTY", *extra])
+    assert grouped["groups"]
