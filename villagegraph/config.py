@@ -5,6 +5,7 @@ Every other module receives a `Settings` object; nothing reads `os.environ` else
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -27,6 +28,14 @@ class Settings:
     pool_min_size: int = 2
     pool_max_size: int = 10
     extra: dict[str, str] = field(default_factory=dict)
+    # API protection (villagegraph/limits.py): per-role overrides of DEFAULT_LIMITS, e.g.
+    # VILLAGEGRAPH_LIMITS='{"anonymous": {"rate_per_minute": 30}}'.
+    limits: dict[str, dict[str, int]] = field(default_factory=dict)
+    anonymous_introspection: bool = True
+    analyst_statement_timeout_ms: int = 5000
+    # Persisted documents (villagegraph/persisted.py): APQ, or only a trusted manifest.
+    automatic_persisted_queries: bool = True
+    trusted_documents: Path | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -45,6 +54,15 @@ class Settings:
             max_depth=int(env.get("VILLAGEGRAPH_MAX_DEPTH", 12)),
             pool_min_size=int(env.get("VILLAGEGRAPH_POOL_MIN", 2)),
             pool_max_size=int(env.get("VILLAGEGRAPH_POOL_MAX", 10)),
+            limits=json.loads(env.get("VILLAGEGRAPH_LIMITS") or "{}"),
+            anonymous_introspection=_flag(env.get("VILLAGEGRAPH_ANONYMOUS_INTROSPECTION", "1")),
+            analyst_statement_timeout_ms=int(env.get("VILLAGEGRAPH_ANALYST_TIMEOUT_MS", 5000)),
+            automatic_persisted_queries=_flag(env.get("VILLAGEGRAPH_APQ", "1")),
+            trusted_documents=(
+                Path(env["VILLAGEGRAPH_TRUSTED_DOCUMENTS"])
+                if env.get("VILLAGEGRAPH_TRUSTED_DOCUMENTS")
+                else None
+            ),
         )
 
     def signing_secret(self) -> str:
@@ -57,3 +75,7 @@ class Settings:
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() not in ("", "0", "false", "no", "off")

@@ -1,0 +1,145 @@
+"""Ad hoc analytics: grouped counts and sums of a registered measure, in one SQL statement.
+
+A measure is a SQL fragment over its own table: where the rows are (`source`), which column
+holds the division code of the tenant (`tenant`), which the time (`time`, for MONTH and the
+period; None for stocks such as residents), which the category (`category`), and the
+aggregate (`value`). The query groups it by tier (the tenant code truncated to the county,
+town or village), by month and by category, filtered to a subtree and a period. It runs
+under the caller's RLS context like every query, so a measure can never widen what a
+caller sees; it only reads, returns at most `limit` groups, and runs under a
+statement_timeout. A domain adds its measure by appending one `Measure` to MEASURES below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from schema.errors import BadUserInput, QueryTooComplex
+from tenants.session import ScopedSession
+
+MAX_GROUPS = 1000
+TIME_ZONE = "Asia/Shanghai"  # months are the calendar months of the villages
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str  # the AnalyticsMeasure enum value, UPPER_CASE
+    description: str
+    source: str  # FROM clause; tables are read under RLS
+    tenant: str  # bigint division code column
+    time: str | None  # timestamptz/date column; None: a stock, not filtered by period
+    category: str | None  # text column; None: no CATEGORY grouping
+    value: str = "count(*)"  # aggregate; must add up across groups for SUM-like measures
+
+
+MEASURES: list[Measure] = [
+    Measure(
+        name="NOTICES",
+        description="Notices published, by the publishing unit; category: board.",
+        source="vg.notices n",
+        tenant="n.publisher_code",
+        time="n.published_at",
+        category="n.board",
+    ),
+    Measure(
+        name="NOTICE_READS",
+        description="Read receipts, by the reader's village; category: the notice's board.",
+        source="vg.notice_reads r join vg.notices n"
+        " on n.publisher_code = r.notice_publisher and n.id = r.notice_id",
+        tenant="r.resident_village",
+        time="r.read_at",
+        category="n.board",
+    ),
+    Measure(
+        name="RESIDENTS",
+        description="Registered residents, by household village; category: tag (a resident"
+        " with several tags counts once in each, once in any total).",
+        source="vg.residents p left join lateral unnest(p.tags) as t (tag) on true",
+        tenant="p.village_code",
+        time=None,
+        category="t.tag",
+        value="count(distinct p.id)",
+    ),
+]
+
+
+def measure_named(name: str) -> Measure:
+    for measure in MEASURES:
+        if measure.name == name:
+            return measure
+    raise BadUserInput(f"There is no measure {name}.", argument="measure")
+
+
+TIER_DIVISORS = {"COUNTY": 100_000_000, "TOWN": 1_000_000, "VILLAGE": 1}
+
+
+@dataclass(frozen=True)
+class AnalyticsRequest:
+    measure: Measure
+    lo: int
+    hi: int
+    tier: str | None  # COUNTY | TOWN | VILLAGE
+    by_month: bool
+    by_category: bool
+    since: datetime | None
+    until: datetime | None
+    limit: int
+
+
+def build_sql(request: AnalyticsRequest) -> tuple[str, list[Any]]:
+    """The one statement of an analytics request and its arguments. Only registered
+    fragments are interpolated, never client text."""
+    m = request.measure
+    args: list[Any] = [request.lo, request.hi]
+    columns: list[str] = []
+    if request.tier is not None:
+        divisor = TIER_DIVISORS[request.tier]
+        columns.append(f"({m.tenant} - {m.tenant} % {divisor}) as unit_code")
+    if request.by_month:
+        assert m.time is not None
+        columns.append(
+            f"to_char(date_trunc('month', {m.time} at time zone '{TIME_ZONE}'), 'YYYY-MM') as month"
+        )
+    if request.by_category:
+        assert m.category is not None
+        columns.append(f"{m.category} as category")
+    where = f"{m.tenant} between $1 and $2"
+    if m.time is not None and request.since is not None:
+        args.append(request.since)
+        where += f" and {m.time} >= ${len(args)}"
+    if m.time is not None and request.until is not None:
+        args.append(request.until)
+        where += f" and {m.time} <= ${len(args)}"
+    keys = ", ".join(str(i + 1) for i in range(len(columns)))
+    select = ", ".join([*columns, f"{m.value} as value"])
+    args.append(request.limit + 1)
+    sql = f"select {select} from {m.source} where {where}"
+    if keys:
+        sql += f" group by {keys} order by {keys}"
+    return sql + f" limit ${len(args)}", args
+
+
+async def run_analytics(
+    db: ScopedSession, request: AnalyticsRequest, timeout_ms: int
+) -> tuple[list[Any], bool]:
+    """The groups (at most `limit`) and whether more existed."""
+    if request.by_month and request.measure.time is None:
+        raise BadUserInput(f"{request.measure.name} is a stock; it has no months.", argument="by")
+    if request.by_category and request.measure.category is None:
+        raise BadUserInput(f"{request.measure.name} has no category.", argument="by")
+    sql, args = build_sql(request)
+    savepoint = await db.savepoint()
+    try:
+        async with savepoint:
+            await db.execute(f"set local statement_timeout = {int(timeout_ms)}")
+            rows = await db.fetch(sql, *args)
+    except asyncpg.QueryCanceledError as error:
+        raise QueryTooComplex(
+            f"The analysis took longer than {timeout_ms} ms; narrow the unit, period or grouping.",
+            limit="statementTimeout",
+        ) from error
+    return rows[: request.limit], len(rows) > request.limit

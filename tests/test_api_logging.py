@@ -1,0 +1,52 @@
+"""Server logs are JSON lines carrying the request id the response shows; the detail of
+an internal error is logged, never returned."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from tests.conftest import CITY
+from villagegraph.logs import JsonFormatter
+
+
+async def test_internal_error_detail_is_logged_as_json_with_the_response_request_id(
+    client, monkeypatch
+):
+    from resolvers import notices
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("relation vg.secret_table does not exist at /srv/app.py:42")
+
+    monkeypatch.setattr(notices, "subtree_page", broken)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("villagegraph")
+    logger.addHandler(handler)
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        response = await client.post(
+            "/graphql",
+            json={"query": f'query Drill {{ notices(unit: "{CITY}") {{ totalCount }} }}'},
+        )
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+    request_id = response.headers["x-request-id"]
+    body = response.json()
+    assert body["errors"][0]["extensions"] == {
+        "code": "INTERNAL_SERVER_ERROR",
+        "requestId": request_id,
+    }
+    assert "secret_table" not in response.text and "app.py" not in response.text
+    assert "Traceback" not in response.text
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    failure = next(r for r in records if r["level"] == "ERROR")
+    assert failure["request_id"] == request_id
+    assert "secret_table" in failure["message"] and "Traceback" in failure["exception"]
+    access = next(r for r in records if r["message"] == "operation")
+    assert access["request_id"] == request_id
+    assert (access["operation"], access["outcome"]) == ("Drill", "INTERNAL_SERVER_ERROR")
