@@ -64,6 +64,52 @@ MEASURES: list[Measure] = [
         category="t.tag",
         value="count(distinct p.id)",
     ),
+    Measure(
+        name="FINANCE_INCOME",
+        description="Income booked (reversals net out), by village and period; category: the"
+        " entry's category.",
+        source="vg.finance_entries f",
+        tenant="f.village_code",
+        time="((f.period || '-01')::timestamp at time zone 'Asia/Shanghai')",
+        category="f.category",
+        value="coalesce(sum(f.amount) filter (where f.direction = 'INCOME'), 0)",
+    ),
+    Measure(
+        name="FINANCE_EXPENSE",
+        description="Expense booked (reversals net out), by village and period; category: the"
+        " entry's category.",
+        source="vg.finance_entries f",
+        tenant="f.village_code",
+        time="((f.period || '-01')::timestamp at time zone 'Asia/Shanghai')",
+        category="f.category",
+        value="coalesce(sum(f.amount) filter (where f.direction = 'EXPENSE'), 0)",
+    ),
+    Measure(
+        name="CONSULTATIONS",
+        description="Consultations (码上协商) by village, when voting opens; category: the rule.",
+        source="vg.consultations c",
+        tenant="c.village_code",
+        time="c.opens_at",
+        category="c.rule",
+    ),
+    Measure(
+        name="BALLOTS",
+        description="Ballots cast in closed consultations, by village and closing time;"
+        " category: the rule. Open votes are secret until they close.",
+        source="vg.consultations c",
+        tenant="c.village_code",
+        time="c.closed_at",
+        category="c.rule",
+        value="coalesce(sum(c.ballots_cast), 0)",
+    ),
+    Measure(
+        name="SUGGESTIONS",
+        description="Suggestions (提建议) by village, when submitted; category: status.",
+        source="vg.suggestions s",
+        tenant="s.village_code",
+        time="s.submitted_at",
+        category="s.status",
+    ),
 ]
 
 
@@ -74,7 +120,8 @@ def measure_named(name: str) -> Measure:
     raise BadUserInput(f"There is no measure {name}.", argument="measure")
 
 
-TIER_DIVISORS = {"COUNTY": 100_000_000, "TOWN": 1_000_000, "VILLAGE": 1}
+# `code - code % divisor` is the unit of that tier holding `code` (tenants/hierarchy.py).
+TIER_DIVISORS = {"COUNTY": 1_000_000, "TOWN": 1_000, "VILLAGE": 1}
 
 
 @dataclass(frozen=True)

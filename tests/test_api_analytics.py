@@ -38,7 +38,7 @@ async def test_notices_by_county_add_up_to_the_city_total(gql, owner_pool):
     counties = await run(gql, ANALYST, m="NOTICES", u=CITY, by=["COUNTY"])
     total = await run(gql, ANALYST, m="NOTICES", u=CITY, by=[])
     expected = await owner_pool.fetch(
-        """select publisher_code - publisher_code % 100000000 as county, count(*) as n
+        """select publisher_code - publisher_code % 1000000 as county, count(*) as n
              from vg.notices where publisher_code between $1 and $1 + 9999999999
             group by 1 order by 1""",
         int(CITY),
