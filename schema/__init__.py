@@ -16,13 +16,22 @@ from schema.accounts import AccountMutation, AccountQuery
 from schema.dashboard import DashboardQuery
 from schema.extensions import MaskInternalErrors, RequestTransaction
 from schema.hierarchy import HierarchyQuery, OrgUnit
+from schema.ledger import LedgerMutation, LedgerQuery
 from schema.notices import Notice, NoticeMutation, NoticeQuery
 from schema.residents import Resident
+from schema.tasks import TaskMutation, TaskQuery
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
 
-QUERIES: tuple[type, ...] = (AccountQuery, HierarchyQuery, NoticeQuery, DashboardQuery)
-MUTATIONS: tuple[type, ...] = (AccountMutation, NoticeMutation)
+QUERIES: tuple[type, ...] = (
+    AccountQuery,
+    HierarchyQuery,
+    NoticeQuery,
+    DashboardQuery,
+    TaskQuery,
+    LedgerQuery,
+)
+MUTATIONS: tuple[type, ...] = (AccountMutation, NoticeMutation, TaskMutation, LedgerMutation)
 ENTITIES: tuple[type, ...] = (OrgUnit, Notice, Resident)
 
 Query = merge_types("Query", QUERIES)

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 
 from villagegraph.seed import demo
+from villagegraph.seed.supervision import seed_supervision
 
 DemoSeeder = Callable[[asyncpg.Connection, random.Random], Awaitable[None]]
 
@@ -20,6 +21,7 @@ DEMO_SEEDERS: list[DemoSeeder] = [
     demo.seed_people,
     demo.seed_accounts,
     demo.seed_notices,
+    seed_supervision,
 ]
 
 DEMO_RANDOM_SEED = 20190101
