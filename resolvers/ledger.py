@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from resolvers.loaders import Loader, by_key
+from tenants.principal import Principal
 from tenants.session import ScopedSession
 
 LEDGER_COLUMNS = (
@@ -135,10 +136,8 @@ async def record(
 
 async def record_inspection(
     db: ScopedSession,
+    principal: Principal,
     *,
-    account_id: int,
-    inspector_name: str,
-    own_units: set[int],
     subject: str,
     queried_unit: int,
     villages: set[int],
@@ -146,9 +145,13 @@ async def record_inspection(
 ) -> None:
     """Record that an official read these villages' ledger or tasks (远程验收).
 
-    Reads by the village's own staff are not inspections; only villages are inspected.
+    Only villages the caller may read in full are inspected, and reads by the village's
+    own staff are not inspections.
     """
-    inspected = sorted(v for v in villages if v % 1000 and v not in own_units)
+    own_units = {g.unit for g in principal.grants}
+    inspected = sorted(
+        v for v in villages if v % 1000 and v not in own_units and principal.can_read_subtree(v)
+    )
     if not inspected:
         return
     await db.execute(
@@ -156,8 +159,8 @@ async def record_inspection(
                (village_code, account_id, inspector_name, subject, queried_unit, search)
            select v, $2, $3, $4, $5, $6 from unnest($1::bigint[]) v""",
         inspected,
-        account_id,
-        inspector_name,
+        principal.account_id,
+        principal.display_name,
         subject,
         queried_unit,
         search,

@@ -37,12 +37,11 @@ STATUS_FILTERS = {
 UNIT_STAFF = "g.role in ('OFFICIAL', 'CADRE') and g.revoked_at is null"
 
 
-def _filters(status: str | None, escalated_only: bool) -> str:
-    clauses = ["t.assignee_code between $1 and $2"]
+def _filters(status: str | None) -> str:
+    """$1-$2 the subtree; $3 the unit the tasks escalated to, or null for all."""
+    clauses = ["t.assignee_code between $1 and $2", "($3::bigint is null or t.escalated_to = $3)"]
     if status is not None:
         clauses.append(STATUS_FILTERS[status])
-    if escalated_only:
-        clauses.append("t.escalated_to = $3")
     return " and ".join(clauses)
 
 
@@ -61,13 +60,13 @@ async def subtree_page(
     after_id = int(cursor[1]) if cursor else None
     return await db.fetch(
         f"""select {TASK_COLUMNS} from vg.tasks t
-             where {_filters(status, escalated_only)}
+             where {_filters(status)}
                and ($4::timestamptz is null or (t.due_at, t.id) > ($4, $5))
              order by t.due_at, t.id
              limit $6""",
         lo,
         hi,
-        unit,
+        unit if escalated_only else None,
         after_due,
         after_id,
         limit,
@@ -79,11 +78,10 @@ async def subtree_count(
 ) -> int:
     return int(
         await db.fetchval(
-            f"""select count(*) from vg.tasks t
-                 where {_filters(status, escalated_only)} and $3::bigint is not null""",
+            f"select count(*) from vg.tasks t where {_filters(status)}",
             lo,
             hi,
-            unit,
+            unit if escalated_only else None,
         )
     )
 

@@ -161,9 +161,7 @@ class LedgerQuery:
         if principal is not None:
             await store.record_inspection(
                 db,
-                account_id=principal.account_id,
-                inspector_name=principal.display_name,
-                own_units={g.unit for g in principal.grants},
+                principal,
                 subject="LEDGER",
                 queried_unit=code,
                 villages={row["village_code"] for row in rows[:size]} | {code},

@@ -194,9 +194,7 @@ async def inspect_tasks(info: Info, unit: int, rows: list[Any]) -> None:
         return
     await record_inspection(
         info.context.db,
-        account_id=principal.account_id,
-        inspector_name=principal.display_name,
-        own_units={g.unit for g in principal.grants},
+        principal,
         subject="TASKS",
         queried_unit=unit,
         villages={row["assignee_code"] for row in rows} | {unit},

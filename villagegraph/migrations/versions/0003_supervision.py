@@ -149,6 +149,9 @@ create index outbox_claimable on vg.outbox (next_attempt_at, id) where status = 
 """
 
 POLICIES = """
+grant usage on sequence vg.tasks_id_seq, vg.ledger_entries_id_seq, vg.inspections_id_seq
+    to vg_request;
+
 -- Tasks: readable over the caller's subtree (issuers and the superiors a task escalates
 -- to are above its assignee); issued only by staff whose write scope holds the issuer,
 -- to units strictly inside the issuer's subtree.
