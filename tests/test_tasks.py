@@ -34,6 +34,10 @@ TASKS = f"""query($u: ID!, $s: TaskStatus, $e: Boolean) {{
   tasks(unit: $u, status: $s, escalated: $e, first: 100) {{
     totalCount edges {{ node {{ {TASK_FIELDS} }} }} }} }}"""
 
+ESCALATED_TO = f"""query($u: ID!, $after: String) {{
+  tasks(unit: $u, escalated: true, first: 100, after: $after) {{
+    pageInfo {{ hasNextPage endCursor }} edges {{ node {{ {TASK_FIELDS} }} }} }} }}"""
+
 
 def in_days(days: float) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).isoformat()
@@ -223,8 +227,16 @@ async def test_reminders_and_escalation_follow_the_clock_and_are_sent_once(
     assert await scan(due + timedelta(days=10)) == escalated
 
     # The county sees it among the tasks escalated to it, with every reminder.
-    page = (await gql.data(TASKS, {"u": LUCHENG, "e": True}, as_=COUNTY_OFFICIAL))["tasks"]
-    mine = [e["node"] for e in page["edges"] if e["node"]["id"] == task["id"]]
+    mine, after = [], None
+    for _ in range(20):
+        page = (await gql.data(ESCALATED_TO, {"u": LUCHENG, "after": after}, as_=COUNTY_OFFICIAL))[
+            "tasks"
+        ]
+        mine += [e["node"] for e in page["edges"] if e["node"]["id"] == task["id"]]
+        assert all(e["node"]["escalatedTo"] == {"code": LUCHENG} for e in page["edges"])
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
     assert mine and mine[0]["escalatedTo"] == {"code": LUCHENG}
     assert [r["kind"] for r in mine[0]["reminders"]] == ["DUE_SOON", "OVERDUE", "ESCALATED"]
 
