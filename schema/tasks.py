@@ -237,7 +237,10 @@ class TaskQuery:
     @strawberry.field(description="One task, when the caller can see it.")
     async def task(self, info: Info, id: strawberry.ID) -> Task | None:
         row = await info.context.loader(TaskByIdLoader).load(record_id(id))
-        return None if row is None else Task.from_row(row)
+        if row is None:
+            return None
+        await inspect_tasks(info, row["assignee_code"], [row])
+        return Task.from_row(row)
 
 
 @strawberry.type

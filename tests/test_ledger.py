@@ -238,3 +238,19 @@ async def test_reads_from_outside_the_village_are_recorded_as_inspections(gql, m
     assert (await gql.data(INSPECTIONS, {"u": LUCHENG}, as_=COUNTY_OFFICIAL))["inspections"][
         "edges"
     ]
+
+
+async def test_ledger_search_page_costs_a_fixed_number_of_statements(execute, account_id):
+    query = """query($u: ID!, $s: String) { ledger(unit: $u, search: $s, first: 50) {
+        totalCount edges { node { id text village { code name } corrects { id }
+                                  correctedBy { id } } } } }"""
+    official = await account_id(TOWN_OFFICIAL)
+    counts = []
+    for search_text in (None, "村", "补记会议地点"):  # the last finds the demo correction
+        result, session = await execute(query, official, {"u": WUMA, "s": search_text})
+        assert not result.errors
+        counts.append(session.statements)
+    assert len(result.data["ledger"]["edges"]) >= 1
+    # begin_request, the page, the inspection record, the count, villages, corrected
+    # entries, corrections
+    assert counts == [7, 7, 7]

@@ -284,3 +284,11 @@ async def test_task_list_costs_a_fixed_number_of_statements(execute, account_id)
     assert len(result.data["tasks"]["edges"]) >= 10
     # begin_request, the page, the inspection record, the count, reminders, units
     assert session.statements == 6
+
+
+async def test_the_demo_shows_open_overdue_and_escalated_tasks(gql):
+    page = (await gql.data(TASKS, {"u": WUMA}, as_=TOWN_OFFICIAL))["tasks"]
+    statuses = {edge["node"]["status"] for edge in page["edges"]}
+    assert {"OPEN", "OVERDUE", "DONE"} <= statuses
+    escalated = (await gql.data(TASKS, {"u": LUCHENG, "e": True}, as_=COUNTY_OFFICIAL))["tasks"]
+    assert escalated["totalCount"] >= 1

@@ -58,7 +58,7 @@ async def seed_disclosure_rules(conn: asyncpg.Connection) -> None:
                (city_code, board, period_months, deadline_offset_months, deadline_day,
                 effective_from)
            values ($1, $2, $3, $4, $5, $6)""",
-        [(CITY, *rule, date(DEMO_NOW.year, 1, 1)) for rule in DISCLOSURE_RULES],
+        [(CITY, *rule, date(DEMO_NOW.year, 7, 1)) for rule in DISCLOSURE_RULES],
     )
     await conn.execute("insert into vg.task_rules (city_code) values ($1)", CITY)
 

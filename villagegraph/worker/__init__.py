@@ -64,14 +64,24 @@ async def run_worker(pool: asyncpg.Pool, settings: Settings, *, once: bool) -> N
     async with httpx.AsyncClient(timeout=10.0) as http:
         channels = build_channels(settings, http)
         while True:
-            report = await run_pass(pool, settings, channels)
-            log.info(
-                "worker pass: scans %s; sent %s, retrying %s, dead %s",
-                report.scans,
-                report.delivery.sent,
-                report.delivery.retried,
-                report.delivery.dead,
-            )
+            try:
+                report = await run_pass(pool, settings, channels)
+            except (OSError, asyncpg.PostgresError):
+                if once:
+                    raise
+                # The database or network went away: the next pass starts over; every
+                # scan and delivery is idempotent, so nothing is lost or doubled.
+                log.exception(
+                    "worker pass failed; retrying in %ss", settings.worker_interval_seconds
+                )
+            else:
+                log.info(
+                    "worker pass: scans %s; sent %s, retrying %s, dead %s",
+                    report.scans,
+                    report.delivery.sent,
+                    report.delivery.retried,
+                    report.delivery.dead,
+                )
             if once:
                 return
             await asyncio.sleep(settings.worker_interval_seconds)

@@ -160,6 +160,9 @@ async def deliver_batch(
                     await channel.send(message)
                 except DeliveryFailed as error:
                     failure = error
+                except Exception as error:  # a far side answering nonsense: try again later
+                    log.exception("outbox %s: unexpected failure", row["id"])
+                    failure = DeliveryFailed(f"unexpected: {error!r}", retryable=True)
             outcome = await _record(conn, row, settings, now, worker_id, failure)
             if outcome == "sent":
                 report.sent += 1
