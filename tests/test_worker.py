@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from tests.conftest import WUMA
 from villagegraph.cli import main
 from villagegraph.config import Settings
 from villagegraph.worker import run_pass
@@ -312,17 +313,29 @@ async def test_wechat_delivery_uses_the_accounts_openid(owner_pool, settings, re
     assert sent[0]["body"]["touser"] == "o-cadre"
 
 
-async def test_a_worker_pass_runs_every_scan_then_delivers_through_the_log(
-    owner_pool, settings, caplog
+async def test_a_worker_pass_delivers_what_its_scans_raised_and_a_second_pass_nothing(
+    owner_pool, settings, make_village
 ):
+    village = await make_village()
+    task = await owner_pool.fetchval(
+        """insert into vg.tasks (assignee_code, issuer_code, title, body, due_at)
+           values ($1, $2, '明日截止', '请按时完成。', now() + interval '2 hours') returning id""",
+        int(village["code"]),
+        int(WUMA),
+    )
     kind = await enqueue(owner_pool, "log")
-    now = datetime.now(UTC)
     async with httpx.AsyncClient() as http:
         channels = build_channels(settings, http)
-        report = await run_pass(owner_pool, settings, channels, now=now)
-        assert set(report.scans) == {scan.__name__ for scan in SCANS}
-        assert (await rows_of(owner_pool, kind))[0]["status"] == "SENT"
-        again = await run_pass(owner_pool, settings, channels, now=now)
+        report = await run_pass(owner_pool, settings, channels)
+        again = await run_pass(owner_pool, settings, channels)
+    assert set(report.scans) == {scan.__name__ for scan in SCANS}
+    assert report.scans["remind_due_tasks"] >= 1
+    assert (await rows_of(owner_pool, kind))[0]["status"] == "SENT"
+    reminders = await owner_pool.fetch(
+        "select status from vg.outbox where kind = 'task.reminder' and (payload ->> 'task')::bigint = $1",
+        task,
+    )
+    assert [r["status"] for r in reminders] == ["SENT"]  # the village's one cadre
     assert set(again.scans.values()) == {0}
 
 

@@ -51,11 +51,11 @@ async def run_pass(
     now: datetime | None = None,
     worker_id: str | None = None,
 ) -> PassReport:
-    """One pass: every scan, then every outbox row due (the scans' notifications included)."""
-    moment = now or datetime.now(UTC)
-    report = PassReport(scans=await run_scans(pool, moment))
+    """One pass: every scan, then every outbox row due (the scans' notifications included:
+    without a fixed `now`, delivery reads the clock again after the scans)."""
+    report = PassReport(scans=await run_scans(pool, now or datetime.now(UTC)))
     report.delivery = await deliver_outbox(
-        pool, settings, channels, moment, worker_id or worker_name()
+        pool, settings, channels, now or datetime.now(UTC), worker_id or worker_name()
     )
     return report
 
