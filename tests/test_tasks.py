@@ -292,3 +292,30 @@ async def test_the_demo_shows_open_overdue_and_escalated_tasks(gql):
     assert {"OPEN", "OVERDUE", "DONE"} <= statuses
     escalated = (await gql.data(TASKS, {"u": LUCHENG, "e": True}, as_=COUNTY_OFFICIAL))["tasks"]
     assert escalated["totalCount"] >= 1
+
+
+async def test_assignee_cannot_move_its_deadline_or_reopen_by_hand(
+    gql, make_village, as_request_role, account_id
+):
+    village = await make_village()
+    task = (await gql.data(ASSIGN, {"i": task_input([village["code"]])}, as_=TOWN_OFFICIAL))[
+        "assignTask"
+    ][0]
+    await gql.data(COMPLETE, {"id": task["id"]}, as_=village["cadre"])
+    cadre = await account_id(village["cadre"])
+    await as_request_role.begin_as(cadre)
+    for statement in (
+        "update vg.tasks set due_at = due_at + interval '30 days' where id = $1",
+        "update vg.tasks set completed_at = null where id = $1",
+        "update vg.tasks set completed_by = completed_by + 1 where id = $1",
+    ):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            async with as_request_role.transaction():
+                await as_request_role.execute(statement, int(task["id"]))
+    # The issuing side may.
+    await as_request_role.begin_as(await account_id(TOWN_OFFICIAL))
+    status = await as_request_role.execute(
+        "update vg.tasks set completed_at = null, due_at = due_at + interval '1 day' where id = $1",
+        int(task["id"]),
+    )
+    assert status == "UPDATE 1"

@@ -172,6 +172,33 @@ create policy tasks_update on vg.tasks for update
 grant update (acknowledged_at, acknowledged_by, completed_at, completed_by, completion_note,
               reopened_at, due_at) on vg.tasks to vg_request;
 
+-- The policy lets both sides of a task update it; who may do what is decided here, so an
+-- assignee cannot move its own deadline or undo a completion by hand. Requests only: the
+-- worker (no request context) escalates through its own columns.
+create function vg.guard_task_update() returns trigger
+language plpgsql as $$
+begin
+    if vg.account_id() is null then
+        return new;
+    end if;
+    if (new.due_at is distinct from old.due_at
+        or (old.completed_at is not null and new.completed_at is null))
+       and not (old.issuer_code <@ vg.write_scope()) then
+        raise exception 'only the issuing unit or its superiors may re-date or reopen a task'
+            using errcode = 'insufficient_privilege';
+    end if;
+    if (new.completed_by is distinct from old.completed_by and new.completed_by <> vg.account_id())
+       or (new.acknowledged_by is distinct from old.acknowledged_by
+           and new.acknowledged_by <> vg.account_id()) then
+        raise exception 'a task is completed or acknowledged only in one''s own name'
+            using errcode = 'insufficient_privilege';
+    end if;
+    return new;
+end
+$$;
+create trigger tasks_guard_update before update on vg.tasks
+    for each row execute function vg.guard_task_update();
+
 create policy task_reminders_read on vg.task_reminders for select using (
     assignee_code <@ (select vg.read_scope())
 );
