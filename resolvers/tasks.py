@@ -225,45 +225,51 @@ class RemindersByTaskIdLoader(Loader[int, list[Any]]):
 # The worker's scans. Each is one statement per kind of event: the reminder row is the
 # once-only marker (its primary key), and the outbox rows for every staff member of the
 # unit are written by the same statement, so a crash between the two cannot lose either.
+# The open-task scans walk the partial index tasks_open_due.
 
-_NOTIFY_STAFF = """
+_NOTIFY_ASSIGNEE_STAFF = f"""
 insert into vg.outbox (tenant_code, kind, recipient_account, payload, idempotency_key)
-select t.assignee_code, $2, g.account_id,
+select t.assignee_code, 'task.reminder', g.account_id,
        jsonb_build_object('task', t.id, 'title', t.title, 'due_at', t.due_at,
                           'supervised', t.supervised, 'assignee', t.assignee_code::text,
-                          'issuer', t.issuer_code::text, 'reminder', r.kind,
-                          'escalated_to', t.escalated_to::text),
+                          'issuer', t.issuer_code::text, 'reminder', r.kind),
        format('task:%s:%s:%s:%s', t.id, r.kind, extract(epoch from r.due_at)::bigint, g.account_id)
   from sent r
   join vg.tasks t on t.assignee_code = r.assignee_code and t.id = r.task_id
-  join vg.grants g on g.unit_code = {recipients_unit} and {staff}
+  join vg.grants g on g.unit_code = t.assignee_code and {UNIT_STAFF}
 on conflict (idempotency_key) do nothing
 """
 
-_RULES = """
-left join vg.task_rules rule on rule.city_code = t.assignee_code - t.assignee_code % 100000000
-"""
+# When each reminder is due; `rule` is the task's city's row of vg.task_rules, if any.
+REMINDER_WINDOWS = {
+    "DUE_SOON": "t.due_at > $1 and t.due_at <= $1 + coalesce(rule.remind_before, '24 hours')",
+    "OVERDUE": "t.due_at <= $1",
+}
 
 
 async def remind_due_tasks(conn: asyncpg.Connection, now: datetime) -> int:
-    """Remind the assignee's staff once before the due date and once when it passes."""
+    """Remind the assignee's staff once before the due date and once when it passes.
+    Returns the number of notifications written."""
     sent = 0
-    for kind, window in (
-        ("DUE_SOON", "t.due_at > $1 and t.due_at <= $1 + coalesce(rule.remind_before, '24 hours')"),
-        ("OVERDUE", "t.due_at <= $1"),
-    ):
+    for kind, window in REMINDER_WINDOWS.items():
         status = await conn.execute(
             f"""with sent as (
                     insert into vg.task_reminders (assignee_code, task_id, kind, due_at, sent_at)
-                    select t.assignee_code, t.id, '{kind}', t.due_at, $1
-                      from vg.tasks t {_RULES}
+                    select t.assignee_code, t.id, $2, t.due_at, $1
+                      from vg.tasks t
+                      left join vg.task_rules rule
+                        on rule.city_code = t.assignee_code - t.assignee_code % 100000000
                      where t.completed_at is null and {window}
+                       and not exists (
+                           select 1 from vg.task_reminders done
+                            where done.assignee_code = t.assignee_code and done.task_id = t.id
+                              and done.kind = $2 and done.due_at = t.due_at)
                     on conflict do nothing
                     returning assignee_code, task_id, kind, due_at
                 )
-                {_NOTIFY_STAFF.format(recipients_unit="t.assignee_code", staff=UNIT_STAFF)}""",
+                {_NOTIFY_ASSIGNEE_STAFF}""",
             now,
-            "task.reminder",
+            kind,
         )
         sent += int(status.split()[-1])
     return sent
@@ -272,7 +278,8 @@ async def remind_due_tasks(conn: asyncpg.Connection, now: datetime) -> int:
 async def escalate_overdue_tasks(conn: asyncpg.Connection, now: datetime) -> int:
     """逾期时限较长的通知上级部门: tasks overdue longer than the city's `escalate_after`
     (3 days by default) escalate to the issuer's superior unit, once, and its staff are told.
-    Tasks issued by the city itself have no superior and stay where they are."""
+    Tasks issued by the city itself have no superior and stay where they are. Returns the
+    number of notifications written."""
     status = await conn.execute(
         f"""with escalated as (
                 update vg.tasks t
