@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -22,7 +23,13 @@ from tests.conftest import WUMA
 from villagegraph.cli import main
 from villagegraph.config import Settings
 from villagegraph.worker import run_pass
-from villagegraph.worker.channels import DeliveryFailed, Message, WeChatChannel, build_channels
+from villagegraph.worker.channels import (
+    SEND_TIMEOUT_SECONDS,
+    DeliveryFailed,
+    Message,
+    WeChatChannel,
+    build_channels,
+)
 from villagegraph.worker.outbox import deliver_outbox
 from villagegraph.worker.scans import SCANS
 
@@ -39,6 +46,7 @@ class FakeRemote:
             {"errcode": 0, "errmsg": "ok"},
         )
         self.lock = threading.Lock()
+        self.delay = 0.0
 
 
 @pytest.fixture
@@ -61,6 +69,7 @@ def remote() -> Iterator[tuple[FakeRemote, str]]:
                     }
                 )
                 status, answer = fake.respond(parts.path, query, body)
+            time.sleep(fake.delay)
             payload = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -142,6 +151,27 @@ async def test_two_concurrent_workers_lose_nothing_and_send_nothing_twice(
     assert {r["attempts"] for r in rows} == {1}
     # Both took part: each claimed batches the other skipped.
     assert {r["delivered_by"] for r in rows} == {"worker-a", "worker-b"}
+
+
+async def test_a_slow_channel_never_lets_a_lease_lapse_mid_batch(owner_pool, settings, remote):
+    fake, base = remote
+    fake.delay = 0.05
+    kind = await enqueue(owner_pool, "webhook", count=12)
+    # A lease that leaves about 0.2 s of sending per batch once a send's worst case is kept.
+    config = worker_settings(settings, base, outbox_lease_seconds=SEND_TIMEOUT_SECONDS + 0.2)
+    now = datetime.now(UTC)
+    async with httpx.AsyncClient() as http:
+        channels = build_channels(config, http)
+        reports = await asyncio.gather(
+            deliver_outbox(owner_pool, config, channels, now, "worker-a"),
+            deliver_outbox(owner_pool, config, channels, now, "worker-b"),
+        )
+    rows = await rows_of(owner_pool, kind)
+    assert {r["status"] for r in rows} == {"SENT"}
+    assert {r["attempts"] for r in rows} == {1}  # handing rows back costs no attempt
+    keys = [r["key"] for r in fake.requests if (r["key"] or "").startswith(kind)]
+    assert sorted(keys) == sorted(r["idempotency_key"] for r in rows)
+    assert sum(report.released for report in reports) > 0
 
 
 async def test_failed_delivery_is_retried_after_backoff_with_the_same_key(

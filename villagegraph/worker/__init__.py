@@ -18,7 +18,7 @@ import asyncpg
 import httpx
 
 from villagegraph.config import Settings
-from villagegraph.worker.channels import Channel, build_channels
+from villagegraph.worker.channels import HTTP_TIMEOUT_SECONDS, Channel, build_channels
 from villagegraph.worker.outbox import DeliveryReport, deliver_outbox
 from villagegraph.worker.scans import SCANS
 
@@ -61,7 +61,7 @@ async def run_pass(
 
 
 async def run_worker(pool: asyncpg.Pool, settings: Settings, *, once: bool) -> None:
-    async with httpx.AsyncClient(timeout=10.0) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS) as http:
         channels = build_channels(settings, http)
         while True:
             try:

@@ -21,6 +21,10 @@ from villagegraph.config import Settings
 
 log = logging.getLogger("villagegraph.worker.channels")
 
+HTTP_TIMEOUT_SECONDS = 5.0
+# The longest one send may take: WeChat's worst case is token, send, fresh token, send.
+SEND_TIMEOUT_SECONDS = 4 * HTTP_TIMEOUT_SECONDS
+
 
 @dataclass(frozen=True)
 class Message:

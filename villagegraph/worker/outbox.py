@@ -3,7 +3,8 @@
 A worker claims a batch in a short transaction: `FOR UPDATE SKIP LOCKED` keeps concurrent
 workers off the same rows, and the claim sets a lease (`locked_until`) and counts the
 attempt, so the rows stay invisible to other workers while they are sent outside any
-transaction. The result is recorded afterwards: SENT; or, on a retryable failure, PENDING
+transaction; a worker stops sending from its batch while a send could still outlast the
+lease, and hands the rest back. The result is recorded after each send: SENT; or, on a retryable failure, PENDING
 again after an exponential backoff; or DEAD after `outbox_max_attempts` attempts or a
 failure no retry can fix. A worker that dies mid-batch leaves its lease to expire, and
 the rows are sent again (the idempotency key lets the far side drop the duplicate).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +24,7 @@ from typing import Any
 import asyncpg
 
 from villagegraph.config import Settings
-from villagegraph.worker.channels import Channel, DeliveryFailed, Message
+from villagegraph.worker.channels import SEND_TIMEOUT_SECONDS, Channel, DeliveryFailed, Message
 
 log = logging.getLogger("villagegraph.worker.outbox")
 
@@ -35,6 +37,7 @@ class DeliveryReport:
     sent: int = 0
     retried: int = 0
     dead: int = 0
+    released: int = 0
     sent_ids: list[int] = field(default_factory=list)
 
 
@@ -56,7 +59,8 @@ async def claim(
              from claimable c
             where o.id = c.id
         returning o.id, o.tenant_code, o.kind, o.recipient_account, o.payload,
-                  o.idempotency_key, o.attempts, coalesce(o.channel, $4) as channel""",
+                  o.idempotency_key, o.attempts, o.locked_until,
+                  coalesce(o.channel, $4) as channel""",
         now,
         limit,
         settings.outbox_lease_seconds,
@@ -79,6 +83,16 @@ async def addresses(conn: asyncpg.Connection, rows: list[Any]) -> dict[tuple[int
         accounts,
     )
     return {(r["account_id"], r["channel"]): r["address"] for r in found}
+
+
+async def release(conn: asyncpg.Connection, rows: list[Any]) -> None:
+    """Hand unsent rows back before their lease runs out; the attempt did not happen."""
+    await conn.execute(
+        """update vg.outbox set locked_until = null, attempts = attempts - 1
+            where id = any($1::bigint[]) and locked_until = $2 and status = 'PENDING'""",
+        [row["id"] for row in rows],
+        rows[0]["locked_until"],
+    )
 
 
 def backoff(settings: Settings, attempts: int) -> timedelta:
@@ -136,10 +150,15 @@ async def deliver_batch(
     async with pool.acquire() as conn:
         async with conn.transaction():
             rows = await claim(conn, settings, now)
+        claimed_at = time.monotonic()
         if not rows:
             return 0
         known = await addresses(conn, rows)
-        for row in rows:
+        for index, row in enumerate(rows):
+            if time.monotonic() - claimed_at + SEND_TIMEOUT_SECONDS > settings.outbox_lease_seconds:
+                await release(conn, rows[index:])
+                report.released += len(rows) - index
+                break
             channel = channels.get(row["channel"])
             failure: DeliveryFailed | None = None
             if channel is None:
@@ -182,6 +201,10 @@ async def deliver_outbox(
     worker_id: str,
 ) -> DeliveryReport:
     """Deliver every row due at `now`; a failed row waits for its backoff, so this ends."""
+    if settings.outbox_lease_seconds <= SEND_TIMEOUT_SECONDS:
+        raise ValueError(
+            f"the outbox lease must be longer than one send ({SEND_TIMEOUT_SECONDS} s)"
+        )
     report = DeliveryReport()
     while await deliver_batch(pool, settings, channels, now, worker_id, report):
         pass
