@@ -182,7 +182,7 @@ async def test_long_keywords_use_the_trigram_index_and_short_ones_the_subtree(ow
             """insert into vg.ledger_entries (village_code, category, occurred_on, text)
                select v.codes[1 + i % cardinality(v.codes)], '民生服务',
                       date '2026-01-01' + i % 300, '走访独居老人第' || i || '户，登记用水需求。'
-                 from generate_series(1, 20000) i,
+                 from generate_series(1, 6000) i,
                       (select array_agg(code) as codes from vg.org_units
                         where level = 'VILLAGE') v"""
         )
