@@ -3,8 +3,9 @@ a subtree, and the inspection records of remote inspection (远程验收).
 
 Search splits the keyword text on whitespace; every term must occur. Terms of 3 or more
 characters are matched with LIKE, which the trigram GIN index serves; a 1-2 character term
-holds no trigram, so it is matched with `strpos`, which the trigram index is never asked
-for: on its own it scans the subtree's rows through the (village, date) btree.
+holds no trigram, so it is matched against the text's set of 1- and 2-character substrings
+(`vg.short_grams`, its own GIN index), which is exactly "the term occurs". The planner
+picks those indexes or the (village, date) btree, whichever is cheaper for the subtree.
 Relevance is the number of occurrences of the terms, then newer entries first.
 Resolvers never decide visibility; RLS does.
 """
@@ -46,7 +47,7 @@ def _search(terms: list[str], params: _Params, *, ranked: bool = True) -> tuple[
     conditions = [
         f"e.search_text like {params.add(like_pattern(term))}"
         if len(term) >= TRIGRAM
-        else f"strpos(e.search_text, {params.add(term)}) > 0"
+        else f"vg.short_grams(e.search_text) @> array[{params.add(term)}::text]"
         for term in terms
     ]
     if not terms or not ranked:

@@ -91,12 +91,23 @@ create unique index ledger_entries_id on vg.ledger_entries (id);
 create index ledger_entries_village_date on vg.ledger_entries (village_code, occurred_on desc, id desc);
 create index ledger_entries_corrects on vg.ledger_entries (village_code, corrects_id)
     where corrects_id is not null;
--- Keywords of 3+ characters are found through trigrams; shorter ones scan the subtree's
--- rows through the btree above (trigrams cannot match fewer than 3 characters). Entries
--- are written by hand and searched often, so no pending list: every insert goes straight
--- into the index and the planner never prices a search at a pending-list scan.
+-- Keywords of 3+ characters are found through trigrams. A 1-2 character keyword holds no
+-- trigram, so those are found through the set of every 1- and 2-character substring of
+-- the text (what pg_bigm does), or, when the planner prefers, through the subtree's btree.
+-- Entries are written by hand and searched often, so no pending lists: every insert goes
+-- straight into the indexes and the planner never prices a search at a pending-list scan.
+create function vg.short_grams(body text) returns text[]
+language sql immutable strict parallel safe as $$
+    select array(
+        select distinct substr(body, i, n)
+          from generate_series(1, char_length(body)) i, (values (1), (2)) as g (n)
+         where i + n - 1 <= char_length(body)
+    )
+$$;
 create index ledger_entries_search_trgm on vg.ledger_entries using gin (search_text gin_trgm_ops)
     with (fastupdate = off);
+create index ledger_entries_search_short on vg.ledger_entries
+    using gin (vg.short_grams(search_text)) with (fastupdate = off);
 
 -- 远程验收: every read of a village's ledger or tasks by someone without a grant at the
 -- village itself leaves a row here, in the reading request's transaction.
