@@ -66,7 +66,7 @@ async def run_worker(pool: asyncpg.Pool, settings: Settings, *, once: bool) -> N
         while True:
             try:
                 report = await run_pass(pool, settings, channels)
-            except (OSError, asyncpg.PostgresError):
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 if once:
                     raise
                 # The database or network went away: the next pass starts over; every
