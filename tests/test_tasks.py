@@ -319,3 +319,25 @@ async def test_assignee_cannot_move_its_deadline_or_reopen_by_hand(
         int(task["id"]),
     )
     assert status == "UPDATE 1"
+
+
+async def test_escalation_delay_is_configured_per_city(gql, make_village, owner_pool):
+    village = await make_village()
+    task = (await gql.data(ASSIGN, {"i": task_input([village["code"]])}, as_=TOWN_OFFICIAL))[
+        "assignTask"
+    ][0]
+    async with owner_pool.acquire() as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        due = await conn.fetchval("select due_at from vg.tasks where id = $1", int(task["id"]))
+        await conn.execute("update vg.task_rules set escalate_after = interval '1 day'")
+        await escalate_overdue_tasks(conn, due + timedelta(hours=23))
+        early = await conn.fetchval(
+            "select escalated_to from vg.tasks where id = $1", int(task["id"])
+        )
+        await escalate_overdue_tasks(conn, due + timedelta(days=1, minutes=1))
+        late = await conn.fetchval(
+            "select escalated_to from vg.tasks where id = $1", int(task["id"])
+        )
+        await transaction.rollback()
+    assert (early, late) == (None, int(LUCHENG))

@@ -30,7 +30,7 @@ from villagegraph.worker.channels import (
     WeChatChannel,
     build_channels,
 )
-from villagegraph.worker.outbox import deliver_outbox
+from villagegraph.worker.outbox import claim, deliver_outbox
 from villagegraph.worker.scans import SCANS
 
 Reply = tuple[int, dict[str, Any]]
@@ -172,6 +172,26 @@ async def test_a_slow_channel_never_lets_a_lease_lapse_mid_batch(owner_pool, set
     keys = [r["key"] for r in fake.requests if (r["key"] or "").startswith(kind)]
     assert sorted(keys) == sorted(r["idempotency_key"] for r in rows)
     assert sum(report.released for report in reports) > 0
+
+
+async def test_rows_of_a_worker_that_died_mid_batch_are_sent_once_its_lease_expires(
+    owner_pool, settings, remote
+):
+    fake, base = remote
+    kind = await enqueue(owner_pool, "webhook", count=3)
+    config = worker_settings(settings, base)
+    now = datetime.now(UTC)
+    async with owner_pool.acquire() as conn, conn.transaction():
+        claimed = await claim(conn, config, now, limit=1000)  # then the worker "dies"
+    assert {r["idempotency_key"] for r in claimed} >= {f"{kind}:{i}" for i in range(3)}
+    async with httpx.AsyncClient() as http:
+        channels = build_channels(config, http)
+        await deliver_outbox(owner_pool, config, channels, now + timedelta(seconds=1), "w")
+        assert {r["status"] for r in await rows_of(owner_pool, kind)} == {"PENDING"}
+        later = now + timedelta(seconds=config.outbox_lease_seconds + 1)
+        await deliver_outbox(owner_pool, config, channels, later, "w")
+    rows = await rows_of(owner_pool, kind)
+    assert [(r["status"], r["attempts"]) for r in rows] == [("SENT", 2)] * 3
 
 
 async def test_failed_delivery_is_retried_after_backoff_with_the_same_key(
