@@ -155,9 +155,10 @@ async def test_two_concurrent_workers_lose_nothing_and_send_nothing_twice(
 
 async def test_a_slow_channel_never_lets_a_lease_lapse_mid_batch(owner_pool, settings, remote):
     fake, base = remote
-    fake.delay = 0.05
+    fake.delay = 0.3
     kind = await enqueue(owner_pool, "webhook", count=12)
-    # A lease that leaves about 0.2 s of sending per batch once a send's worst case is kept.
+    # A lease that leaves 0.2 s to start sends once a send's worst case is kept: the first
+    # SEND_CONCURRENCY rows start at once, the others would start too late.
     config = worker_settings(settings, base, outbox_lease_seconds=SEND_TIMEOUT_SECONDS + 0.2)
     now = datetime.now(UTC)
     async with httpx.AsyncClient() as http:
@@ -317,6 +318,19 @@ async def test_wechat_caches_the_token_and_refreshes_it_when_rejected(remote):
     assert sends[0]["body"]["touser"] == "openid-1"
     assert sends[0]["body"]["template_id"] == "TPL-1"
     assert sends[0]["body"]["data"]["first"] == {"value": "上报消防台账"}
+
+
+async def test_concurrent_wechat_sends_fetch_one_token_and_refresh_it_once(remote):
+    fake, base = remote
+    wechat_remote(fake, stale_after=5)
+    async with httpx.AsyncClient() as http:
+        channel = WeChatChannel(
+            http, base_url=base, app_id="wx-app", app_secret="wx-secret", template_id="TPL-1"
+        )
+        await asyncio.gather(*(channel.send(message(f"c{i}")) for i in range(8)))
+    # Five sends on the first token; the rest are refused, and all of them share one
+    # fresh token instead of each fetching its own.
+    assert [r["path"] for r in fake.requests].count("/cgi-bin/token") == 2
 
 
 async def test_wechat_token_is_refreshed_once_it_expires(remote):

@@ -9,6 +9,7 @@ Adapters know nothing of the database; the outbox module decides retries and dea
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -172,10 +173,17 @@ class WeChatChannel:
         self.clock = clock
         self._token: str | None = None
         self._token_expires = 0.0
+        self._token_lock = asyncio.Lock()
 
-    async def access_token(self, *, refresh: bool = False) -> str:
-        if self._token and not refresh and self.clock() < self._token_expires:
-            return self._token
+    async def access_token(self, *, stale: str | None = None) -> str:
+        """The cached token; a fresh one when it expired or when `stale` (the token WeChat
+        just rejected) is still the cached one. Concurrent sends fetch it once."""
+        async with self._token_lock:
+            if self._token and self._token != stale and self.clock() < self._token_expires:
+                return self._token
+            return await self._fetch_token()
+
+    async def _fetch_token(self) -> str:
         try:
             response = await self.http.get(
                 f"{self.base_url}/cgi-bin/token",
@@ -220,8 +228,9 @@ class WeChatChannel:
         if not message.address:
             raise DeliveryFailed("the recipient has no WeChat openid", retryable=False)
         body = self.template_body(message)
+        rejected: str | None = None
         for attempt in range(2):
-            token = await self.access_token(refresh=attempt > 0)
+            token = await self.access_token(stale=rejected)
             try:
                 response = await self.http.post(
                     f"{self.base_url}/cgi-bin/message/template/send",
@@ -236,6 +245,7 @@ class WeChatChannel:
             if errcode == 0:
                 return
             if errcode in WECHAT_TOKEN_INVALID and attempt == 0:
+                rejected = token
                 continue
             raise DeliveryFailed(
                 f"WeChat error {errcode}: {result.get('errmsg')}",

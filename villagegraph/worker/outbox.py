@@ -3,8 +3,8 @@
 A worker claims a batch in a short transaction: `FOR UPDATE SKIP LOCKED` keeps concurrent
 workers off the same rows, and the claim sets a lease (`locked_until`) and counts the
 attempt, so the rows stay invisible to other workers while they are sent outside any
-transaction; a worker stops sending from its batch while a send could still outlast the
-lease, and hands the rest back. The result is recorded after each send: SENT; or, on a retryable failure, PENDING
+transaction (several at a time); a worker starts no send that could outlast its lease,
+and hands such rows back. The result is recorded after each send: SENT; or, on a retryable failure, PENDING
 again after an exponential backoff; or DEAD after `outbox_max_attempts` attempts or a
 failure no retry can fix. A worker that dies mid-batch leaves its lease to expire, and
 the rows are sent again (the idempotency key lets the far side drop the duplicate).
@@ -14,6 +14,7 @@ Runs as the owner role (it bypasses RLS by design: it serves every tenant).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -29,6 +30,7 @@ from villagegraph.worker.channels import SEND_TIMEOUT_SECONDS, Channel, Delivery
 log = logging.getLogger("villagegraph.worker.outbox")
 
 BATCH_SIZE = 50
+SEND_CONCURRENCY = 10  # sends in flight per worker: channels are slow, the database is not
 MAX_BACKOFF = timedelta(hours=6)
 
 
@@ -138,6 +140,32 @@ async def _record(
     return "dead" if dead else "retried"
 
 
+async def send_one(
+    row: Any, channels: dict[str, Channel], known: dict[tuple[int, str], str]
+) -> DeliveryFailed | None:
+    """Send one claimed row through its channel; the failure, or None when delivered."""
+    channel = channels.get(row["channel"])
+    if channel is None:
+        return DeliveryFailed(f"channel {row['channel']!r} is not configured", retryable=True)
+    message = Message(
+        id=row["id"],
+        kind=row["kind"],
+        tenant=row["tenant_code"],
+        recipient_account=row["recipient_account"],
+        address=known.get((row["recipient_account"], row["channel"])),
+        payload=json.loads(row["payload"]),
+        idempotency_key=row["idempotency_key"],
+    )
+    try:
+        await channel.send(message)
+    except DeliveryFailed as error:
+        return error
+    except Exception as error:  # a far side answering nonsense: try again later
+        log.exception("outbox %s: unexpected failure", row["id"])
+        return DeliveryFailed(f"unexpected: {error!r}", retryable=True)
+    return None
+
+
 async def deliver_batch(
     pool: asyncpg.Pool,
     settings: Settings,
@@ -146,7 +174,8 @@ async def deliver_batch(
     worker_id: str,
     report: DeliveryReport,
 ) -> int:
-    """Claim one batch, send it, record each outcome; the number of rows claimed."""
+    """Claim one batch, send it (SEND_CONCURRENCY at a time), record each outcome as it
+    comes; the number of rows claimed."""
     async with pool.acquire() as conn:
         async with conn.transaction():
             rows = await claim(conn, settings, now)
@@ -154,35 +183,21 @@ async def deliver_batch(
         if not rows:
             return 0
         known = await addresses(conn, rows)
-        for index, row in enumerate(rows):
-            if time.monotonic() - claimed_at + SEND_TIMEOUT_SECONDS > settings.outbox_lease_seconds:
-                await release(conn, rows[index:])
-                report.released += len(rows) - index
-                break
-            channel = channels.get(row["channel"])
-            failure: DeliveryFailed | None = None
-            if channel is None:
-                failure = DeliveryFailed(
-                    f"channel {row['channel']!r} is not configured", retryable=True
-                )
-            else:
-                message = Message(
-                    id=row["id"],
-                    kind=row["kind"],
-                    tenant=row["tenant_code"],
-                    recipient_account=row["recipient_account"],
-                    address=known.get((row["recipient_account"], row["channel"])),
-                    payload=json.loads(row["payload"]),
-                    idempotency_key=row["idempotency_key"],
-                )
-                try:
-                    await channel.send(message)
-                except DeliveryFailed as error:
-                    failure = error
-                except Exception as error:  # a far side answering nonsense: try again later
-                    log.exception("outbox %s: unexpected failure", row["id"])
-                    failure = DeliveryFailed(f"unexpected: {error!r}", retryable=True)
-            outcome = await _record(conn, row, settings, now, worker_id, failure)
+        sending = asyncio.Semaphore(SEND_CONCURRENCY)
+        recording = asyncio.Lock()  # one connection: one statement at a time
+        unsent: list[Any] = []
+
+        async def deliver(row: Any) -> None:
+            async with sending:
+                if (
+                    time.monotonic() - claimed_at + SEND_TIMEOUT_SECONDS
+                    > settings.outbox_lease_seconds
+                ):
+                    unsent.append(row)
+                    return
+                failure = await send_one(row, channels, known)
+                async with recording:
+                    outcome = await _record(conn, row, settings, now, worker_id, failure)
             if outcome == "sent":
                 report.sent += 1
                 report.sent_ids.append(row["id"])
@@ -190,6 +205,11 @@ async def deliver_batch(
                 report.dead += 1
             else:
                 report.retried += 1
+
+        await asyncio.gather(*(deliver(row) for row in rows))
+        if unsent:
+            await release(conn, unsent)
+            report.released += len(unsent)
     return len(rows)
 
 
