@@ -52,7 +52,7 @@ async def claim(
                select id from vg.outbox
                 where status = 'PENDING' and next_attempt_at <= $1
                   and (locked_until is null or locked_until <= $1)
-                order by next_attempt_at, id
+                order by next_attempt_at  -- the core's partial index outbox_due
                 limit $2
                 for update skip locked
            )

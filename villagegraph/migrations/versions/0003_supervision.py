@@ -159,7 +159,6 @@ alter table vg.outbox
     add column channel text,                 -- null: the worker's configured default
     add column locked_until timestamptz,     -- a claiming worker's lease
     add column delivered_by text;            -- which worker delivered it
-create index outbox_claimable on vg.outbox (next_attempt_at, id) where status = 'PENDING';
 """
 
 POLICIES = """
@@ -265,7 +264,6 @@ def downgrade() -> None:
         op.execute(
             """drop table vg.channel_addresses, vg.disclosure_rules, vg.inspections,
                           vg.ledger_entries, vg.task_rules, vg.task_reminders, vg.tasks;
-               drop index vg.outbox_claimable;
                alter table vg.outbox drop column channel, drop column locked_until,
                                      drop column delivered_by"""
         )
