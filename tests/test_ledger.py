@@ -255,3 +255,11 @@ async def test_ledger_search_page_costs_a_fixed_number_of_statements(execute, ac
     # begin_request, the page, the inspection record, the count, villages, corrected
     # entries, corrections
     assert counts == [7, 7, 7]
+
+
+async def test_like_wildcards_in_keywords_are_taken_literally(gql, make_village):
+    village = await make_village()
+    literal = await record(gql, village["cadre"], village["code"], "入户率达到95%_以上。")
+    await record(gql, village["cadre"], village["code"], "入户率达到95以上。")
+    assert await search(gql, village["cadre"], village["code"], "95%_以") == [literal]
+    assert await search(gql, village["cadre"], village["code"], "%_") == [literal]
