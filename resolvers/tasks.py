@@ -184,6 +184,8 @@ async def complete(db: ScopedSession, task: Any, account_id: int, note: str | No
         note,
     )
     await db.audit("task.complete", task["assignee_code"], "task", task["id"], {"note": note})
+    if row is not None:
+        await db.fetchval("select vg.notify_task_done($1)", task["id"])
     return row
 
 

@@ -127,7 +127,9 @@ async def test_request_role_cannot_issue_tasks_above_its_write_scope(as_request_
         )
 
 
-async def test_assignee_cadre_completes_and_issuer_reopens(gql, make_village):
+async def test_assignee_cadre_completes_the_issuer_hears_and_may_reopen(
+    gql, make_village, owner_pool
+):
     village = await make_village()
     task = (await gql.data(ASSIGN, {"i": task_input([village["code"]])}, as_=TOWN_OFFICIAL))[
         "assignTask"
@@ -146,6 +148,13 @@ async def test_assignee_cadre_completes_and_issuer_reopens(gql, make_village):
         "completeTask"
     ]
     assert done["status"] == "DONE" and done["completionNote"] == "已上报"
+    told = await owner_pool.fetch(
+        """select a.phone, o.payload ->> 'on_time' as on_time from vg.outbox o
+             join vg.accounts a on a.id = o.recipient_account
+            where o.kind = 'task.completed' and (o.payload ->> 'task')::bigint = $1""",
+        int(task["id"]),
+    )
+    assert [(r["phone"], r["on_time"]) for r in told] == [(TOWN_OFFICIAL, "true")]
     again = await gql.error(COMPLETE, {"id": task["id"]}, as_=village["cadre"])
     assert again["extensions"]["code"] == "CONFLICT"
     error = await gql.error(REOPEN, {"id": task["id"]}, as_=village["cadre"])
@@ -341,3 +350,15 @@ async def test_escalation_delay_is_configured_per_city(gql, make_village, owner_
         )
         await transaction.rollback()
     assert (early, late) == (None, int(LUCHENG))
+
+
+async def test_only_the_assignees_side_can_announce_a_completion(
+    gql, make_village, as_request_role, account_id
+):
+    village = await make_village()
+    task = (await gql.data(ASSIGN, {"i": task_input([village["code"]])}, as_=TOWN_OFFICIAL))[
+        "assignTask"
+    ][0]
+    await gql.data(COMPLETE, {"id": task["id"]}, as_=village["cadre"])
+    await as_request_role.begin_as(await account_id(VILLAGE_CADRE))  # another village
+    assert await as_request_role.fetchval("select vg.notify_task_done($1)", int(task["id"])) == 0

@@ -209,6 +209,32 @@ $$;
 create trigger tasks_guard_update before update on vg.tasks
     for each row execute function vg.guard_task_update();
 
+-- 督办: the issuing unit's staff hear when a task is done. The assignee cannot read the
+-- issuer's grants, so this runs as the owner, but only for a done task the caller may
+-- write, and it reveals nothing back (it returns how many were told).
+create function vg.notify_task_done(p_task bigint) returns integer
+language sql volatile security definer set search_path = vg, pg_catalog as $$
+    with told as (
+        insert into vg.outbox (tenant_code, kind, recipient_account, payload, idempotency_key)
+        select t.assignee_code, 'task.completed', g.account_id,
+               jsonb_build_object('task', t.id, 'title', t.title, 'due_at', t.due_at,
+                                  'completed_at', t.completed_at, 'on_time', t.completed_at <= t.due_at,
+                                  'assignee', t.assignee_code::text, 'issuer', t.issuer_code::text),
+               format('task:%s:completed:%s:%s', t.id,
+                      extract(epoch from t.completed_at)::bigint, g.account_id)
+          from vg.tasks t
+          join vg.grants g on g.unit_code = t.issuer_code
+                          and g.role in ('OFFICIAL', 'CADRE') and g.revoked_at is null
+         where t.id = p_task and t.completed_at is not null
+           and t.assignee_code <@ vg.write_scope()
+        on conflict (idempotency_key) do nothing
+        returning 1
+    )
+    select count(*)::integer from told
+$$;
+revoke execute on function vg.notify_task_done(bigint) from public;
+grant execute on function vg.notify_task_done(bigint) to vg_request;
+
 create policy task_reminders_read on vg.task_reminders for select using (
     assignee_code <@ (select vg.read_scope())
 );
