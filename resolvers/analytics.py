@@ -103,6 +103,34 @@ MEASURES: list[Measure] = [
         value="coalesce(sum(c.ballots_cast), 0)",
     ),
     Measure(
+        name="TASKS",
+        description="Tasks (待办/督办) by assignee unit, when assigned; category: supervised"
+        " (督办) or not.",
+        source="vg.tasks t",
+        tenant="t.assignee_code",
+        time="t.created_at",
+        category="case when t.supervised then 'SUPERVISED' else 'ROUTINE' end",
+    ),
+    Measure(
+        name="TASKS_COMPLETED_LATE",
+        description="Tasks completed after their due date, by assignee unit and completion"
+        " time; category: supervised or not.",
+        source="vg.tasks t",
+        tenant="t.assignee_code",
+        time="t.completed_at",
+        category="case when t.supervised then 'SUPERVISED' else 'ROUTINE' end",
+        value="count(*) filter (where t.completed_at > t.due_at)",
+    ),
+    Measure(
+        name="LEDGER_ENTRIES",
+        description="Ledger entries (村情记录) by village and the day they record; category:"
+        " the entry's category.",
+        source="vg.ledger_entries l",
+        tenant="l.village_code",
+        time="(l.occurred_on::timestamp at time zone 'Asia/Shanghai')",
+        category="l.category",
+    ),
+    Measure(
         name="SUGGESTIONS",
         description="Suggestions (提建议) by village, when submitted; category: status.",
         source="vg.suggestions s",

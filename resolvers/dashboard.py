@@ -187,8 +187,43 @@ async def affairs_figures(db: ScopedSession, scope: DashboardScope) -> dict[int 
     return figures
 
 
+async def task_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | None, Figures]:
+    """待办/督办 by assignee unit: open and overdue now (stocks), completions in the period
+    (flows), and villages with an unresolved disclosure-compliance task."""
+    rows = await db.fetch(
+        f"""select {scope.child_key("assignee_code")} as child,
+                   grouping({scope.child_key("assignee_code")}) = 1 as is_total,
+                   count(*) filter (where completed_at is null) as open_tasks,
+                   count(*) filter (where completed_at is null and due_at <= now()) as overdue_tasks,
+                   count(*) filter (where completed_at is not null
+                                      and ($3::timestamptz is null or completed_at >= $3)
+                                      and ($4::timestamptz is null or completed_at <= $4))
+                       as tasks_completed,
+                   count(*) filter (where completed_at is not null and completed_at <= due_at
+                                      and ($3::timestamptz is null or completed_at >= $3)
+                                      and ($4::timestamptz is null or completed_at <= $4))
+                       as tasks_completed_on_time,
+                   count(distinct assignee_code) filter (
+                       where completed_at is null and source_key like 'disclosure:%')
+                       as villages_out_of_compliance
+              from vg.tasks
+             where assignee_code between $1 and $2
+             group by grouping sets ((), ({scope.child_key("assignee_code")}))""",
+        scope.lo,
+        scope.hi,
+        scope.since,
+        scope.until,
+    )
+    return split_totals(rows)
+
+
 # Every domain's provider, in the order their figures were added.
-PROVIDERS: list[FigureProvider] = [people_figures, notice_figures, affairs_figures]
+PROVIDERS: list[FigureProvider] = [
+    people_figures,
+    notice_figures,
+    affairs_figures,
+    task_figures,
+]
 
 
 async def dashboard_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | None, Figures]:

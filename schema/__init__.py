@@ -19,12 +19,14 @@ from schema.dashboard import DashboardQuery
 from schema.extensions import MaskInternalErrors, RequestTransaction
 from schema.finance import FinanceMutation, FinanceQuery
 from schema.hierarchy import HierarchyQuery, OrgUnit
+from schema.ledger import LedgerMutation, LedgerQuery
 from schema.listings import ListingMutation, ListingQuery
 from schema.notices import Notice, NoticeMutation, NoticeQuery
 from schema.residents import Resident, ResidentMutation, ResidentQuery
 from schema.shelters import ShelterMutation, ShelterQuery
 from schema.subscriptions import NoticeSubscription
 from schema.suggestions import SuggestionMutation, SuggestionQuery
+from schema.tasks import TaskMutation, TaskQuery
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
 
@@ -40,6 +42,8 @@ QUERIES: tuple[type, ...] = (
     ConsultationQuery,
     SuggestionQuery,
     AnalyticsQuery,
+    TaskQuery,
+    LedgerQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     AccountMutation,
@@ -50,6 +54,8 @@ MUTATIONS: tuple[type, ...] = (
     FinanceMutation,
     ConsultationMutation,
     SuggestionMutation,
+    TaskMutation,
+    LedgerMutation,
 )
 ENTITIES: tuple[type, ...] = (OrgUnit, Notice, Resident)
 SUBSCRIPTIONS: tuple[type, ...] = (NoticeSubscription,)

@@ -36,7 +36,22 @@ class Dashboard:
     )
     income: Decimal = strawberry.field(description="Village finance income in the period.")
     expense: Decimal = strawberry.field(description="Village finance expense in the period.")
+    open_tasks: int = strawberry.field(description="Tasks not yet done (overdue included).")
+    overdue_tasks: int = strawberry.field(description="Tasks not done and past their due date.")
+    tasks_completed: int = strawberry.field(description="Tasks completed in the period.")
+    tasks_completed_on_time: int = strawberry.field(
+        description="Tasks completed in the period by their due date."
+    )
+    villages_out_of_compliance: int = strawberry.field(
+        description="Villages with an unresolved missed disclosure deadline."
+    )
     children: list[Dashboard]
+
+    @strawberry.field(description="Share of the period's completions done by the due date.")
+    def on_time_completion_rate(self) -> float | None:
+        if not self.tasks_completed:
+            return None
+        return self.tasks_completed_on_time / self.tasks_completed
 
     @classmethod
     def build(cls, unit: OrgUnit, figures: Figures, children: list[Dashboard]) -> Dashboard:

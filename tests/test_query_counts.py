@@ -34,5 +34,5 @@ async def test_dashboard_with_children_costs_a_fixed_number_of_statements(execut
         assert not result.errors
         counts.append(session.statements)
     # begin_request, the unit, people, cadres, notices, reach, consultations, suggestions,
-    # finance, children (+ the town's parent; the city has none)
-    assert counts == [10, 11]
+    # finance, tasks, children (+ the town's parent; the city has none)
+    assert counts == [11, 12]

@@ -1,4 +1,4 @@
-"""The `villagegraph` command: serve, migrate, seed, schema."""
+"""The `villagegraph` command: serve, migrate, seed, worker, schema."""
 
 from __future__ import annotations
 
@@ -91,6 +91,26 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     raise SystemExit(f"unknown scale {args.scale}")
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from villagegraph.worker import run_worker
+
+    db = _database(settings)
+    _migrate(db)
+
+    async def work() -> None:
+        pool = await create_owner_pool(db, max_size=2)
+        try:
+            await run_worker(pool, settings, once=args.once)
+        finally:
+            await pool.close()
+
+    try:
+        asyncio.run(work())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
     from schema import sdl
 
@@ -115,6 +135,12 @@ def parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed", help="generate data")
     seed.add_argument("--scale", default="demo", choices=["demo"])
     seed.set_defaults(handler=cmd_seed)
+
+    worker = commands.add_parser(
+        "worker", help="deliver the outbox, send task reminders, escalate overdue tasks"
+    )
+    worker.add_argument("--once", action="store_true", help="one pass, then exit (for cron)")
+    worker.set_defaults(handler=cmd_worker)
 
     commands.add_parser("schema", help="print the SDL").set_defaults(handler=cmd_schema)
     return root

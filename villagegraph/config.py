@@ -36,6 +36,19 @@ class Settings:
     # Persisted documents (villagegraph/persisted.py): APQ, or only a trusted manifest.
     automatic_persisted_queries: bool = True
     trusted_documents: Path | None = None
+    # The notification worker: default channel (log | wechat | sms | webhook) and where
+    # each channel's HTTP API lives, so tests can point them at a local server.
+    notify_channel: str = "log"
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_app_id: str | None = None
+    wechat_app_secret: str | None = None
+    wechat_template_id: str | None = None
+    sms_gateway_url: str | None = None
+    webhook_url: str | None = None
+    outbox_max_attempts: int = 5
+    outbox_backoff_seconds: float = 30.0
+    outbox_lease_seconds: float = 60.0
+    worker_interval_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -63,6 +76,17 @@ class Settings:
                 if env.get("VILLAGEGRAPH_TRUSTED_DOCUMENTS")
                 else None
             ),
+            notify_channel=env.get("VILLAGEGRAPH_NOTIFY_CHANNEL", "log"),
+            wechat_api_base=env.get("VILLAGEGRAPH_WECHAT_API_BASE", "https://api.weixin.qq.com"),
+            wechat_app_id=env.get("VILLAGEGRAPH_WECHAT_APP_ID") or None,
+            wechat_app_secret=env.get("VILLAGEGRAPH_WECHAT_APP_SECRET") or None,
+            wechat_template_id=env.get("VILLAGEGRAPH_WECHAT_TEMPLATE_ID") or None,
+            sms_gateway_url=env.get("VILLAGEGRAPH_SMS_GATEWAY_URL") or None,
+            webhook_url=env.get("VILLAGEGRAPH_WEBHOOK_URL") or None,
+            outbox_max_attempts=int(env.get("VILLAGEGRAPH_OUTBOX_MAX_ATTEMPTS", 5)),
+            outbox_backoff_seconds=float(env.get("VILLAGEGRAPH_OUTBOX_BACKOFF_SECONDS", 30)),
+            outbox_lease_seconds=float(env.get("VILLAGEGRAPH_OUTBOX_LEASE_SECONDS", 60)),
+            worker_interval_seconds=float(env.get("VILLAGEGRAPH_WORKER_INTERVAL", 30)),
         )
 
     def signing_secret(self) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from villagegraph.seed import affairs, demo, people
+from villagegraph.seed import affairs, demo, people, supervision
 
 DemoSeeder = Callable[[asyncpg.Connection, random.Random], Awaitable[None]]
 
@@ -22,6 +22,7 @@ DEMO_SEEDERS: list[DemoSeeder] = [
     demo.seed_notices,
     people.seed_people,
     affairs.seed_affairs,
+    supervision.seed_supervision,
 ]
 
 DEMO_RANDOM_SEED = 20190101

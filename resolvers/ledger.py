@@ -1,0 +1,219 @@
+"""The ledger (村情记录 / 电子台账): recording, correcting (append-only), keyword search over
+a subtree, and the inspection records of remote inspection (远程验收).
+
+Search splits the keyword text on whitespace; every term must occur. Terms of 3 or more
+characters are matched with LIKE, which the trigram GIN index serves; a 1-2 character term
+holds no trigram, so it is matched against the text's set of 1- and 2-character substrings
+(`vg.short_grams`, its own GIN index), which is exactly "the term occurs". The planner
+picks those indexes or the (village, date) btree, whichever is cheaper for the subtree.
+Relevance is the number of occurrences of the terms, then newer entries first.
+Resolvers never decide visibility; RLS does.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from resolvers.loaders import Loader, by_key
+from tenants.principal import Principal
+from tenants.session import ScopedSession
+
+LEDGER_COLUMNS = (
+    "e.id, e.village_code, e.category, e.occurred_on, e.text, e.attachments, e.corrects_id, "
+    "e.recorded_by, e.recorded_at"
+)
+TRIGRAM = 3
+
+
+def like_pattern(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class _Params:
+    """Numbered statement parameters, added as the SQL is composed."""
+
+    def __init__(self, *values: Any) -> None:
+        self.values = list(values)
+
+    def add(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def _search(terms: list[str], params: _Params, *, ranked: bool = True) -> tuple[str, str]:
+    """(match condition, relevance expression) for the search terms."""
+    conditions = [
+        f"e.search_text like {params.add(like_pattern(term))}"
+        if len(term) >= TRIGRAM
+        else f"vg.short_grams(e.search_text) @> array[{params.add(term)}::text]"
+        for term in terms
+    ]
+    if not terms or not ranked:
+        return " and ".join(conditions) or "true", "0"
+    relevance = f"""(select coalesce(sum((length(e.search_text)
+                        - length(replace(e.search_text, term, ''))) / length(term)), 0)::int
+                   from unnest({params.add(terms)}::text[]) term)"""
+    return " and ".join(conditions), relevance
+
+
+async def subtree_page(
+    db: ScopedSession,
+    lo: int,
+    hi: int,
+    terms: list[str],
+    cursor: list[Any] | None,
+    limit: int,
+) -> list[Any]:
+    """Entries of a subtree, most relevant first (when searching), then newest."""
+    params = _Params(lo, hi)
+    match, relevance = _search(terms, params)
+    after = ""
+    if cursor:
+        after = (
+            f"where (e.relevance, e.occurred_on, e.id) < ({params.add(int(cursor[0]))}, "
+            f"{params.add(date.fromisoformat(cursor[1]))}, {params.add(int(cursor[2]))})"
+        )
+    return await db.fetch(
+        f"""select * from (
+                select {LEDGER_COLUMNS}, {relevance} as relevance
+                  from vg.ledger_entries e
+                 where e.village_code between $1 and $2 and {match}
+            ) e
+            {after}
+             order by e.relevance desc, e.occurred_on desc, e.id desc
+             limit {params.add(limit)}""",
+        *params.values,
+    )
+
+
+async def subtree_count(db: ScopedSession, lo: int, hi: int, terms: list[str]) -> int:
+    params = _Params(lo, hi)
+    match, _ = _search(terms, params, ranked=False)
+    return int(
+        await db.fetchval(
+            f"""select count(*) from vg.ledger_entries e
+                 where e.village_code between $1 and $2 and {match}""",
+            *params.values,
+        )
+    )
+
+
+async def record(
+    db: ScopedSession,
+    *,
+    village: int,
+    category: str,
+    occurred_on: date,
+    text: str,
+    attachments: list[str],
+    corrects: int | None,
+    account_id: int,
+) -> Any:
+    row = await db.fetchrow(
+        f"""insert into vg.ledger_entries as e
+                (village_code, category, occurred_on, text, attachments, corrects_id, recorded_by)
+            values ($1, $2, $3, $4, $5, $6, $7)
+            returning {LEDGER_COLUMNS}""",
+        village,
+        category,
+        occurred_on,
+        text,
+        attachments,
+        corrects,
+        account_id,
+    )
+    assert row is not None
+    await db.audit(
+        "ledger.correct" if corrects else "ledger.record",
+        village,
+        "ledger_entry",
+        row["id"],
+        {"category": category, "occurred_on": occurred_on, "corrects": corrects},
+    )
+    return row
+
+
+async def record_inspection(
+    db: ScopedSession,
+    principal: Principal,
+    *,
+    subject: str,
+    queried_unit: int,
+    villages: set[int],
+    search: str | None = None,
+) -> None:
+    """Record that an official read these villages' ledger or tasks (远程验收).
+
+    Only villages the caller may read in full are inspected, and reads by the village's
+    own staff are not inspections.
+    """
+    own_units = {g.unit for g in principal.grants}
+    inspected = sorted(
+        v for v in villages if v % 1000 and v not in own_units and principal.can_read_subtree(v)
+    )
+    if not inspected:
+        return
+    await db.execute(
+        """insert into vg.inspections
+               (village_code, account_id, inspector_name, subject, queried_unit, search)
+           select v, $2, $3, $4, $5, $6 from unnest($1::bigint[]) v""",
+        inspected,
+        principal.account_id,
+        principal.display_name,
+        subject,
+        queried_unit,
+        search,
+    )
+
+
+async def inspections_page(
+    db: ScopedSession, lo: int, hi: int, cursor: list[Any] | None, limit: int
+) -> list[Any]:
+    after_time = datetime.fromisoformat(cursor[0]) if cursor else None
+    after_id = int(cursor[1]) if cursor else None
+    return await db.fetch(
+        """select i.id, i.village_code, i.account_id, i.inspector_name, i.subject,
+                  i.queried_unit, i.search, i.inspected_at
+             from vg.inspections i
+            where i.village_code between $1 and $2
+              and ($3::timestamptz is null or (i.inspected_at, i.id) < ($3, $4))
+            order by i.inspected_at desc, i.id desc
+            limit $5""",
+        lo,
+        hi,
+        after_time,
+        after_id,
+        limit,
+    )
+
+
+async def inspections_count(db: ScopedSession, lo: int, hi: int) -> int:
+    return int(
+        await db.fetchval(
+            "select count(*) from vg.inspections where village_code between $1 and $2", lo, hi
+        )
+    )
+
+
+class LedgerEntryByIdLoader(Loader[int, Any]):
+    async def batch_load(self, keys: list[int]) -> list[Any]:
+        rows = await self.db.fetch(
+            f"select {LEDGER_COLUMNS} from vg.ledger_entries e where e.id = any($1::bigint[])",
+            keys,
+        )
+        return by_key(rows, keys, "id")
+
+
+class CorrectionByLedgerEntryIdLoader(Loader[int, Any]):
+    """The latest entry correcting each entry, or None when it stands uncorrected."""
+
+    async def batch_load(self, keys: list[int]) -> list[Any]:
+        rows = await self.db.fetch(
+            f"""select distinct on (e.corrects_id) {LEDGER_COLUMNS} from vg.ledger_entries e
+                 where e.corrects_id = any($1::bigint[])
+                 order by e.corrects_id, e.recorded_at desc, e.id desc""",
+            keys,
+        )
+        return by_key(rows, keys, "corrects_id")

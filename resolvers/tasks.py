@@ -1,0 +1,398 @@
+"""Tasks (待办/督办): assigning, acknowledging, completing, reopening, listing, and the
+worker's reminder and escalation scans.
+
+Status is derived in SQL from `completed_at` and `due_at` at read time, never stored, so it
+cannot go stale. Resolvers never decide visibility (RLS does); the scans run as the owner
+role in the worker and take `now` from their caller, so tests control the clock.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from resolvers.loaders import Loader, by_key, grouped
+from resolvers.notifications import enqueue_notification
+from tenants.session import ScopedSession
+
+TASK_COLUMNS = (
+    "t.id, t.assignee_code, t.issuer_code, t.issued_by, t.title, t.body, t.due_at, "
+    "t.supervised, t.attachments, t.source_key, t.acknowledged_at, t.completed_at, "
+    "t.completion_note, t.reopened_at, t.escalated_to, t.escalated_at, t.created_at, "
+    "case when t.completed_at is not null then 'DONE' "
+    "when t.due_at <= now() then 'OVERDUE' else 'OPEN' end as status"
+)
+
+# The SQL meaning of each TaskStatus at read time.
+STATUS_FILTERS = {
+    "OPEN": "t.completed_at is null and t.due_at > now()",
+    "OVERDUE": "t.completed_at is null and t.due_at <= now()",
+    "DONE": "t.completed_at is not null",
+}
+
+# Staff who act for a unit: its officials (towns and above) and cadres (villages).
+UNIT_STAFF = "g.role in ('OFFICIAL', 'CADRE') and g.revoked_at is null"
+
+
+def _filters(status: str | None) -> str:
+    """$1-$2 the subtree; $3 the unit the tasks escalated to, or null for all."""
+    clauses = ["t.assignee_code between $1 and $2", "($3::bigint is null or t.escalated_to = $3)"]
+    if status is not None:
+        clauses.append(STATUS_FILTERS[status])
+    return " and ".join(clauses)
+
+
+async def subtree_page(
+    db: ScopedSession,
+    unit: int,
+    lo: int,
+    hi: int,
+    status: str | None,
+    escalated_only: bool,
+    cursor: list[Any] | None,
+    limit: int,
+) -> list[Any]:
+    """Tasks assigned inside a subtree, soonest due first (keyset on due_at, id)."""
+    after_due = datetime.fromisoformat(cursor[0]) if cursor else None
+    after_id = int(cursor[1]) if cursor else None
+    return await db.fetch(
+        f"""select {TASK_COLUMNS} from vg.tasks t
+             where {_filters(status)}
+               and ($4::timestamptz is null or (t.due_at, t.id) > ($4, $5))
+             order by t.due_at, t.id
+             limit $6""",
+        lo,
+        hi,
+        unit if escalated_only else None,
+        after_due,
+        after_id,
+        limit,
+    )
+
+
+async def subtree_count(
+    db: ScopedSession, unit: int, lo: int, hi: int, status: str | None, escalated_only: bool
+) -> int:
+    return int(
+        await db.fetchval(
+            f"select count(*) from vg.tasks t where {_filters(status)}",
+            lo,
+            hi,
+            unit if escalated_only else None,
+        )
+    )
+
+
+async def unit_staff(db: ScopedSession | asyncpg.Connection, units: list[int]) -> list[Any]:
+    """(unit_code, account_id) of the staff acting for each unit."""
+    return await db.fetch(
+        f"""select g.unit_code, g.account_id from vg.grants g
+             where g.unit_code = any($1::bigint[]) and {UNIT_STAFF}
+             order by g.unit_code, g.account_id""",
+        units,
+    )
+
+
+async def assign(
+    db: ScopedSession,
+    *,
+    assignments: list[tuple[int, int]],
+    title: str,
+    body: str,
+    due_at: datetime,
+    supervised: bool,
+    attachments: list[str],
+    account_id: int,
+) -> list[Any]:
+    """One task per (assignee, issuer); each assignee's staff are told in the same transaction."""
+    rows = await db.fetch(
+        f"""insert into vg.tasks as t
+                (assignee_code, issuer_code, issued_by, title, body, due_at, supervised, attachments)
+            select a.assignee, a.issuer, $3, $4, $5, $6, $7, $8
+              from unnest($1::bigint[], $2::bigint[]) with ordinality as a (assignee, issuer, n)
+             order by a.n
+            returning {TASK_COLUMNS}""",
+        [assignee for assignee, _ in assignments],
+        [issuer for _, issuer in assignments],
+        account_id,
+        title,
+        body,
+        due_at,
+        supervised,
+        attachments,
+    )
+    assignees = [assignee for assignee, _ in assignments]
+    staff = grouped(await unit_staff(db, assignees), assignees, "unit_code")
+    for row, recipients in zip(rows, staff, strict=True):
+        await db.audit(
+            "task.assign",
+            row["assignee_code"],
+            "task",
+            row["id"],
+            {"issuer": row["issuer_code"], "title": title, "supervised": supervised},
+        )
+        for recipient in recipients:
+            await enqueue_notification(
+                db,
+                kind="task.assigned",
+                tenant=row["assignee_code"],
+                recipient_account=recipient["account_id"],
+                payload=task_payload(row),
+                idempotency_key=f"task:{row['id']}:assigned:{recipient['account_id']}",
+            )
+    return rows
+
+
+def task_payload(row: Any) -> dict[str, Any]:
+    return {
+        "task": row["id"],
+        "title": row["title"],
+        "due_at": row["due_at"].isoformat(),
+        "supervised": row["supervised"],
+        "assignee": str(row["assignee_code"]),
+        "issuer": str(row["issuer_code"]),
+    }
+
+
+async def acknowledge(db: ScopedSession, task: Any, account_id: int) -> Any:
+    row = await db.fetchrow(
+        f"""update vg.tasks t set acknowledged_at = coalesce(t.acknowledged_at, now()),
+                                  acknowledged_by = coalesce(t.acknowledged_by, $3)
+             where t.assignee_code = $1 and t.id = $2
+            returning {TASK_COLUMNS}""",
+        task["assignee_code"],
+        task["id"],
+        account_id,
+    )
+    await db.audit("task.acknowledge", task["assignee_code"], "task", task["id"])
+    return row
+
+
+async def complete(db: ScopedSession, task: Any, account_id: int, note: str | None) -> Any:
+    row = await db.fetchrow(
+        f"""update vg.tasks t set completed_at = now(), completed_by = $3, completion_note = $4,
+                                  acknowledged_at = coalesce(t.acknowledged_at, now()),
+                                  acknowledged_by = coalesce(t.acknowledged_by, $3)
+             where t.assignee_code = $1 and t.id = $2 and t.completed_at is null
+            returning {TASK_COLUMNS}""",
+        task["assignee_code"],
+        task["id"],
+        account_id,
+        note,
+    )
+    await db.audit("task.complete", task["assignee_code"], "task", task["id"], {"note": note})
+    if row is not None:
+        await db.fetchval("select vg.notify_task_done($1)", task["id"])
+    return row
+
+
+async def reopen(db: ScopedSession, task: Any, due_at: datetime | None, note: str | None) -> Any:
+    row = await db.fetchrow(
+        f"""update vg.tasks t set completed_at = null, completed_by = null,
+                                  completion_note = null, reopened_at = now(),
+                                  due_at = coalesce($3, t.due_at)
+             where t.assignee_code = $1 and t.id = $2 and t.completed_at is not null
+            returning {TASK_COLUMNS}""",
+        task["assignee_code"],
+        task["id"],
+        due_at,
+    )
+    await db.audit(
+        "task.reopen", task["assignee_code"], "task", task["id"], {"note": note, "due_at": due_at}
+    )
+    return row
+
+
+class TaskByIdLoader(Loader[int, Any]):
+    async def batch_load(self, keys: list[int]) -> list[Any]:
+        rows = await self.db.fetch(
+            f"select {TASK_COLUMNS} from vg.tasks t where t.id = any($1::bigint[])", keys
+        )
+        return by_key(rows, keys, "id")
+
+
+class RemindersByTaskIdLoader(Loader[int, list[Any]]):
+    async def batch_load(self, keys: list[int]) -> list[list[Any]]:
+        rows = await self.db.fetch(
+            """select task_id, kind, sent_at from vg.task_reminders
+                where task_id = any($1::bigint[]) order by task_id, sent_at, kind""",
+            keys,
+        )
+        return grouped(rows, keys, "task_id")
+
+
+# The worker's scans. Each is one statement per kind of event: the reminder row is the
+# once-only marker (its primary key), and the outbox rows for every staff member of the
+# unit are written by the same statement, so a crash between the two cannot lose either.
+# The open-task scans walk the partial index tasks_open_due.
+
+_NOTIFY_ASSIGNEE_STAFF = f"""
+insert into vg.outbox (tenant_code, kind, recipient_account, payload, idempotency_key)
+select t.assignee_code, 'task.reminder', g.account_id,
+       jsonb_build_object('task', t.id, 'title', t.title, 'due_at', t.due_at,
+                          'supervised', t.supervised, 'assignee', t.assignee_code::text,
+                          'issuer', t.issuer_code::text, 'reminder', r.kind),
+       format('task:%s:%s:%s:%s', t.id, r.kind, extract(epoch from r.due_at)::bigint, g.account_id)
+  from sent r
+  join vg.tasks t on t.assignee_code = r.assignee_code and t.id = r.task_id
+  join vg.grants g on g.unit_code = t.assignee_code and {UNIT_STAFF}
+on conflict (idempotency_key) do nothing
+"""
+
+# When each reminder is due; `rule` is the task's city's row of vg.task_rules, if any.
+REMINDER_WINDOWS = {
+    "DUE_SOON": "t.due_at > $1 and t.due_at <= $1 + coalesce(rule.remind_before, '24 hours')",
+    "OVERDUE": "t.due_at <= $1",
+}
+
+
+async def remind_due_tasks(conn: asyncpg.Connection, now: datetime) -> int:
+    """Remind the assignee's staff once before the due date and once when it passes.
+    Returns the number of notifications written."""
+    sent = 0
+    for kind, window in REMINDER_WINDOWS.items():
+        status = await conn.execute(
+            f"""with sent as (
+                    insert into vg.task_reminders (assignee_code, task_id, kind, due_at, sent_at)
+                    select t.assignee_code, t.id, $2, t.due_at, $1
+                      from vg.tasks t
+                      left join vg.task_rules rule
+                        on rule.city_code = t.assignee_code - t.assignee_code % 100000000
+                     where t.completed_at is null and {window}
+                       and not exists (
+                           select 1 from vg.task_reminders done
+                            where done.assignee_code = t.assignee_code and done.task_id = t.id
+                              and done.kind = $2 and done.due_at = t.due_at)
+                    on conflict do nothing
+                    returning assignee_code, task_id, kind, due_at
+                )
+                {_NOTIFY_ASSIGNEE_STAFF}""",
+            now,
+            kind,
+        )
+        sent += int(status.split()[-1])
+    return sent
+
+
+async def escalate_overdue_tasks(conn: asyncpg.Connection, now: datetime) -> int:
+    """逾期时限较长的通知上级部门: tasks overdue longer than the city's `escalate_after`
+    (3 days by default) escalate to the issuer's superior unit, once, and its staff are told.
+    Tasks issued by the city itself have no superior and stay where they are. Returns the
+    number of notifications written."""
+    status = await conn.execute(
+        f"""with escalated as (
+                update vg.tasks t
+                   set escalated_to = issuer.parent_code, escalated_at = $1
+                  from vg.org_units issuer
+                 where issuer.code = t.issuer_code and issuer.parent_code is not null
+                   and t.completed_at is null and t.escalated_to is null
+                   and t.due_at + coalesce(
+                         (select rule.escalate_after from vg.task_rules rule
+                           where rule.city_code = t.assignee_code - t.assignee_code % 100000000),
+                         interval '3 days') <= $1
+                returning t.assignee_code, t.id, t.due_at
+            ), sent as (
+                insert into vg.task_reminders (assignee_code, task_id, kind, due_at, sent_at)
+                select assignee_code, id, 'ESCALATED', due_at, $1 from escalated
+                on conflict do nothing
+                returning assignee_code, task_id, kind, due_at
+            )
+            insert into vg.outbox (tenant_code, kind, recipient_account, payload, idempotency_key)
+            select e.assignee_code, $2, g.account_id,
+                   jsonb_build_object('task', t.id, 'title', t.title, 'due_at', t.due_at,
+                                      'supervised', t.supervised,
+                                      'assignee', t.assignee_code::text,
+                                      'issuer', t.issuer_code::text,
+                                      'escalated_to', issuer.parent_code::text),
+                   format('task:%s:ESCALATED:%s:%s', t.id,
+                          extract(epoch from e.due_at)::bigint, g.account_id)
+              from sent e
+              join vg.tasks t on t.assignee_code = e.assignee_code and t.id = e.task_id
+              join vg.org_units issuer on issuer.code = t.issuer_code
+              join vg.grants g on g.unit_code = issuer.parent_code and {UNIT_STAFF}
+            on conflict (idempotency_key) do nothing""",
+        now,
+        "task.escalated",
+    )
+    return int(status.split()[-1])
+
+
+# 公开 boards a disclosure rule may name, for the titles of the tasks it raises.
+BOARD_LABELS = {
+    "ORGANIZATION": "组织公开",
+    "PARTY_AFFAIRS": "党务公开",
+    "FINANCE": "财务公开",
+    "AFFAIRS": "事务公开",
+}
+
+
+async def raise_disclosure_tasks(conn: asyncpg.Connection, now: datetime) -> int:
+    """Disclosure compliance: every village that published nothing on a rule's board between
+    the previous deadline and a deadline that has passed gets one supervised task from its
+    town, once per missed period (the task's source key), and its staff are told. Returns
+    the number of tasks raised."""
+    raised = await conn.fetchval(
+        f"""with periods as (
+                select r.city_code, r.board, r.remedy_days, to_char(p.start, 'YYYY-MM') as period,
+                       ((p.start + make_interval(months => r.deadline_offset_months,
+                                                 days => r.deadline_day))::timestamp
+                           at time zone 'Asia/Shanghai') as deadline,
+                       ((p.start + make_interval(months => r.deadline_offset_months - r.period_months,
+                                                 days => r.deadline_day))::timestamp
+                           at time zone 'Asia/Shanghai') as previous_deadline
+                  from vg.disclosure_rules r
+                 cross join lateral generate_series(
+                       make_date(extract(year from r.effective_from)::int,
+                                 ((extract(month from r.effective_from)::int - 1)
+                                   / r.period_months) * r.period_months + 1, 1),
+                       ($1 at time zone 'Asia/Shanghai')::date,
+                       make_interval(months => r.period_months)) as p (start)
+            ), missed as (
+                select v.code as village, v.parent_code as town, p.*
+                  from periods p
+                  join vg.org_units v
+                    on v.code between p.city_code and vg.subtree_end(p.city_code)
+                   and v.level = 'VILLAGE' and v.parent_code is not null
+                   and v.valid_from <= p.deadline::date
+                   and (v.valid_to is null or v.valid_to > p.deadline::date)
+                 where p.deadline <= $1
+                   and p.deadline > $1 - interval '1 year'
+                   and not exists (
+                       select 1 from vg.notices n
+                        where n.publisher_code = v.code and n.board = p.board
+                          and n.published_at >= p.previous_deadline
+                          and n.published_at < p.deadline)
+            ), raised as (
+                insert into vg.tasks (assignee_code, issuer_code, title, body, due_at,
+                                      supervised, source_key)
+                select m.village, m.town,
+                       format('%s逾期未公开（%s期）', $2::jsonb ->> m.board, m.period),
+                       format('按规定，%s期的%s应于%s前发布。请尽快补发并说明原因。',
+                              m.period, $2::jsonb ->> m.board,
+                              to_char(m.deadline at time zone 'Asia/Shanghai'
+                                      - interval '1 day', 'YYYY-MM-DD')),
+                       $1 + make_interval(days => m.remedy_days), true,
+                       format('disclosure:%s:%s', m.board, m.period)
+                  from missed m
+                on conflict (assignee_code, source_key) where source_key is not null do nothing
+                returning id, assignee_code, issuer_code, title, due_at
+            ), notified as (
+            insert into vg.outbox (tenant_code, kind, recipient_account, payload, idempotency_key)
+            select t.assignee_code, 'task.assigned', g.account_id,
+                   jsonb_build_object('task', t.id, 'title', t.title, 'due_at', t.due_at,
+                                      'supervised', true, 'assignee', t.assignee_code::text,
+                                      'issuer', t.issuer_code::text),
+                   format('task:%s:assigned:%s', t.id, g.account_id)
+              from raised t
+              join vg.grants g on g.unit_code = t.assignee_code and {UNIT_STAFF}
+            on conflict (idempotency_key) do nothing
+            returning 1
+            )
+            select count(*) from raised""",
+        now,
+        json.dumps(BOARD_LABELS, ensure_ascii=False),
+    )
+    return int(raised)

@@ -1,0 +1,252 @@
+"""The ledger (村情记录 / 电子台账): cadres record village affairs, append-only (a correction
+is a new entry naming the one it corrects); superiors search it by keyword over their
+subtree for remote inspection (远程验收), and every such read from outside a village is
+recorded and listed by `inspections`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from resolvers import ledger as store
+from resolvers.ledger import CorrectionByLedgerEntryIdLoader, LedgerEntryByIdLoader
+from schema.context import Info, require_principal
+from schema.errors import BadUserInput, Forbidden, NotFound
+from schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
+from schema.inputs import division_code, record_id, text
+from schema.pagination import Connection, connection, decode_cursor, page_size
+from schema.tasks import attachment_links
+from tenants.hierarchy import Level, level_of
+
+MAX_TERMS = 5
+
+
+@strawberry.type(description="村情记录: one entry of a village's ledger.")
+class LedgerEntry:
+    id: strawberry.ID
+    category: str
+    occurred_on: date
+    text: str
+    attachments: list[str] = strawberry.field(description="Links to attached documents.")
+    recorded_at: datetime
+    village_code: strawberry.Private[int]
+    corrects_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row: Any) -> LedgerEntry:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            category=row["category"],
+            occurred_on=row["occurred_on"],
+            text=row["text"],
+            attachments=list(row["attachments"]),
+            recorded_at=row["recorded_at"],
+            village_code=row["village_code"],
+            corrects_id=row["corrects_id"],
+        )
+
+    @strawberry.field
+    async def village(self, info: Info) -> OrgUnit:
+        unit = await load_unit(info, self.village_code)
+        assert unit is not None
+        return unit
+
+    @strawberry.field(description="The entry this one corrects, if it is a correction.")
+    async def corrects(self, info: Info) -> LedgerEntry | None:
+        if self.corrects_id is None:
+            return None
+        row = await info.context.loader(LedgerEntryByIdLoader).load(self.corrects_id)
+        return None if row is None else LedgerEntry.from_row(row)
+
+    @strawberry.field(description="The latest correction of this entry, if any.")
+    async def corrected_by(self, info: Info) -> LedgerEntry | None:
+        row = await info.context.loader(CorrectionByLedgerEntryIdLoader).load(int(self.id))
+        return None if row is None else LedgerEntry.from_row(row)
+
+
+LedgerEntryConnection = Connection[LedgerEntry]
+
+
+@strawberry.enum
+class InspectionSubject(Enum):
+    LEDGER = "LEDGER"
+    TASKS = "TASKS"
+
+
+@strawberry.type(description="远程验收: an official outside a village read its ledger or tasks.")
+class Inspection:
+    id: strawberry.ID
+    subject: InspectionSubject
+    inspector_name: str
+    search: str | None
+    inspected_at: datetime
+    village_code: strawberry.Private[int]
+    queried_code: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Inspection:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            subject=InspectionSubject(row["subject"]),
+            inspector_name=row["inspector_name"],
+            search=row["search"],
+            inspected_at=row["inspected_at"],
+            village_code=row["village_code"],
+            queried_code=row["queried_unit"],
+        )
+
+    @strawberry.field(description="The inspected village.")
+    async def village(self, info: Info) -> OrgUnit:
+        unit = await load_unit(info, self.village_code)
+        assert unit is not None
+        return unit
+
+    @strawberry.field(description="The unit the inspector asked about (the village or above).")
+    async def queried_unit(self, info: Info) -> OrgUnit | None:
+        return await load_unit(info, self.queried_code)
+
+
+@strawberry.input
+class LedgerEntryInput:
+    village: strawberry.ID
+    category: str
+    occurred_on: date
+    text: str
+    attachments: list[str] | None = None
+
+
+@strawberry.input
+class LedgerCorrectionInput:
+    text: str
+    category: str | None = None
+    occurred_on: date | None = None
+    attachments: list[str] | None = None
+
+
+def search_terms(search: str | None) -> list[str]:
+    if search is None:
+        return []
+    terms = list(dict.fromkeys(text(search, "search", max_length=200, required=False).split()))
+    if len(terms) > MAX_TERMS:
+        raise BadUserInput(f"`search` may hold at most {MAX_TERMS} keywords.", argument="search")
+    return terms
+
+
+@strawberry.type
+class LedgerQuery:
+    @strawberry.field(
+        description="Ledger entries inside a unit's subtree; with `search`, entries holding "
+        "every keyword, most relevant first, then newest."
+    )
+    async def ledger(
+        self,
+        info: Info,
+        unit: strawberry.ID,
+        search: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[LedgerEntry]:
+        size = page_size(first)
+        cursor = decode_cursor(after, 3)
+        code = division_code(unit)
+        lo, hi = subtree_bounds(code)
+        terms = search_terms(search)
+        db = info.context.db
+        rows = await store.subtree_page(db, lo, hi, terms, cursor, size + 1)
+        principal = await db.principal()
+        if principal is not None:
+            await store.record_inspection(
+                db,
+                principal,
+                subject="LEDGER",
+                queried_unit=code,
+                villages={row["village_code"] for row in rows[:size]} | {code},
+                search=" ".join(terms) or None,
+            )
+        return connection(
+            rows,
+            size,
+            LedgerEntry.from_row,
+            lambda row: (row["relevance"], row["occurred_on"].isoformat(), row["id"]),
+            lambda: store.subtree_count(db, lo, hi, terms),
+        )
+
+    @strawberry.field(
+        description="Who read a village's ledger or tasks from outside, newest first."
+    )
+    async def inspections(
+        self,
+        info: Info,
+        unit: strawberry.ID,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Inspection]:
+        size = page_size(first)
+        cursor = decode_cursor(after, 2)
+        lo, hi = subtree_bounds(division_code(unit))
+        db = info.context.db
+        rows = await store.inspections_page(db, lo, hi, cursor, size + 1)
+        return connection(
+            rows,
+            size,
+            Inspection.from_row,
+            lambda row: (row["inspected_at"].isoformat(), row["id"]),
+            lambda: store.inspections_count(db, lo, hi),
+        )
+
+
+@strawberry.type
+class LedgerMutation:
+    @strawberry.mutation(description="Record an entry in a village's ledger.")
+    async def record_ledger_entry(self, info: Info, input: LedgerEntryInput) -> LedgerEntry:
+        principal = await require_principal(info, "record ledger entries")
+        village = division_code(input.village, "village")
+        if level_of(village) is not Level.VILLAGE:
+            raise BadUserInput("`village` must be a village or community.", argument="village")
+        await require_unit(info, village, "village")
+        if not principal.can_write(village):
+            raise Forbidden("Only the village's cadres and officials above it may record here.")
+        row = await store.record(
+            info.context.db,
+            village=village,
+            category=text(input.category, "category", max_length=50),
+            occurred_on=input.occurred_on,
+            text=text(input.text, "text", max_length=20000),
+            attachments=attachment_links(input.attachments),
+            corrects=None,
+            account_id=principal.account_id,
+        )
+        return LedgerEntry.from_row(row)
+
+    @strawberry.mutation(
+        description="Correct an entry: a new entry referring to it; the original stays."
+    )
+    async def correct_ledger_entry(
+        self, info: Info, id: strawberry.ID, input: LedgerCorrectionInput
+    ) -> LedgerEntry:
+        principal = await require_principal(info, "correct ledger entries")
+        original = await info.context.loader(LedgerEntryByIdLoader).load(record_id(id))
+        if original is None:
+            raise NotFound("No such ledger entry, or it is not visible to you.", argument="id")
+        village = original["village_code"]
+        if not principal.can_write(village):
+            raise Forbidden("Only the village's cadres and officials above it may correct it.")
+        row = await store.record(
+            info.context.db,
+            village=village,
+            category=text(input.category, "category", max_length=50)
+            if input.category is not None
+            else original["category"],
+            occurred_on=input.occurred_on or original["occurred_on"],
+            text=text(input.text, "text", max_length=20000),
+            attachments=attachment_links(input.attachments)
+            if input.attachments is not None
+            else list(original["attachments"]),
+            corrects=original["id"],
+            account_id=principal.account_id,
+        )
+        return LedgerEntry.from_row(row)

@@ -1,0 +1,176 @@
+"""The supervision demo: disclosure rules for Wenzhou, tasks from every tier (some done on
+time, some late, some overdue and one escalated), and ledger entries in Chinese for every
+demo village (one of them corrected).
+
+Task dates are relative to the moment of seeding, so a fresh demo always shows open,
+overdue and escalated tasks; everything else follows the demo's random seed.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import asyncpg
+
+from villagegraph.seed.demo import CITY, DEMO_NOW, DEMO_TOWNS, demo_villages
+
+DISCLOSURE_RULES = (
+    # board, months per period, deadline month offset, deadline day
+    ("FINANCE", 1, 1, 10),  # 财务公开: monthly, by the 10th of the next month
+    ("AFFAIRS", 3, 0, 20),  # 事务公开: quarterly, by the 20th of the quarter's first month
+)
+
+LEDGER_TEMPLATES = (
+    ("村务会议", "召开村民代表大会，讨论{project}预算，到会代表{n}人，表决通过。"),
+    ("党建活动", "组织党员开展主题党日活动，学习基层治理文件，参加党员{n}人。"),
+    ("矛盾调解", "调解{family}家与邻居宅基地边界纠纷，双方达成书面协议。"),
+    ("安全巡查", "开展汛期安全巡查，排查{place}隐患{n}处，已落实整改。"),
+    ("环境整治", "组织志愿者清理{place}垃圾，参与村民{n}人，共清运约{n}车。"),
+    ("民生服务", "走访低保户和独居老人{n}户，送去米油等慰问品，登记{project}需求。"),
+)
+PROJECTS = ("村道硬化工程", "文化礼堂修缮", "污水管网改造", "路灯安装", "老年食堂建设")
+PLACES = ("溪边河道", "村口桥头", "山塘水库", "村道沿线", "农贸市场")
+FAMILIES = ("王", "李", "陈", "林", "周", "黄")
+
+# title, body, days from now to the due date, completed (None: not; else days late)
+TOWN_TASKS = (
+    (
+        "上报第四季度消防安全检查台账",
+        "请各社区于截止日前上报辖区消防安全检查台账及整改情况。",
+        5,
+        None,
+    ),
+    ("开展困难群众冬季走访慰问", "请各社区走访辖区低保户、独居老人，并在台账中留痕。", -2, None),
+    ("报送垃圾分类工作月报", "请按模板报送本月垃圾分类工作开展情况。", -6, None),
+    ("完成人口信息核查", "核对辖区常住人口和户籍人口信息，更新系统数据。", -20, -3),
+    ("组织防汛应急演练", "各社区组织一次防汛应急演练，上传照片和签到表。", -30, 2),
+)
+COUNTY_TASKS = (
+    ("报送乡村振兴项目进度", "请各镇街报送本季度乡村振兴项目实施进度。", 10, None),
+    ("落实秋冬季森林防火责任", "请各镇街落实森林防火包片责任并报区应急管理局备案。", -1, None),
+)
+
+
+async def seed_disclosure_rules(conn: asyncpg.Connection) -> None:
+    await conn.executemany(
+        """insert into vg.disclosure_rules
+               (city_code, board, period_months, deadline_offset_months, deadline_day,
+                effective_from)
+           values ($1, $2, $3, $4, $5, $6)""",
+        [(CITY, *rule, date(DEMO_NOW.year, 7, 1)) for rule in DISCLOSURE_RULES],
+    )
+    await conn.execute("insert into vg.task_rules (city_code) values ($1)", CITY)
+
+
+async def _account(conn: asyncpg.Connection, phone: str) -> int:
+    return int(await conn.fetchval("select id from vg.accounts where phone = $1", phone))
+
+
+async def seed_tasks(conn: asyncpg.Connection, rng: random.Random) -> None:
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    town_official = await _account(conn, "13800000002")
+    county_official = await _account(conn, "13800000001")
+    records = []
+    for code, _, town in demo_villages():
+        if town != DEMO_TOWNS[0]:
+            continue
+        for title, body, due_days, late_days in TOWN_TASKS:
+            due = now + timedelta(days=due_days, hours=rng.randrange(0, 8))
+            completed = None if late_days is None else due + timedelta(days=late_days)
+            records.append((code, town, town_official, title, body, due, completed))
+    for town in DEMO_TOWNS[:2]:
+        for title, body, due_days, _ in COUNTY_TASKS:
+            due = now + timedelta(days=due_days)
+            records.append((town, town - town % 1_000_000, county_official, title, body, due, None))
+    for assignee, issuer, issued_by, title, body, due, completed in records:
+        task = await conn.fetchval(
+            """insert into vg.tasks (assignee_code, issuer_code, issued_by, title, body, due_at,
+                                     supervised, completed_at, completed_by, completion_note,
+                                     acknowledged_at, created_at)
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $3, $9, $10, $6::timestamptz - interval '14 days')
+               returning id""",
+            assignee,
+            issuer,
+            issued_by,
+            title,
+            body,
+            due,
+            rng.random() < 0.4,
+            completed,
+            "已按要求完成并上传材料。" if completed else None,
+            due - timedelta(days=10) if completed else None,
+        )
+        if completed is None and due < now:
+            await conn.execute(
+                """insert into vg.task_reminders (assignee_code, task_id, kind, due_at, sent_at)
+                   values ($1, $2, 'DUE_SOON', $3, $3::timestamptz - interval '1 day'),
+                          ($1, $2, 'OVERDUE', $3, $3)""",
+                assignee,
+                task,
+                due,
+            )
+            if due + timedelta(days=3) <= now:
+                await conn.execute(
+                    """update vg.tasks t set escalated_to = u.parent_code, escalated_at = $3
+                         from vg.org_units u
+                        where u.code = t.issuer_code and t.assignee_code = $1 and t.id = $2""",
+                    assignee,
+                    task,
+                    due + timedelta(days=3),
+                )
+                await conn.execute(
+                    """insert into vg.task_reminders (assignee_code, task_id, kind, due_at, sent_at)
+                       values ($1, $2, 'ESCALATED', $3, $4)""",
+                    assignee,
+                    task,
+                    due,
+                    due + timedelta(days=3),
+                )
+
+
+async def seed_ledger(conn: asyncpg.Connection, rng: random.Random) -> None:
+    for code, name, _ in demo_villages():
+        cadre = await conn.fetchval(
+            "select min(account_id) from vg.grants where unit_code = $1 and role = 'CADRE'", code
+        )
+        for i in range(8):
+            category, template = LEDGER_TEMPLATES[(code + i) % len(LEDGER_TEMPLATES)]
+            text = template.format(
+                project=rng.choice(PROJECTS),
+                place=rng.choice(PLACES),
+                family=rng.choice(FAMILIES),
+                n=rng.randrange(3, 40),
+            )
+            occurred = DEMO_NOW.date() - timedelta(days=rng.randrange(0, 120))
+            await conn.execute(
+                """insert into vg.ledger_entries
+                       (village_code, category, occurred_on, text, recorded_by, recorded_at)
+                   values ($1, $2, $3, $4, $5, $6)""",
+                code,
+                category,
+                occurred,
+                f"{name}：{text}",
+                cadre,
+                datetime.combine(occurred, datetime.min.time(), UTC) + timedelta(hours=10),
+            )
+    original = await conn.fetchrow(
+        """select id, category, occurred_on, text from vg.ledger_entries
+            where village_code = 330302006001 order by id limit 1"""
+    )
+    await conn.execute(
+        """insert into vg.ledger_entries
+               (village_code, category, occurred_on, text, corrects_id, recorded_by)
+           values (330302006001, $1, $2, $3, $4, $5)""",
+        original["category"],
+        original["occurred_on"],
+        original["text"] + "（更正：补记会议地点为村文化礼堂。）",
+        original["id"],
+        await _account(conn, "13800000003"),
+    )
+
+
+async def seed_supervision(conn: asyncpg.Connection, rng: random.Random) -> None:
+    await seed_disclosure_rules(conn)
+    await seed_tasks(conn, rng)
+    await seed_ledger(conn, rng)
