@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import strawberry
 
 from resolvers import finance as store
+from resolvers.inspections import record_inspection
 from schema.context import Info, require_principal
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from schema.hierarchy import OrgUnit, load_unit
@@ -171,6 +172,9 @@ class FinanceQuery:
             raise Forbidden("The village accounts are open to its villagers and officials only.")
         db = info.context.db
         rows = await store.entries(db, code, since, until)
+        await record_inspection(
+            db, principal, subject="FINANCE", queried_unit=code, villages={code}
+        )
         sums = await store.sums(db, code, since, until)
         years = sorted(
             {int(b[:4]) for b in (since, until) if b} | {int(r["period"][:4]) for r in rows}

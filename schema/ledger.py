@@ -12,6 +12,7 @@ from typing import Any
 
 import strawberry
 
+from resolvers import inspections
 from resolvers import ledger as store
 from resolvers.ledger import CorrectionByLedgerEntryIdLoader, LedgerEntryByIdLoader
 from schema.context import Info, require_principal
@@ -75,9 +76,13 @@ LedgerEntryConnection = Connection[LedgerEntry]
 class InspectionSubject(Enum):
     LEDGER = "LEDGER"
     TASKS = "TASKS"
+    NOTICES = "NOTICES"
+    FINANCE = "FINANCE"
 
 
-@strawberry.type(description="远程验收: an official outside a village read its ledger or tasks.")
+@strawberry.type(
+    description="远程验收: an official outside a village read its ledger, tasks, notices or finance."
+)
 class Inspection:
     id: strawberry.ID
     subject: InspectionSubject
@@ -159,7 +164,7 @@ class LedgerQuery:
         rows = await store.subtree_page(db, lo, hi, terms, cursor, size + 1)
         principal = await db.principal()
         if principal is not None:
-            await store.record_inspection(
+            await inspections.record_inspection(
                 db,
                 principal,
                 subject="LEDGER",
@@ -189,13 +194,13 @@ class LedgerQuery:
         cursor = decode_cursor(after, 2)
         lo, hi = subtree_bounds(division_code(unit))
         db = info.context.db
-        rows = await store.inspections_page(db, lo, hi, cursor, size + 1)
+        rows = await inspections.inspections_page(db, lo, hi, cursor, size + 1)
         return connection(
             rows,
             size,
             Inspection.from_row,
             lambda row: (row["inspected_at"].isoformat(), row["id"]),
-            lambda: store.inspections_count(db, lo, hi),
+            lambda: inspections.inspections_count(db, lo, hi),
         )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 
 from resolvers import notices as store
+from resolvers.inspections import record_inspection
 from resolvers.notices import (
     NoticeByIdLoader,
     NoticeReadByNoticeIdLoader,
@@ -158,6 +159,15 @@ class NoticeQuery:
         board_value = board.value if board else None
         db = info.context.db
         rows = await store.subtree_page(db, lo, hi, board_value, cursor, size + 1)
+        principal = await db.principal()
+        if principal is not None:
+            await record_inspection(
+                db,
+                principal,
+                subject="NOTICES",
+                queried_unit=lo,
+                villages={row["publisher_code"] for row in rows[:size]} | {lo},
+            )
         return _page(rows, size, lambda: store.subtree_count(db, lo, hi, board_value))
 
     @strawberry.field(description="One notice, when the caller can see it.")

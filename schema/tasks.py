@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import strawberry
 
 from resolvers import tasks as store
-from resolvers.ledger import record_inspection
+from resolvers.inspections import record_inspection
 from resolvers.tasks import RemindersByTaskIdLoader, TaskByIdLoader
 from schema.context import Info, require_principal
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
