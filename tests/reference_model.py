@@ -181,6 +181,10 @@ def audit_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
     return mine or p.reads_subtree_of(row["tenant_code"])
 
 
+def audit_head_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    return row["chain_key"] > 0 and p.reads_subtree_of(row["chain_key"])
+
+
 @dataclass(frozen=True)
 class TableRule:
     key: tuple[str, ...]
@@ -197,6 +201,7 @@ TABLES: dict[str, TableRule] = {
     ),
     "outbox": TableRule(("id",), outbox_visible),
     "audit_log": TableRule(("id",), audit_visible),
+    "audit_heads": TableRule(("chain_key",), audit_head_visible),
 }
 
 # Not tenant-owned: readable by everyone, anonymous callers included.

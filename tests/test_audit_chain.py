@@ -1,0 +1,166 @@
+"""The audit log is append-only for the request role, and its hash chain exposes any row
+changed, removed or inserted by someone with direct database access."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.conftest import RESIDENT
+from villagegraph.audit import verify_chain
+
+
+@pytest.fixture
+async def superuser(database) -> AsyncIterator[asyncpg.Connection]:
+    """The database's admin connection, in a transaction that is always rolled back:
+    what someone with direct access could do, undone after each test."""
+    conn = await asyncpg.connect(database.admin_dsn)
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        yield conn
+    finally:
+        await transaction.rollback()
+        await conn.close()
+
+
+async def publish(gql: Any, village: dict[str, Any], title: str) -> str:
+    data = await gql.data(
+        """mutation($u: ID!, $t: String!) { publishNotice(input: {unit: $u, board: NOTICE,
+             title: $t, body: "b", audience: PUBLIC}) { id } }""",
+        {"u": village["code"], "t": title},
+        as_=village["cadre"],
+    )
+    return str(data["publishNotice"]["id"])
+
+
+async def chain_of(conn: asyncpg.Connection, tenant: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "select * from vg.audit_log where chain_key = $1 order by chain_seq", int(tenant)
+    )
+
+
+async def test_request_role_cannot_update_or_delete_the_audit_log(as_request_role, account_id):
+    await as_request_role.begin_as(await account_id(RESIDENT))
+    for statement in (
+        "update vg.audit_log set action = 'x'",
+        "delete from vg.audit_log",
+        "truncate vg.audit_log",
+        "update vg.audit_heads set seq = 0",
+    ):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            async with as_request_role.transaction():
+                await as_request_role.execute(statement)
+
+
+async def test_even_the_owner_cannot_rewrite_the_audit_log_without_disabling_triggers(
+    owner_pool,
+):
+    async with owner_pool.acquire() as conn:
+        for statement in ("update vg.audit_log set action = 'x'", "delete from vg.audit_log"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+                async with conn.transaction():
+                    await conn.execute("insert into vg.audit_log (action) values ('probe')")
+                    await conn.execute(statement)
+
+
+async def test_each_mutation_extends_its_tenants_chain(gql, make_village, owner_pool):
+    village = await make_village(residents=1)
+    for i in range(3):
+        await publish(gql, village, f"链{i}")
+    async with owner_pool.acquire() as conn:
+        links = await chain_of(conn, village["code"])
+        assert [r["chain_seq"] for r in links] == [1, 2, 3]
+        assert links[0]["prev_hash"] == ""
+        assert [r["prev_hash"] for r in links[1:]] == [r["hash"] for r in links[:-1]]
+        head = await conn.fetchrow(
+            "select * from vg.audit_heads where chain_key = $1", int(village["code"])
+        )
+        assert (head["seq"], head["hash"]) == (3, links[-1]["hash"])
+        assert (await verify_chain(conn)).intact
+
+
+async def tamper(conn: asyncpg.Connection, sql: str, *args: Any) -> None:
+    """Change the log the way an operator with superuser rights could: triggers off."""
+    await conn.execute("set local session_replication_role = replica")
+    await conn.execute(sql, *args)
+    await conn.execute("set local session_replication_role = origin")
+
+
+async def test_a_changed_row_is_the_first_broken_link(gql, make_village, superuser):
+    village = await make_village(residents=1)
+    for i in range(3):
+        await publish(gql, village, f"改{i}")
+    links = await chain_of(superuser, village["code"])
+    await tamper(
+        superuser,
+        'update vg.audit_log set detail = detail || \'{"title": "forged"}\' where id = $1',
+        links[1]["id"],
+    )
+    report = await verify_chain(superuser)
+    assert not report.intact
+    assert report.broken_id == links[1]["id"]
+    assert "content changed" in (report.problem or "")
+
+
+async def test_a_deleted_row_breaks_the_link_after_it(gql, make_village, superuser):
+    village = await make_village(residents=1)
+    for i in range(3):
+        await publish(gql, village, f"删{i}")
+    links = await chain_of(superuser, village["code"])
+    await tamper(superuser, "delete from vg.audit_log where id = $1", links[1]["id"])
+    report = await verify_chain(superuser)
+    assert report.broken_id == links[2]["id"]
+    assert "missing" in (report.problem or "")
+
+
+async def test_deleting_the_newest_rows_is_caught_by_the_head(gql, make_village, superuser):
+    village = await make_village(residents=1)
+    for i in range(2):
+        await publish(gql, village, f"尾{i}")
+    links = await chain_of(superuser, village["code"])
+    await tamper(superuser, "delete from vg.audit_log where id = $1", links[-1]["id"])
+    report = await verify_chain(superuser)
+    assert not report.intact and report.broken_id is None
+    assert f"chain {village['code']} ends at link 1" in (report.problem or "")
+
+
+async def test_a_forged_row_with_a_made_up_hash_is_caught(gql, make_village, superuser):
+    village = await make_village(residents=1)
+    await publish(gql, village, "伪")
+    links = await chain_of(superuser, village["code"])
+    await tamper(
+        superuser,
+        """insert into vg.audit_log (action, tenant_code, chain_key, chain_seq, prev_hash, hash)
+           values ('notice.publish', $1, $1, 2, $2, repeat('0', 64))""",
+        int(village["code"]),
+        links[-1]["hash"],
+    )
+    await tamper(
+        superuser,
+        "update vg.audit_heads set seq = 2, hash = repeat('0', 64) where chain_key = $1",
+        int(village["code"]),
+    )
+    report = await verify_chain(superuser)
+    assert "content changed" in (report.problem or "")
+
+
+async def test_audit_verify_command_reports_the_chain(database, owner_pool):
+    env = {**os.environ, "VILLAGEGRAPH_DATABASE_URL": database.admin_dsn}
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "villagegraph.cli", "audit", "verify"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "audit chain intact" in result.stdout
