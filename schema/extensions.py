@@ -42,7 +42,8 @@ class RequestTransaction(SchemaExtension):
 def _expected(error: GraphQLError) -> GraphQLError | None:
     """The client-facing form of an error, or None when it must be masked."""
     original = error.original_error
-    if original is None:
+    # Variable values that cannot be coerced raise GraphQLError without a path.
+    if original is None or (isinstance(original, GraphQLError) and not error.path):
         # Syntax and validation errors describe the client's document: safe to show.
         extensions = dict(error.extensions or {})
         if "code" not in extensions:

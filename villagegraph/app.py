@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -27,6 +28,7 @@ from tenants.auth import InvalidToken, TokenService
 from tenants.session import ScopedSession
 from villagegraph.config import Settings
 from villagegraph.database import Database, create_request_pool
+from villagegraph.http_limits import HttpLimits
 from villagegraph.metrics import Metrics
 
 
@@ -41,10 +43,11 @@ class VillageGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         account_id = request.scope.get("vg.account_id")
+        session = request.scope["vg.session"] = ScopedSession(self.state["pool"], account_id)
         return Context(
             request=request,
             response=response,
-            db=ScopedSession(self.state["pool"], account_id),
+            db=session,
             settings=self.settings,
             tokens=self.tokens,
             request_id=request.scope["vg.request_id"],
@@ -141,4 +144,11 @@ def create_app(settings: Settings, database: Database) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
+        middleware=[
+            Middleware(
+                HttpLimits,
+                max_body_bytes=settings.max_body_bytes,
+                timeout_seconds=settings.request_timeout_seconds,
+            )
+        ],
     )

@@ -24,6 +24,8 @@ class Settings:
     max_page_size: int = 100
     pool_min_size: int = 2
     pool_max_size: int = 10
+    max_body_bytes: int = 1024 * 1024
+    request_timeout_seconds: float = 30.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -40,6 +42,8 @@ class Settings:
             max_depth=int(env.get("VILLAGEGRAPH_MAX_DEPTH", 12)),
             pool_min_size=int(env.get("VILLAGEGRAPH_POOL_MIN", 2)),
             pool_max_size=int(env.get("VILLAGEGRAPH_POOL_MAX", 10)),
+            max_body_bytes=int(env.get("VILLAGEGRAPH_MAX_BODY_BYTES", 1024 * 1024)),
+            request_timeout_seconds=float(env.get("VILLAGEGRAPH_REQUEST_TIMEOUT", 30)),
         )
 
     def signing_secret(self) -> str:
