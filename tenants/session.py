@@ -40,6 +40,9 @@ class ScopedSession:
     async def _start(self) -> asyncpg.Connection:
         if self.closed:
             raise RuntimeError("the request's session is already closed")
+        if self._conn is not None and self._account_id is not None and self._principal is None:
+            # The token named an account that is gone: every field fails, not just the first.
+            raise UnknownAccount(self._account_id)
         if self._conn is None:
             conn = await self._pool.acquire()
             try:
