@@ -36,7 +36,8 @@ class RequestTransaction(SchemaExtension):
             log.exception("commit failed", extra={"request_id": context.request_id})
             if result is not None:
                 result.data = None
-                result.errors = [GraphQLError(INTERNAL_MESSAGE, original_error=error)]
+                code = {"code": "INTERNAL_SERVER_ERROR", "requestId": context.request_id}
+                result.errors = [GraphQLError(INTERNAL_MESSAGE, extensions=code)]
 
 
 def _expected(error: GraphQLError) -> GraphQLError | None:
