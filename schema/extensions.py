@@ -37,7 +37,9 @@ class RequestTransaction(SchemaExtension):
             if result is not None:
                 result.data = None
                 code = {"code": "INTERNAL_SERVER_ERROR", "requestId": context.request_id}
-                result.errors = [GraphQLError(INTERNAL_MESSAGE, extensions=code)]
+                result.errors = [
+                    GraphQLError(INTERNAL_MESSAGE, original_error=error, extensions=code)
+                ]
 
 
 def _expected(error: GraphQLError) -> GraphQLError | None:

@@ -152,10 +152,6 @@ class Load:
         assert before > 0 and recovered < 30.0
         assert len(self.ok) > before, "nothing succeeded after the fault"
         assert self.failed or self.reads["failed"], "the fault hit no request in flight"
-        print(
-            f"{self.prefix}: {len(self.ok)} writes ok, {len(self.failed)} failed, "
-            f"reads {self.reads}, recovered in {recovered:.2f} s"
-        )
 
 
 async def wait_until_serving(fs: FaultServer) -> float:
