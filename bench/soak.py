@@ -108,7 +108,7 @@ async def main() -> None:
     parser.add_argument("--warmup", type=float, default=20)
     args = parser.parse_args()
 
-    home = Path(tempfile.mkdtemp(prefix="vg-soak-", dir=Path.cwd()))
+    home = Path(tempfile.mkdtemp(prefix=".villagegraph-soak-", dir=Path.cwd()))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "VILLAGEGRAPH_HOME": str(home)}
