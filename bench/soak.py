@@ -134,7 +134,7 @@ async def main() -> None:
         started = time.monotonic()
         run = asyncio.create_task(drive(base, args.seconds, args.workers, stats))
         while not run.done():
-            await asyncio.sleep(min(30, args.seconds / 10))
+            await asyncio.wait({run}, timeout=min(30, args.seconds / 10))
             samples.append(rss_mib(process))
         await run
         elapsed = time.monotonic() - started
