@@ -271,3 +271,26 @@ async def test_fuzzed_requests_get_clear_answers(client, gql, body, authorised):
 
 async def test_the_service_still_serves_after_the_fuzz(client):
     await still_serving(client)
+
+
+async def test_unpaired_surrogates_in_text_are_bad_user_input(client, gql, make_village):
+    village = await make_village(residents=0)
+    token = await gql.token(village["cadre"])
+    variables = {"input": {**notice_input()["input"], "unit": village["code"], "title": "LONE"}}
+    raw = json.dumps({"query": PUBLISH, "variables": variables}).replace("LONE", "a\\ud800b")
+    response = await client.post(
+        "/graphql",
+        content=raw.encode(),
+        headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
+    )
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "Unicode" in error["message"]
+    login = (
+        '{"query": "mutation($p: String!, $w: String!) { login(phone: $p, password: $w)'
+        ' { token } }", "variables": {"p": "13800000000", "w": "\\udfff"}}'
+    )
+    response = await client.post(
+        "/graphql", content=login.encode(), headers={"content-type": "application/json"}
+    )
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
