@@ -10,9 +10,11 @@ import os
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tenants.auth import TokenService
 from tests.conftest import CITY, VILLAGE_CADRE, WUMA
 
 API_CODES = {
@@ -294,3 +296,69 @@ async def test_unpaired_surrogates_in_text_are_bad_user_input(client, gql, make_
         "/graphql", content=login.encode(), headers={"content-type": "application/json"}
     )
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.fixture(scope="module")
+async def fuzz_village(owner_pool, settings) -> dict[str, Any]:
+    """A village of the fuzz's own (module scope, so hypothesis can share it)."""
+    code = int(WUMA) + 999
+    async with owner_pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            """insert into vg.org_units (code, name, level, parent_code)
+               values ($1, '模糊测试社区', 'VILLAGE', $2) on conflict do nothing""",
+            code,
+            int(WUMA),
+        )
+        cadre = await conn.fetchval(
+            """insert into vg.accounts (phone, password_hash, display_name)
+               values ('15999999999', 'x', '模糊测试') returning id"""
+        )
+        await conn.execute(
+            "insert into vg.grants (account_id, role, unit_code) values ($1, 'CADRE', $2)",
+            cadre,
+            code,
+        )
+    return {"code": str(code), "token": TokenService(settings).issue(cadre)}
+
+
+any_text = st.text(st.characters(codec=None), max_size=250)
+
+
+@settings(
+    max_examples=FUZZ_EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(title=any_text, body=any_text, tags=st.lists(st.text(max_size=25), max_size=22))
+async def test_fuzzed_notice_text_is_stored_verbatim_or_refused(
+    client, fuzz_village, owner_pool, title, body, tags
+):
+    variables = {
+        "input": {
+            **notice_input()["input"],
+            "unit": fuzz_village["code"],
+            "title": title,
+            "body": body,
+            "targetTags": tags,
+        }
+    }
+    response = await client.post(
+        "/graphql",
+        content=json.dumps({"query": PUBLISH, "variables": variables}).encode(),
+        headers={
+            "content-type": "application/json",
+            "authorization": f"Bearer {fuzz_village['token']}",
+        },
+    )
+    payload = assert_clear_rejection(response)
+    if payload.get("errors"):
+        assert payload["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", payload
+        return
+    notice = payload["data"]["publishNotice"]
+    assert (notice["title"], notice["body"]) == (title.strip(), body.strip())
+    stored = await owner_pool.fetchrow(
+        "select title, body from vg.notices where id = $1", int(notice["id"])
+    )
+    assert (stored["title"], stored["body"]) == (title.strip(), body.strip())
