@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,7 +15,9 @@ import asyncpg
 import pytest
 
 from tests.conftest import RESIDENT
+from villagegraph import migrations
 from villagegraph.audit import verify_chain
+from villagegraph.database import Database, _with_database
 
 
 @pytest.fixture
@@ -152,15 +155,53 @@ async def test_a_forged_row_with_a_made_up_hash_is_caught(gql, make_village, sup
     assert "content changed" in (report.problem or "")
 
 
-async def test_audit_verify_command_reports_the_chain(database, owner_pool):
-    env = {**os.environ, "VILLAGEGRAPH_DATABASE_URL": database.admin_dsn}
-    result = await asyncio.to_thread(
+async def audit_verify(dsn: str) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "villagegraph.cli", "audit", "verify"],
-        env=env,
+        env={**os.environ, "VILLAGEGRAPH_DATABASE_URL": dsn},
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+async def test_audit_verify_command_reports_the_chain(database, owner_pool):
+    result = await audit_verify(database.admin_dsn)
     assert result.returncode == 0, result.stderr
     assert "audit chain intact" in result.stdout
+
+
+@pytest.fixture
+async def scratch_database(database) -> AsyncIterator[Database]:
+    """A migrated database of this test's own: its chain may be broken for good."""
+    name = f"vg_scratch_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(database.admin_dsn)
+    await admin.execute(f'create database "{name}"')
+    scratch = Database(admin_dsn=_with_database(database.admin_dsn, name))
+    try:
+        await asyncio.to_thread(migrations.upgrade, scratch)
+        yield scratch
+    finally:
+        await admin.execute(f'drop database "{name}" with (force)')
+        await admin.close()
+
+
+async def test_audit_verify_command_names_the_first_broken_link_and_fails(scratch_database):
+    conn = await asyncpg.connect(scratch_database.admin_dsn)
+    try:
+        ids = [
+            await conn.fetchval(
+                "insert into vg.audit_log (action, tenant_code) values ($1, 330302006001)"
+                " returning id",
+                f"step {i}",
+            )
+            for i in range(3)
+        ]
+        async with conn.transaction():
+            await tamper(conn, "update vg.audit_log set action = 'rewritten' where id = $1", ids[1])
+    finally:
+        await conn.close()
+    result = await audit_verify(scratch_database.admin_dsn)
+    assert result.returncode == 1
+    assert f"BROKEN at audit row {ids[1]}" in result.stdout
