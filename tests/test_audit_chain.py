@@ -4,6 +4,7 @@ changed, removed or inserted by someone with direct database access."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -172,19 +173,25 @@ async def test_audit_verify_command_reports_the_chain(database, owner_pool):
     assert "audit chain intact" in result.stdout
 
 
-@pytest.fixture
-async def scratch_database(database) -> AsyncIterator[Database]:
-    """A migrated database of this test's own: its chain may be broken for good."""
+@contextlib.asynccontextmanager
+async def empty_database(database: Database) -> AsyncIterator[Database]:
+    """A database of the test's own on the session's server, dropped afterwards."""
     name = f"vg_scratch_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(database.admin_dsn)
     await admin.execute(f'create database "{name}"')
-    scratch = Database(admin_dsn=_with_database(database.admin_dsn, name))
     try:
-        await asyncio.to_thread(migrations.upgrade, scratch)
-        yield scratch
+        yield Database(admin_dsn=_with_database(database.admin_dsn, name))
     finally:
         await admin.execute(f'drop database "{name}" with (force)')
         await admin.close()
+
+
+@pytest.fixture
+async def scratch_database(database) -> AsyncIterator[Database]:
+    """A migrated database of this test's own: its chain may be broken for good."""
+    async with empty_database(database) as scratch:
+        await asyncio.to_thread(migrations.upgrade, scratch)
+        yield scratch
 
 
 async def test_audit_verify_command_names_the_first_broken_link_and_fails(scratch_database):
@@ -205,3 +212,28 @@ async def test_audit_verify_command_names_the_first_broken_link_and_fails(scratc
     result = await audit_verify(scratch_database.admin_dsn)
     assert result.returncode == 1
     assert f"BROKEN at audit row {ids[1]}" in result.stdout
+
+
+async def test_rows_written_before_the_chain_existed_are_chained_by_the_migration(database):
+    """Deployments already hold audit rows when 0006 lands; the migration seals them."""
+    from alembic import command
+
+    async with empty_database(database) as scratch:
+        config = migrations.alembic_config(scratch)
+        await asyncio.to_thread(command.upgrade, config, "0001_core")
+        conn = await asyncpg.connect(scratch.admin_dsn)
+        try:
+            await conn.executemany(
+                "insert into vg.audit_log (account_id, action, tenant_code) values ($1, $2, $3)",
+                [(None, "old", 330302006001), (7, "login", None), (None, "old", 330302006001)],
+            )
+            await asyncio.to_thread(migrations.upgrade, scratch)
+            rows = await conn.fetch("select chain_key, chain_seq from vg.audit_log order by id")
+            assert [tuple(r) for r in rows] == [(330302006001, 1), (-7, 1), (330302006001, 2)]
+            await conn.execute(
+                "insert into vg.audit_log (action, tenant_code) values ('new', 330302006001)"
+            )
+            report = await verify_chain(conn)
+            assert report.intact and (report.rows, report.chains) == (4, 2)
+        finally:
+            await conn.close()
