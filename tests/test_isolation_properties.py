@@ -261,6 +261,10 @@ def _notice_page(world: World, p: ModelPrincipal, rows: list[model.Row]) -> Any:
     return (len(rows), [(r["id"], model.read_count(world, p, r["id"])) for r in rows])
 
 
+def _ids_and_count(rows: list[model.Row]) -> Any:
+    return (len(rows), [r["id"] for r in rows])
+
+
 def _lookup(world: World, table: str, p: ModelPrincipal, column: str, value: Any) -> Any:
     rows = [r for r in model.visible_rows(world, table, p) if r[column] == value]
     return value if rows else None
@@ -291,6 +295,17 @@ GRAPHQL_CHECKS: dict[str, GraphQLCheck] = {
             v["totalCount"],
             [(int(e["node"]["id"]), e["node"]["readCount"]) for e in v["edges"]],
         ),
+    ),
+    "notices on one board": GraphQLCheck(
+        lambda b: b.units,
+        lambda code: (
+            f'notices(unit: "{code}", board: FINANCE, first: 100)'
+            " { totalCount edges { node { id } } }"
+        ),
+        lambda world, p, code: _ids_and_count(
+            [r for r in model.notices_under(world, p, code) if r["board"] == "FINANCE"]
+        ),
+        lambda v: (v["totalCount"], [int(e["node"]["id"]) for e in v["edges"]]),
     ),
     "notice": GraphQLCheck(
         lambda b: b.notices,
