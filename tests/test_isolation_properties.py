@@ -6,7 +6,7 @@ missing row is a bug.
 Each hypothesis example builds its data under a city code of its own (province 83-99,
 never a real one), so examples do not see one another's rows except where the rules
 say so (the whole database is the model's world, demo data included). The seed is fixed
-(derandomize); VILLAGEGRAPH_PROPERTY_EXAMPLES raises the budget (default 15).
+(derandomize); VILLAGEGRAPH_PROPERTY_EXAMPLES raises the budget (default 20).
 
 To cover a new domain: add its tenant table to reference_model.TABLES, generate some of
 its rows in `build` below, and add its list/lookup queries to GRAPHQL_CHECKS.
@@ -30,7 +30,7 @@ from tenants.auth import TokenService
 from tests import reference_model as model
 from tests.reference_model import ModelPrincipal, World
 
-EXAMPLES = int(os.environ.get("VILLAGEGRAPH_PROPERTY_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("VILLAGEGRAPH_PROPERTY_EXAMPLES", "20"))
 TAGS = ["低保", "党员", "老人", "残疾"]
 BOARDS = ["ORGANIZATION", "FINANCE", "AFFAIRS", "NOTICE", "POLICY"]
 # Any string that is not an argon2 hash: nobody logs in here, tokens are issued directly.
