@@ -69,6 +69,7 @@ async def test_malformed_json_is_a_4xx(client):
         )
         assert 400 <= response.status_code < 500, (body, response.status_code)
         assert_clear_rejection(response)
+    assert await owner_pool.fetchval("select count(*) from vg.notices where title = 'GET'") == 0
     await still_serving(client)
 
 
@@ -362,3 +363,25 @@ async def test_fuzzed_notice_text_is_stored_verbatim_or_refused(
         "select title, body from vg.notices where id = $1", int(notice["id"])
     )
     assert (stored["title"], stored["body"]) == (title.strip(), body.strip())
+
+
+async def test_get_requests_cannot_mutate_and_bad_query_strings_are_refused(
+    client, gql, owner_pool
+):
+    token = await gql.token(VILLAGE_CADRE)
+    mutation = (
+        'mutation { publishNotice(input: {unit: "330302006001", board: NOTICE, title: "GET",'
+        ' body: "b", audience: PUBLIC}) { id } }'
+    )
+    headers = {"authorization": f"Bearer {token}", "accept": "application/json"}
+    for params in (
+        {"query": mutation},
+        {"query": "{ unit(code: "},
+        {"query": "{ me { id } }", "variables": "{not json"},
+        {"query": "{ me { id } }", "variables": "[1]"},
+    ):
+        response = await client.get("/graphql", params=params, headers=headers)
+        assert 400 <= response.status_code < 500 or response.json().get("errors"), params
+        assert_clear_rejection(response)
+    assert await owner_pool.fetchval("select count(*) from vg.notices where title = 'GET'") == 0
+    await still_serving(client)
