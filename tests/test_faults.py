@@ -142,16 +142,22 @@ class Load:
     async def run_around(self, fault: Any) -> None:
         tasks = [asyncio.create_task(self.publisher(w)) for w in range(3)]
         tasks.append(asyncio.create_task(self.reader()))
-        await asyncio.sleep(0.3)
+        await self.until(lambda: len(self.ok) > 0, "no write succeeded before the fault")
         before = len(self.ok)
         await fault()
-        recovered = await wait_until_serving(self.fs)
-        await asyncio.sleep(0.3)
+        await wait_until_serving(self.fs)
+        await self.until(lambda: len(self.ok) > before, "no write succeeded after the fault")
         self.stop.set()
         await asyncio.gather(*tasks)
-        assert before > 0 and recovered < 30.0
-        assert len(self.ok) > before, "nothing succeeded after the fault"
         assert self.failed or self.reads["failed"], "the fault hit no request in flight"
+
+    @staticmethod
+    async def until(condition: Any, message: str, seconds: float = 30) -> None:
+        """Wait for the load to reach a state; bounded, and fast on an idle machine."""
+        deadline = time.monotonic() + seconds
+        while not condition():
+            assert time.monotonic() < deadline, message
+            await asyncio.sleep(0.05)
 
 
 async def wait_until_serving(fs: FaultServer) -> float:
@@ -242,7 +248,8 @@ async def test_a_request_past_the_timeout_is_stopped_and_its_connection_returned
         settings, request_timeout_seconds=0.3, pool_min_size=1, pool_max_size=2
     )
     app = create_app(tight, database)
-    async with app.router.lifespan_context(app):
+    # A leaked connection would make closing the pool wait forever: bound it.
+    async with asyncio.timeout(30), app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://vg") as client:
             for _ in range(4):  # twice the pool: a leaked connection would hang the next
@@ -250,7 +257,7 @@ async def test_a_request_past_the_timeout_is_stopped_and_its_connection_returned
                 response = await client.post(
                     "/graphql", json={"query": f'{{ notices(unit: "{CITY}") {{ totalCount }} }}'}
                 )
-                assert time.monotonic() - started < 2
+                assert time.monotonic() - started < 4  # 5 s without the timeout
                 assert response.status_code == 504
                 assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
             quick = await asyncio.wait_for(
@@ -258,10 +265,13 @@ async def test_a_request_past_the_timeout_is_stopped_and_its_connection_returned
                 5,
             )
             assert quick.json() == {"data": {"unit": {"code": CITY}}}
-    sleeping = await owner_pool.fetchval(
-        "select count(*) from pg_stat_activity where query like 'select pg_sleep(5)%'"
-    )
-    assert sleeping == 0
+    # The cancelled statements stop on the server too, not only in the client.
+    deadline = time.monotonic() + 5
+    while await owner_pool.fetchval(
+        "select count(*) from pg_stat_activity where query = 'select pg_sleep(5)' and state = 'active'"
+    ):
+        assert time.monotonic() < deadline, "a timed-out statement is still running"
+        await asyncio.sleep(0.1)
 
 
 @pytest.mark.parametrize("step", ["before the audit row", "after the audit row", "at the reply"])
