@@ -36,13 +36,17 @@ class RequestTransaction(SchemaExtension):
             log.exception("commit failed", extra={"request_id": context.request_id})
             if result is not None:
                 result.data = None
-                result.errors = [GraphQLError(INTERNAL_MESSAGE, original_error=error)]
+                code = {"code": "INTERNAL_SERVER_ERROR", "requestId": context.request_id}
+                result.errors = [
+                    GraphQLError(INTERNAL_MESSAGE, original_error=error, extensions=code)
+                ]
 
 
 def _expected(error: GraphQLError) -> GraphQLError | None:
     """The client-facing form of an error, or None when it must be masked."""
     original = error.original_error
-    if original is None:
+    # Variable values that cannot be coerced raise GraphQLError without a path.
+    if original is None or (isinstance(original, GraphQLError) and not error.path):
         # Syntax and validation errors describe the client's document: safe to show.
         extensions = dict(error.extensions or {})
         if "code" not in extensions:

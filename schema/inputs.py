@@ -13,6 +13,8 @@ from tenants.hierarchy import is_division_code
 # Periods (months, due dates, disclosure deadlines) are reckoned in China Standard Time.
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# JSON may carry unpaired surrogates (\ud800); they are not text and cannot be stored.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 
 
@@ -36,6 +38,8 @@ def text(value: str, argument: str, *, max_length: int, required: bool = True) -
     cleaned = value.strip()
     if _CONTROL.search(cleaned):
         raise BadUserInput(f"`{argument}` contains control characters.", argument=argument)
+    if _SURROGATE.search(cleaned):
+        raise BadUserInput(f"`{argument}` is not valid Unicode text.", argument=argument)
     if required and not cleaned:
         raise BadUserInput(f"`{argument}` must not be empty.", argument=argument)
     if len(cleaned) > max_length:

@@ -40,6 +40,9 @@ class ScopedSession:
     async def _start(self) -> asyncpg.Connection:
         if self.closed:
             raise RuntimeError("the request's session is already closed")
+        if self._conn is not None and self._account_id is not None and self._principal is None:
+            # The token named an account that is gone: every field fails, not just the first.
+            raise UnknownAccount(self._account_id)
         if self._conn is None:
             conn = await self._pool.acquire()
             try:
@@ -47,6 +50,9 @@ class ScopedSession:
                 await transaction.start()
                 facts = await conn.fetchval("select vg.begin_request($1)", self._account_id)
             except BaseException:
+                # A connection that failed here may be half-broken (a restart, a killed
+                # backend): never hand it to the next request.
+                conn.terminate()
                 await self._pool.release(conn)
                 raise
             self._conn, self._transaction = conn, transaction
@@ -137,5 +143,8 @@ class ScopedSession:
                 await transaction.commit()
             else:
                 await transaction.rollback()
+        except BaseException:
+            conn.terminate()  # its state is unknown; the pool opens a fresh one
+            raise
         finally:
             await self._pool.release(conn)

@@ -26,6 +26,7 @@ import asyncpg
 from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -45,11 +46,13 @@ from strawberry.types.unset import UNSET
 from schema import build_schema
 from schema.context import Context
 from schema.errors import Unauthenticated, VillageGraphError
+from schema.extensions import INTERNAL_MESSAGE
 from schema.subscriptions import SocketSession
 from tenants.auth import InvalidToken, TokenService
 from tenants.session import ScopedSession, UnknownAccount
 from villagegraph.config import Settings
 from villagegraph.database import Database, create_request_pool
+from villagegraph.http_limits import HttpLimits
 from villagegraph.limits import (
     RateLimiter,
     check_introspection,
@@ -141,10 +144,12 @@ class VillageGraphQL(GraphQL[Context, None]):
                 tokens=self.tokens,
                 request_id=request_id,
             )
+        # Kept in the scope so the HTTP timeout can roll back and release it (http_limits).
+        session = request.scope["vg.session"] = ScopedSession(self.state["pool"], account_id)
         return Context(
             request=request,
             response=response,
-            db=ScopedSession(self.state["pool"], account_id),
+            db=session,
             settings=self.settings,
             tokens=self.tokens,
             request_id=request_id,
@@ -238,6 +243,10 @@ class VillageGraphQL(GraphQL[Context, None]):
             principal = await context.db.principal()
         except UnknownAccount as error:
             raise Unauthenticated("Your account no longer exists; log in again.") from error
+        except DATABASE_UNAVAILABLE as error:
+            # The database is unreachable (a restart, a failover): a clean error, not a 500.
+            log.error("database unavailable", exc_info=error)
+            raise VillageGraphError(INTERNAL_MESSAGE) from error
         tier = tier_of(principal)
         limits = limits_for(self.settings.limits, tier)
         key = (
@@ -285,6 +294,14 @@ class VillageGraphQL(GraphQL[Context, None]):
 
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+# What a request may meet when the database restarts under it.
+DATABASE_UNAVAILABLE = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
 
 
 def _as_graphql_response(response: Response) -> Response:
@@ -452,4 +469,11 @@ def create_app(settings: Settings, database: Database) -> Starlette:
             WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan,
+        middleware=[
+            Middleware(
+                HttpLimits,
+                max_body_bytes=settings.max_body_bytes,
+                timeout_seconds=settings.request_timeout_seconds,
+            )
+        ],
     )

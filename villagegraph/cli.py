@@ -1,4 +1,4 @@
-"""The `villagegraph` command: serve, migrate, seed, worker, schema."""
+"""The `villagegraph` command: serve, migrate, seed, worker, schema, audit verify."""
 
 from __future__ import annotations
 
@@ -118,6 +118,22 @@ def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from villagegraph.audit import ChainReport, verify_chain
+
+    async def run(db: Database) -> ChainReport:
+        pool = await create_owner_pool(db, max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                return await verify_chain(conn)
+        finally:
+            await pool.close()
+
+    report = asyncio.run(run(_database(settings)))
+    print(report.describe())
+    return 0 if report.intact else 1
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="villagegraph", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -143,6 +159,12 @@ def parser() -> argparse.ArgumentParser:
     worker.set_defaults(handler=cmd_worker)
 
     commands.add_parser("schema", help="print the SDL").set_defaults(handler=cmd_schema)
+
+    audit = commands.add_parser("audit", help="audit log tools")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    audit_commands.add_parser(
+        "verify", help="check the audit hash chain; exit 1 at the first broken link"
+    ).set_defaults(handler=cmd_audit_verify)
     return root
 
 

@@ -27,6 +27,8 @@ class Settings:
     max_page_size: int = 100
     pool_min_size: int = 2
     pool_max_size: int = 10
+    max_body_bytes: int = 1024 * 1024
+    request_timeout_seconds: float = 30.0
     extra: dict[str, str] = field(default_factory=dict)
     # API protection (villagegraph/limits.py): per-role overrides of DEFAULT_LIMITS, e.g.
     # VILLAGEGRAPH_LIMITS='{"anonymous": {"rate_per_minute": 30}}'.
@@ -87,6 +89,8 @@ class Settings:
             outbox_backoff_seconds=float(env.get("VILLAGEGRAPH_OUTBOX_BACKOFF_SECONDS", 30)),
             outbox_lease_seconds=float(env.get("VILLAGEGRAPH_OUTBOX_LEASE_SECONDS", 60)),
             worker_interval_seconds=float(env.get("VILLAGEGRAPH_WORKER_INTERVAL", 30)),
+            max_body_bytes=int(env.get("VILLAGEGRAPH_MAX_BODY_BYTES", 1024 * 1024)),
+            request_timeout_seconds=float(env.get("VILLAGEGRAPH_REQUEST_TIMEOUT", 30)),
         )
 
     def signing_secret(self) -> str:

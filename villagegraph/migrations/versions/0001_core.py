@@ -440,7 +440,7 @@ create policy audit_read on vg.audit_log for select using (
 
 
 def upgrade() -> None:
-    op.execute("create extension if not exists pg_trgm")
+    op.execute("create extension if not exists pg_trgm schema public")
     op.execute(ROLES)
     op.execute("create schema if not exists vg authorization vg_owner")
     op.execute("select set_config('search_path', 'vg, public', true)")

@@ -349,7 +349,7 @@ grant update (name, address, lat, lng, capacity, facilities, contact, status, up
 
 def upgrade() -> None:
     # cube is a trusted extension; the nearest-shelter index is built on it.
-    op.execute("create extension if not exists cube")
+    op.execute("create extension if not exists cube schema public")
     with as_owner():
         op.execute(CONTEXT)
         op.execute(HOUSEHOLDS)

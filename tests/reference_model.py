@@ -1,0 +1,261 @@
+"""The visibility rules of ARCHITECTURE.md written plainly in Python, as the oracle the
+isolation property tests compare the service and the database against.
+
+It shares no code with the policies or resolvers (not even tenants/hierarchy.py): a rule
+stated twice, independently, is how a wrong policy shows up. It works on a `World`, a
+snapshot of every tenant table read as the owner, and decides row by row.
+
+A domain that adds a tenant table adds ONE entry to `TABLES` below (its primary key and
+a `visible(principal, row, world)` rule); a domain that adds a list or lookup query adds
+one `GraphQLCheck` in tests/test_isolation_properties.py (`GRAPHQL_CHECKS`), built from
+`TABLES[...]` so the rule is written once. The property test fails for a tenant table
+that has no entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Row = dict[str, Any]
+World = dict[str, list[Row]]
+
+LEVEL_WIDTH = {"VILLAGE": 1, "TOWN": 1_000, "COUNTY": 1_000_000, "CITY": 100_000_000}
+
+
+def level(code: int) -> str:
+    """The tier of a 12-digit division code, read from its trailing zeros."""
+    if code % 1_000:
+        return "VILLAGE"
+    if code % 1_000_000:
+        return "TOWN"
+    if code % 100_000_000:
+        return "COUNTY"
+    return "CITY"
+
+
+def inside(ancestor: int, code: int) -> bool:
+    """Whether `code` lies in the subtree of `ancestor` (itself included)."""
+    width = LEVEL_WIDTH[level(ancestor)]
+    if width == 1:
+        return code == ancestor
+    return code // width == ancestor // width
+
+
+def ancestors_or_self(code: int) -> set[int]:
+    """The city, county, town and the unit itself (fewer for higher tiers)."""
+    return {code // w * w for w in (100_000_000, 1_000_000, 1_000, 1)}
+
+
+@dataclass(frozen=True)
+class ModelPrincipal:
+    """What the rules need to know about a caller, taken from the raw rows."""
+
+    account_id: int | None  # None: anonymous
+    household_village: int | None = None
+    resident_id: int | None = None
+    residence_village: int | None = None
+    residence_member: bool = False
+    tags: frozenset[str] = frozenset()
+    grants: tuple[tuple[str, int], ...] = ()  # (role, unit) of unrevoked grants
+
+    @property
+    def anonymous(self) -> bool:
+        return self.account_id is None
+
+    @property
+    def is_resident(self) -> bool:
+        return self.resident_id is not None
+
+    def reads_subtree_of(self, code: int | None) -> bool:
+        """Officials, cadres and analysts read everything inside their granted units."""
+        return code is not None and any(inside(unit, code) for _, unit in self.grants)
+
+    def villages(self) -> set[int]:
+        return {v for v in (self.household_village, self.residence_village) if v is not None}
+
+    def member_villages(self) -> set[int]:
+        members = {self.household_village} if self.household_village is not None else set()
+        if self.residence_village is not None and self.residence_member:
+            members.add(self.residence_village)
+        return members
+
+    def pushed_down_from(self) -> set[int]:
+        """Units above a grant: what they publish reaches the grant holder too."""
+        return {a for _, unit in self.grants for a in ancestors_or_self(unit) if a != unit}
+
+    def receives_public_from(self) -> set[int]:
+        reached = {a for v in self.villages() for a in ancestors_or_self(v)}
+        return reached | self.pushed_down_from()
+
+    def receives_members_from(self) -> set[int]:
+        reached = {a for v in self.member_villages() for a in ancestors_or_self(v)}
+        return reached | self.pushed_down_from()
+
+    def roles(self) -> list[str]:
+        return (["RESIDENT"] if self.is_resident else []) + sorted({r for r, _ in self.grants})
+
+
+def principal_of(world: World, account_id: int | None) -> ModelPrincipal:
+    if account_id is None:
+        return ModelPrincipal(account_id=None)
+    account = next(a for a in world["accounts"] if a["id"] == account_id)
+    grants = tuple(
+        (g["role"], g["unit_code"])
+        for g in sorted(world["grants"], key=lambda g: g["id"])
+        if g["account_id"] == account_id and g["revoked_at"] is None
+    )
+    if account["resident_id"] is None:
+        return ModelPrincipal(account_id=account_id, grants=grants)
+    resident = next(
+        r
+        for r in world["residents"]
+        if (r["village_code"], r["id"]) == (account["resident_village"], account["resident_id"])
+    )
+    residence = resident["residence_code"]
+    if residence == resident["village_code"]:
+        residence = None
+    return ModelPrincipal(
+        account_id=account_id,
+        household_village=resident["village_code"],
+        resident_id=resident["id"],
+        residence_village=residence,
+        residence_member=bool(resident["residence_member"]) and residence is not None,
+        tags=frozenset(resident["tags"]),
+        grants=grants,
+    )
+
+
+# --- one rule per tenant table -------------------------------------------------------
+
+
+def resident_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    return (
+        p.reads_subtree_of(row["village_code"])
+        or p.reads_subtree_of(row["residence_code"])
+        or (p.is_resident and row["id"] == p.resident_id)
+    )
+
+
+def account_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    return not p.anonymous and row["id"] == p.account_id
+
+
+def grant_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    # Revoked grants stay readable as history; they no longer give any scope.
+    return (not p.anonymous and row["account_id"] == p.account_id) or p.reads_subtree_of(
+        row["unit_code"]
+    )
+
+
+def notice_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    publisher, targets = row["publisher_code"], set(row["target_tags"])
+    if p.anonymous:
+        return row["audience"] == "PUBLIC" and not targets
+    if p.reads_subtree_of(publisher):
+        return True
+    if row["audience"] == "PUBLIC":
+        reaches = publisher in p.receives_public_from()
+    else:
+        reaches = publisher in p.receives_members_from()
+    addressed = not targets or bool(targets & p.tags) or bool(p.grants)
+    return reaches and addressed
+
+
+def notice_read_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    own = p.is_resident and (row["resident_village"], row["resident_id"]) == (
+        p.household_village,
+        p.resident_id,
+    )
+    return own or p.reads_subtree_of(row["resident_village"])
+
+
+def outbox_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    mine = not p.anonymous and row["recipient_account"] == p.account_id
+    return mine or p.reads_subtree_of(row["tenant_code"])
+
+
+def audit_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    mine = not p.anonymous and row["account_id"] == p.account_id
+    return mine or p.reads_subtree_of(row["tenant_code"])
+
+
+def audit_head_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    return row["chain_key"] > 0 and p.reads_subtree_of(row["chain_key"])
+
+
+@dataclass(frozen=True)
+class TableRule:
+    key: tuple[str, ...]
+    visible: Callable[[ModelPrincipal, Row, World], bool]
+
+
+TABLES: dict[str, TableRule] = {
+    "residents": TableRule(("village_code", "id"), resident_visible),
+    "accounts": TableRule(("id",), account_visible),
+    "grants": TableRule(("id",), grant_visible),
+    "notices": TableRule(("publisher_code", "id"), notice_visible),
+    "notice_reads": TableRule(
+        ("resident_village", "resident_id", "notice_id"), notice_read_visible
+    ),
+    "outbox": TableRule(("id",), outbox_visible),
+    "audit_log": TableRule(("id",), audit_visible),
+    "audit_heads": TableRule(("chain_key",), audit_head_visible),
+}
+
+# Not tenant-owned: readable by everyone, anonymous callers included.
+PUBLIC_TABLES = {"org_units"}
+
+
+def key_of(table: str, row: Row) -> tuple[Any, ...]:
+    return tuple(row[column] for column in TABLES[table].key)
+
+
+def visible_rows(world: World, table: str, p: ModelPrincipal) -> list[Row]:
+    rule = TABLES[table]
+    return [row for row in world[table] if rule.visible(p, row, world)]
+
+
+def visible_keys(world: World, table: str, p: ModelPrincipal) -> set[tuple[Any, ...]]:
+    return {key_of(table, row) for row in visible_rows(world, table, p)}
+
+
+# --- what the GraphQL queries should answer ------------------------------------------
+
+
+def newest_first(rows: list[Row]) -> list[Row]:
+    return sorted(rows, key=lambda r: (r["published_at"], r["id"]), reverse=True)
+
+
+def feed(world: World, p: ModelPrincipal) -> list[Row]:
+    """The home feed: visible notices of the caller's villages' and grants' ancestors-or-self."""
+    homes = p.villages() | {unit for _, unit in p.grants}
+    publishers = {a for unit in homes for a in ancestors_or_self(unit)}
+    rows = visible_rows(world, "notices", p)
+    return newest_first([r for r in rows if r["publisher_code"] in publishers])
+
+
+def notices_under(world: World, p: ModelPrincipal, unit: int) -> list[Row]:
+    rows = visible_rows(world, "notices", p)
+    return newest_first([r for r in rows if inside(unit, r["publisher_code"])])
+
+
+def read_count(world: World, p: ModelPrincipal, notice_id: int) -> int:
+    return sum(1 for r in visible_rows(world, "notice_reads", p) if r["notice_id"] == notice_id)
+
+
+def has_read(world: World, p: ModelPrincipal, notice_id: int) -> bool:
+    return p.is_resident and any(
+        (r["resident_village"], r["resident_id"], r["notice_id"])
+        == (p.household_village, p.resident_id, notice_id)
+        for r in world["notice_reads"]
+    )
+
+
+def dashboard_residents(world: World, p: ModelPrincipal, unit: int) -> int | None:
+    """None when the dashboard must be null; else the resident count of the subtree."""
+    if not p.reads_subtree_of(unit):
+        return None
+    rows = visible_rows(world, "residents", p)
+    return sum(1 for r in rows if inside(unit, r["village_code"]))

@@ -1,0 +1,479 @@
+"""Isolation as a property: for random hierarchies, people, grants and content, every list
+and lookup answers exactly what the reference model (tests/reference_model.py) allows,
+through GraphQL and at the database as the request role. An extra row is a leak; a
+missing row is a bug.
+
+Each hypothesis example builds its data under a city code of its own (province 83-99,
+never a real one), so examples do not see one another's rows except where the rules
+say so (the whole database is the model's world, demo data included). The seed is fixed
+(derandomize); VILLAGEGRAPH_PROPERTY_EXAMPLES raises the budget (default 20).
+
+To cover a new domain: add its tenant table to reference_model.TABLES, generate some of
+its rows in `build` below, and add its list/lookup queries to GRAPHQL_CHECKS.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tenants.auth import TokenService
+from tests import reference_model as model
+from tests.reference_model import ModelPrincipal, World
+
+EXAMPLES = int(os.environ.get("VILLAGEGRAPH_PROPERTY_EXAMPLES", "20"))
+TAGS = ["低保", "党员", "老人", "残疾"]
+BOARDS = ["ORGANIZATION", "FINANCE", "AFFAIRS", "NOTICE", "POLICY"]
+# Any string that is not an argon2 hash: nobody logs in here, tokens are issued directly.
+NO_PASSWORD = "not-a-password-hash"
+# Root fields per document, well below any alias limit.
+FIELDS_PER_DOCUMENT = 20
+
+
+# Each test session has a database of its own, so plain counters keep examples apart.
+_city_numbers = itertools.count()
+_phone_numbers = itertools.count()
+
+
+def next_city() -> int:
+    """A city code no other example (and no real division) uses: provinces 83-99 do not
+    exist, which leaves 17 x 99 cities for one session."""
+    n = next(_city_numbers)
+    province, city = 99 - n // 99, n % 99 + 1
+    assert province >= 83, "more examples than unused city codes; shorten the run"
+    return (province * 100 + city) * 100_000_000
+
+
+@dataclass
+class Scenario:
+    """What one example generated, as indexes; `build` turns it into rows."""
+
+    counties: list[int]
+    towns: dict[int, list[int]]  # county digits -> town digits
+    villages: dict[tuple[int, int], list[int]]  # (county, town) -> village digits
+    residents: list[tuple[int, int | None, bool, list[str]]]  # village, residence, member, tags
+    staff: int  # accounts with no resident record
+    grants: list[tuple[int, str, int, bool]]  # account, role, unit, revoked
+    notices: list[tuple[int, str, str, list[str], int | None]]  # unit, board, audience, tags, by
+    receipts: list[tuple[int, int]]  # resident, notice
+    outbox: list[tuple[int, int | None]]  # unit, recipient account
+    audit: list[tuple[int | None, int | None]]  # unit, account
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    counties = draw(st.lists(st.integers(1, 99), min_size=1, max_size=2, unique=True))
+    towns = {
+        c: draw(st.lists(st.sampled_from([1, 2, 101, 102]), min_size=1, max_size=2, unique=True))
+        for c in counties
+    }
+    villages = {
+        (c, t): draw(st.lists(st.sampled_from([1, 2, 201]), min_size=1, max_size=2, unique=True))
+        for c in counties
+        for t in towns[c]
+    }
+    n_villages = sum(len(v) for v in villages.values())
+    n_units = 1 + len(counties) + len(villages) + n_villages
+    village = st.integers(0, n_villages - 1)
+    unit = st.integers(0, n_units - 1)
+    tag_sets = st.lists(st.sampled_from(TAGS), max_size=2, unique=True)
+    residents = draw(
+        st.lists(
+            st.tuples(village, st.none() | village, st.booleans(), tag_sets), min_size=1, max_size=5
+        )
+    )
+    staff = draw(st.integers(0, 3))
+    accounts = len(residents) + staff
+    account = st.integers(0, accounts - 1)
+    roles = st.sampled_from(["OFFICIAL", "CADRE", "ANALYST"])
+    grants = draw(st.lists(st.tuples(account, roles, unit, st.booleans()), max_size=6))
+    notices = draw(
+        st.lists(
+            st.tuples(
+                unit,
+                st.sampled_from(BOARDS),
+                st.sampled_from(["PUBLIC", "MEMBERS"]),
+                st.lists(st.sampled_from(TAGS), max_size=2, unique=True),
+                st.none() | account,
+            ),
+            max_size=7,
+        )
+    )
+    receipts = []
+    if notices:
+        pairs = st.tuples(st.integers(0, len(residents) - 1), st.integers(0, len(notices) - 1))
+        receipts = draw(st.lists(pairs, max_size=6, unique=True))
+    outbox = draw(st.lists(st.tuples(unit, st.none() | account), max_size=3))
+    audit = draw(st.lists(st.tuples(st.none() | unit, st.none() | account), max_size=3))
+    return Scenario(
+        counties, towns, villages, residents, staff, grants, notices, receipts, outbox, audit
+    )
+
+
+@dataclass
+class Built:
+    """The rows of one example, by their database ids."""
+
+    units: list[int]
+    villages: list[int]
+    accounts: list[int]
+    residents: list[int]
+    notices: list[int] = field(default_factory=list)
+
+
+async def build(owner_pool: asyncpg.Pool, s: Scenario) -> Built:
+    city = next_city()
+    units = [city]
+    villages = []
+    hierarchy = [(city, "CITY", None)]
+    for c in s.counties:
+        county = city + c * 1_000_000
+        hierarchy.append((county, "COUNTY", city))
+        for t in s.towns[c]:
+            town = county + t * 1_000
+            hierarchy.append((town, "TOWN", county))
+            for v in s.villages[(c, t)]:
+                villages.append(town + v)
+                hierarchy.append((town + v, "VILLAGE", town))
+    units = [code for code, _, _ in hierarchy]
+    started = datetime.now(UTC) - timedelta(days=1)
+    async with owner_pool.acquire() as conn, conn.transaction():
+        await conn.executemany(
+            "insert into vg.org_units (code, name, level, parent_code) values ($1, $2, $3, $4)",
+            [(code, f"单位{code}", lvl, parent) for code, lvl, parent in hierarchy],
+        )
+        resident_ids, account_ids = [], []
+        for i, (home, residence, member, tags) in enumerate(s.residents):
+            rid = await conn.fetchval(
+                """insert into vg.residents
+                       (village_code, name, residence_code, residence_member, tags)
+                   values ($1, $2, $3, $4, $5) returning id""",
+                villages[home],
+                f"村民{i}",
+                None if residence is None else villages[residence],
+                member,
+                tags,
+            )
+            resident_ids.append(rid)
+            account_ids.append(
+                await conn.fetchval(
+                    """insert into vg.accounts
+                           (phone, password_hash, display_name, resident_village, resident_id)
+                       values ($1, $2, $3, $4, $5) returning id""",
+                    f"16{next(_phone_numbers):09d}",
+                    NO_PASSWORD,
+                    f"村民{i}",
+                    villages[home],
+                    rid,
+                )
+            )
+        for i in range(s.staff):
+            account_ids.append(
+                await conn.fetchval(
+                    """insert into vg.accounts (phone, password_hash, display_name)
+                       values ($1, $2, $3) returning id""",
+                    f"16{next(_phone_numbers):09d}",
+                    NO_PASSWORD,
+                    f"干部{i}",
+                )
+            )
+        await conn.executemany(
+            """insert into vg.grants (account_id, role, unit_code, revoked_at)
+               values ($1, $2, $3, case when $4 then now() end)""",
+            [(account_ids[a], role, units[u], revoked) for a, role, u, revoked in s.grants],
+        )
+        notice_ids = []
+        for i, (u, board, audience, tags, by) in enumerate(s.notices):
+            notice_ids.append(
+                await conn.fetchval(
+                    """insert into vg.notices (publisher_code, board, title, body, audience,
+                                               target_tags, published_at, published_by)
+                       values ($1, $2, $3, 'body', $4, $5, $6, $7) returning id""",
+                    units[u],
+                    board,
+                    f"通知{i}",
+                    audience,
+                    tags,
+                    started + timedelta(minutes=i * 7 % 5, seconds=i),
+                    None if by is None else account_ids[by],
+                )
+            )
+        await conn.executemany(
+            "insert into vg.notice_reads values ($1, $2, $3, $4)",
+            [
+                (
+                    villages[s.residents[r][0]],
+                    resident_ids[r],
+                    units[s.notices[n][0]],
+                    notice_ids[n],
+                )
+                for r, n in s.receipts
+            ],
+        )
+        await conn.executemany(
+            """insert into vg.outbox (tenant_code, kind, recipient_account, idempotency_key)
+               values ($1, 'property.test', $2, gen_random_uuid()::text)""",
+            [(units[u], None if a is None else account_ids[a]) for u, a in s.outbox],
+        )
+        for u, a in s.audit:
+            # Written as the owner with the account set, the way vg.record_audit does.
+            await conn.execute(
+                """insert into vg.audit_log (account_id, action, tenant_code, entity)
+                   values ($1, 'property.test', $2, 'scenario')""",
+                None if a is None else account_ids[a],
+                None if u is None else units[u],
+            )
+    return Built(units, villages, account_ids, resident_ids, notice_ids)
+
+
+async def snapshot(owner_pool: asyncpg.Pool) -> World:
+    """Every tenant table in full, as the owner sees it: the model's world."""
+    async with owner_pool.acquire() as conn:
+        return {
+            table: [dict(r) for r in await conn.fetch(f"select * from vg.{table}")]
+            for table in model.TABLES
+        }
+
+
+# --- GraphQL: one check per list or lookup query -------------------------------------
+
+
+@dataclass(frozen=True)
+class GraphQLCheck:
+    """A root field asked once per subject of an example, compared with the model."""
+
+    subjects: Callable[[Built], list[Any]]
+    selection: Callable[[Any], str]
+    expected: Callable[[World, ModelPrincipal, Any], Any]
+    actual: Callable[[Any], Any]
+
+
+def _notice_page(world: World, p: ModelPrincipal, rows: list[model.Row]) -> Any:
+    return (len(rows), [(r["id"], model.read_count(world, p, r["id"])) for r in rows])
+
+
+def _ids_and_count(rows: list[model.Row]) -> Any:
+    return (len(rows), [r["id"] for r in rows])
+
+
+def _lookup(world: World, table: str, p: ModelPrincipal, column: str, value: Any) -> Any:
+    rows = [r for r in model.visible_rows(world, table, p) if r[column] == value]
+    return value if rows else None
+
+
+def _entity(typename: str, key: str, value: Any) -> str:
+    return (
+        f'_entities(representations: [{{__typename: "{typename}", {key}: "{value}"}}])'
+        f" {{ ... on {typename} {{ {key} }} }}"
+    )
+
+
+GRAPHQL_CHECKS: dict[str, GraphQLCheck] = {
+    "unit": GraphQLCheck(
+        lambda b: b.units,
+        lambda code: f'unit(code: "{code}") {{ code }}',
+        lambda world, p, code: code,  # the hierarchy is public
+        lambda v: v and int(v["code"]),
+    ),
+    "notices": GraphQLCheck(
+        lambda b: b.units,
+        lambda code: (
+            f'notices(unit: "{code}", first: 100)'
+            " { totalCount edges { node { id readCount } } }"
+        ),
+        lambda world, p, code: _notice_page(world, p, model.notices_under(world, p, code)),
+        lambda v: (
+            v["totalCount"],
+            [(int(e["node"]["id"]), e["node"]["readCount"]) for e in v["edges"]],
+        ),
+    ),
+    "notices on one board": GraphQLCheck(
+        lambda b: b.units,
+        lambda code: (
+            f'notices(unit: "{code}", board: FINANCE, first: 100)'
+            " { totalCount edges { node { id } } }"
+        ),
+        lambda world, p, code: _ids_and_count(
+            [r for r in model.notices_under(world, p, code) if r["board"] == "FINANCE"]
+        ),
+        lambda v: (v["totalCount"], [int(e["node"]["id"]) for e in v["edges"]]),
+    ),
+    "notice": GraphQLCheck(
+        lambda b: b.notices,
+        lambda nid: f'notice(id: "{nid}") {{ id read readCount }}',
+        lambda world, p, nid: (
+            (nid, model.has_read(world, p, nid), model.read_count(world, p, nid))
+            if _lookup(world, "notices", p, "id", nid)
+            else None
+        ),
+        lambda v: v and (int(v["id"]), v["read"], v["readCount"]),
+    ),
+    "dashboard": GraphQLCheck(
+        lambda b: b.units,
+        lambda code: f'dashboard(unit: "{code}") {{ residents }}',
+        model.dashboard_residents,
+        lambda v: v and v["residents"],
+    ),
+    "notice entity": GraphQLCheck(
+        lambda b: b.notices,
+        lambda nid: _entity("Notice", "id", nid),
+        lambda world, p, nid: _lookup(world, "notices", p, "id", nid),
+        lambda v: v[0] and int(v[0]["id"]),
+    ),
+    "resident entity": GraphQLCheck(
+        lambda b: b.residents,
+        lambda rid: _entity("Resident", "id", rid),
+        lambda world, p, rid: _lookup(world, "residents", p, "id", rid),
+        lambda v: v[0] and int(v[0]["id"]),
+    ),
+    "unit entity": GraphQLCheck(
+        lambda b: b.units,
+        lambda code: _entity("OrgUnit", "code", code),
+        lambda world, p, code: code,
+        lambda v: v[0] and int(v[0]["code"]),
+    ),
+    "me": GraphQLCheck(
+        lambda b: [None],
+        lambda _: "me { id roles resident { id } grants { role unit { code } } }",
+        lambda world, p, _: (
+            None if p.anonymous else (p.account_id, p.roles(), p.resident_id, sorted(p.grants))
+        ),
+        lambda v: (
+            v
+            and (
+                int(v["id"]),
+                v["roles"],
+                v["resident"] and int(v["resident"]["id"]),
+                sorted((g["role"], int(g["unit"]["code"])) for g in v["grants"]),
+            )
+        ),
+    ),
+}
+
+
+async def post(client: httpx.AsyncClient, token: str | None, query: str) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await client.post("/graphql", json={"query": query}, headers=headers)
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def check_graphql(
+    client: httpx.AsyncClient, token: str | None, world: World, p: ModelPrincipal, built: Built
+) -> None:
+    asks = [
+        (f"q{i}", name, subject, check)
+        for i, (name, check, subject) in enumerate(
+            (name, check, subject)
+            for name, check in GRAPHQL_CHECKS.items()
+            for subject in check.subjects(built)
+        )
+    ]
+    for start in range(0, len(asks), FIELDS_PER_DOCUMENT):
+        chunk = asks[start : start + FIELDS_PER_DOCUMENT]
+        document = "{ " + " ".join(f"{a}: {c.selection(s)}" for a, _, s, c in chunk) + " }"
+        result = await post(client, token, document)
+        assert not result.get("errors"), (p, result)
+        for alias, name, subject, check in chunk:
+            got = check.actual(result["data"][alias])
+            want = check.expected(world, p, subject)
+            assert got == want, f"{name}({subject}) for {p}: got {got}, model says {want}"
+    await check_feed(client, token, world, p)
+
+
+async def check_feed(
+    client: httpx.AsyncClient, token: str | None, world: World, p: ModelPrincipal
+) -> None:
+    """Walk the feed two at a time: the pages, in order, are exactly the model's feed."""
+    query = "query { feed(first: 2%s) { totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }"
+    if p.anonymous:
+        result = await post(client, token, query % "")
+        assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        return
+    expected = [r["id"] for r in model.feed(world, p)]
+    seen: list[int] = []
+    after = ""
+    for _ in range(len(expected) // 2 + 2):
+        result = await post(client, token, query % after)
+        assert not result.get("errors"), result
+        page = result["data"]["feed"]
+        assert page["totalCount"] == len(expected), p
+        seen += [int(e["node"]["id"]) for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = f', after: "{page["pageInfo"]["endCursor"]}"'
+    assert seen == expected, f"feed for {p}"
+
+
+# --- the database, as the request role ----------------------------------------------
+
+
+async def check_database(request_pool: asyncpg.Pool, world: World, p: ModelPrincipal) -> None:
+    async with request_pool.acquire() as conn, conn.transaction():
+        await conn.fetchval("select vg.begin_request($1)", p.account_id)
+        for table in model.TABLES:
+            rows = await conn.fetch(f"select * from vg.{table}")
+            got = {model.key_of(table, dict(r)) for r in rows}
+            want = model.visible_keys(world, table, p)
+            assert not got - want, f"{table} leaks {sorted(got - want)[:5]} to {p}"
+            assert not want - got, f"{table} hides {sorted(want - got)[:5]} from {p}"
+
+
+async def check_no_context(request_pool: asyncpg.Pool) -> None:
+    async with request_pool.acquire() as conn, conn.transaction():
+        for table in model.TABLES:
+            assert await conn.fetchval(f"select count(*) from vg.{table}") == 0, table
+
+
+@settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(scenario=scenarios())
+async def test_every_principal_sees_exactly_what_the_model_allows(
+    scenario, owner_pool, request_pool, client, settings
+):
+    built = await build(owner_pool, scenario)
+    world = await snapshot(owner_pool)
+    tokens = TokenService(settings)
+    for account in [None, *built.accounts]:
+        p = model.principal_of(world, account)
+        token = None if account is None else tokens.issue(account)
+        await check_graphql(client, token, world, p, built)
+        await check_database(request_pool, world, p)
+    await check_no_context(request_pool)
+
+
+async def test_every_tenant_table_has_a_rule_in_the_reference_model(owner_pool):
+    rows = await owner_pool.fetch(
+        """select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname = 'vg' and c.relkind in ('r', 'p')"""
+    )
+    tables = {r["relname"] for r in rows} - model.PUBLIC_TABLES
+    missing = sorted(tables - set(model.TABLES))
+    assert not missing, f"add these tenant tables to tests/reference_model.TABLES: {missing}"
+
+
+def test_the_model_reads_division_codes_like_the_architecture_says():
+    assert model.inside(330302006000, 330302006001)
+    assert not model.inside(330302006000, 330302007001)
+    assert model.inside(330300000000, 330381101203)
+    assert not model.inside(330302006001, 330302006002)
+    assert model.ancestors_or_self(330302006001) == {
+        330300000000,
+        330302000000,
+        330302006000,
+        330302006001,
+    }
+    assert model.level(330302000000) == "COUNTY"
