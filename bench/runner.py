@@ -91,12 +91,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_service(home: Path, port: int) -> subprocess.Popen[bytes]:
+def start_service(home: Path, port: int, profile: str | None) -> subprocess.Popen[bytes]:
+    """The service in a subprocess; under `py-spy record` (speedscope JSON) with --profile."""
     env = dict(os.environ, VILLAGEGRAPH_HOME=str(home), PYTHONPATH=str(ROOT))
     env.pop("VILLAGEGRAPH_DATABASE_URL", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "bench.serve", "--port", str(port)], cwd=ROOT, env=env
-    )
+    command = [sys.executable, "-m", "bench.serve", "--port", str(port)]
+    if profile:
+        spy = Path(sys.executable).with_name("py-spy")
+        command = [str(spy), "record", "-r", "250", "-f", "speedscope", "-o", profile, "--"]
+        command += [sys.executable, "-m", "bench.serve", "--port", str(port)]
+    return subprocess.Popen(command, cwd=ROOT, env=env)
 
 
 async def wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -235,8 +239,7 @@ def table(cases: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-async def run(args: argparse.Namespace) -> int:
-    home = Path(args.home or ROOT / ".villagegraph-bench" / args.scale).resolve()
+async def run(args: argparse.Namespace, home: Path) -> int:
     settings = Settings.from_env({"VILLAGEGRAPH_HOME": str(home)})
     settings = dataclasses.replace(settings, pool_min_size=CONCURRENCY, pool_max_size=CONCURRENCY)
     began = time.monotonic()
@@ -270,13 +273,15 @@ async def run(args: argparse.Namespace) -> int:
         await admin.close()
 
     port = args.port or _free_port()
-    service = start_service(home, port)
+    service = start_service(home, port, args.profile)
     pool = await create_request_pool(db, settings)
     rss: list[int] = []
     results: list[dict[str, Any]] = []
+    proc = psutil.Process(service.pid)
     try:
         await wait_healthy(port, service)
-        proc = psutil.Process(service.pid)
+        if args.profile:  # py-spy writes its profile when the service exits
+            proc = proc.children()[0]
 
         async def sample_rss() -> None:
             while True:
@@ -294,8 +299,9 @@ async def run(args: argparse.Namespace) -> int:
         sampler.cancel()
     finally:
         await pool.close()
-        service.terminate()
-        service.wait(timeout=30)
+        if proc.is_running():
+            proc.terminate()
+        service.wait(timeout=60)
 
     report = {
         "scale": facts,
@@ -309,12 +315,16 @@ async def run(args: argparse.Namespace) -> int:
     text = json.dumps(report, indent=2, ensure_ascii=False, default=str)
     (RESULTS / "latest.json").write_text(text)
     (RESULTS / f"{args.scale}.json").write_text(text)
-    print(f"\nscale {args.scale}: {facts['rows'].get('residents', 0):,} residents, "
-          f"{facts['rows'].get('notices', 0):,} notices, "
-          f"{facts['rows'].get('notice_reads', 0):,} read receipts, {facts['database_mb']:,} MiB")
+    print(
+        f"\nscale {args.scale}: {facts['rows'].get('residents', 0):,} residents, "
+        f"{facts['rows'].get('notices', 0):,} notices, "
+        f"{facts['rows'].get('notice_reads', 0):,} read receipts, {facts['database_mb']:,} MiB"
+    )
     print(table(results))
-    print(f"service RSS max {report['service_rss_mb_max']} MiB; "
-          f"total {time.monotonic() - began:.0f} s; results in {RESULTS / 'latest.json'}")
+    print(
+        f"service RSS max {report['service_rss_mb_max']} MiB; "
+        f"total {time.monotonic() - began:.0f} s; results in {RESULTS / 'latest.json'}"
+    )
     return 0
 
 
@@ -326,4 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", help="VILLAGEGRAPH_HOME (default .villagegraph-bench/<scale>)")
     parser.add_argument("--port", type=int)
     parser.add_argument("--cases", nargs="*", help="only these case names")
-    return asyncio.run(run(parser.parse_args(argv)))
+    parser.add_argument("--profile", help="record the service with py-spy into this file")
+    args = parser.parse_args(argv)
+    home = Path(args.home or ROOT / ".villagegraph-bench" / args.scale).resolve()
+    return asyncio.run(run(args, home))

@@ -7,8 +7,10 @@ configuration, never taken from the token header.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import jwt
 from argon2 import PasswordHasher
@@ -36,13 +38,23 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+@functools.cache
+def _cached_secret(home: str, configured: str | None) -> str:
+    return Settings(home=Path(home), database_url=None, jwt_secret=configured).signing_secret()
+
+
+def _secret(settings: Settings) -> str:
+    """The HS256 secret, read once per process (it was a file read per request)."""
+    return _cached_secret(str(settings.home), settings.jwt_secret)
+
+
 @dataclass(frozen=True)
 class TokenService:
     settings: Settings
 
     def _verification_key(self) -> str:
         if self.settings.jwt_algorithm.startswith("HS"):
-            return self.settings.signing_secret()
+            return _secret(self.settings)
         if not self.settings.jwt_public_key:
             raise RuntimeError(f"{self.settings.jwt_algorithm} needs VILLAGEGRAPH_JWT_PUBLIC_KEY")
         return self.settings.jwt_public_key
@@ -57,7 +69,7 @@ class TokenService:
             "iat": now,
             "exp": now + self.settings.token_ttl_seconds,
         }
-        return jwt.encode(claims, self.settings.signing_secret(), algorithm="HS256")
+        return jwt.encode(claims, _secret(self.settings), algorithm="HS256")
 
     def account_id(self, token: str) -> int:
         try:

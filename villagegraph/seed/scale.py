@@ -49,7 +49,7 @@ class Scale:
     name: str
     root: int  # villages are generated under the towns of this unit's subtree
     villages_total: int  # villages in the whole city at this density (3,634)
-    residents_mean: int = 2550  # per village: ≈ 9.6 M over 3,634 (the hash skews up)
+    residents_mean: int = 2640  # per village: ≈ 9.6 M over 3,634
     notice_share: float = 1.0  # multiplies NOTICES_PER_UNIT
     towns_limit: int | None = None  # tests restrict a scale to a few towns
     villages_per_town_limit: int | None = None
@@ -127,7 +127,9 @@ def plan_villages(scale: Scale) -> list[tuple[int, str, int, int, int]]:
             root = VILLAGE_ROOTS[(village // 7) % len(VILLAGE_ROOTS)]
             label = f"{word}{root}{'社区' if street else '村'}"
             spread = scale.residents_mean // 2
-            residents = scale.residents_mean - spread + (village * 7919) % (2 * spread + 1)
+            residents = (
+                scale.residents_mean - spread + (village * 2654435761 % 1000003) % (2 * spread + 1)
+            )
             villages.append((village, label, code, residents, first))
             first += residents
     return villages
@@ -145,7 +147,10 @@ async def generate_hierarchy(run: ScaleRun) -> None:
     units = [(c, n, lv, p) for c, n, lv, p in wenzhou_divisions()]
     units += [(code, name, "VILLAGE", town) for code, name, town, _, _ in villages]
     await run.conn.copy_records_to_table(
-        "org_units", schema_name="vg", records=units, columns=["code", "name", "level", "parent_code"]
+        "org_units",
+        schema_name="vg",
+        records=units,
+        columns=["code", "name", "level", "parent_code"],
     )
     await run.conn.execute(
         """create temporary table scale_villages (
@@ -164,7 +169,7 @@ async def generate_hierarchy(run: ScaleRun) -> None:
     publishers += [(c, "COUNTY") for c in counties]
     publishers += [(t, "TOWN") for t in towns]
     publishers += [(v[0], "VILLAGE") for v in villages]
-    rows = []
+    rows: list[tuple[int, str, int, int, int]] = []
     first = 1
     for code, level in publishers:
         count = max(1, round(NOTICES_PER_UNIT[level] * run.scale.notice_share))
@@ -357,7 +362,9 @@ class ScaleSummary:
     timings: dict[str, float]
 
     def text(self) -> str:
-        lines = [f"scale {self.scale}: {self.seconds:.1f} s, {self.database_bytes / 2**20:,.0f} MiB"]
+        lines = [
+            f"scale {self.scale}: {self.seconds:.1f} s, {self.database_bytes / 2**20:,.0f} MiB"
+        ]
         for table, rows in self.rows.items():
             size = self.bytes_by_table.get(table, 0) / 2**20
             lines.append(f"  {table:<28} {rows:>12,} rows {size:>10,.1f} MiB")
@@ -409,9 +416,7 @@ async def seed_scale(
             for generator in SCALE_GENERATORS:
                 began = time.monotonic()
                 await generator(run)
-                run.timings[generator.__name__.removeprefix("generate_")] = (
-                    time.monotonic() - began
-                )
+                run.timings[generator.__name__.removeprefix("generate_")] = time.monotonic() - began
             began = time.monotonic()
             for definition in index_definitions:
                 await conn.execute(definition)
@@ -428,13 +433,13 @@ async def seed_scale(
         run.timings["vacuum"] = time.monotonic() - began
         run.progress.advance("vacuum analyze")
         run.progress.finish()
+        tables = await conn.fetch(
+            """select relname from pg_class where relnamespace = 'vg'::regnamespace
+                 and relkind = 'r' order by reltuples desc"""
+        )
         rows = {
-            row["relname"]: int(row["reltuples"])
-            for row in await conn.fetch(
-                """select c.relname, greatest(c.reltuples, 0) as reltuples from pg_class c
-                    where c.relnamespace = 'vg'::regnamespace and c.relkind = 'r'
-                    order by c.reltuples desc"""
-            )
+            t["relname"]: int(await conn.fetchval(f'select count(*) from vg."{t["relname"]}"'))
+            for t in tables
         }
         sizes = {
             row["relname"]: int(row["size"])
