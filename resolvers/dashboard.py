@@ -75,29 +75,62 @@ def split_totals(rows: list[Any], key: str = "child") -> dict[int | None, Figure
 
 
 async def people_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | None, Figures]:
+    child = scope.child_key("unit_code")
     rows = await db.fetch(
-        f"""select {scope.child_key("unit_code")} as child,
-                   grouping({scope.child_key("unit_code")}) = 1 as is_total,
+        f"""select {child} as child, grouping({child}) = 1 as is_total,
                    coalesce(sum(residents), 0)::bigint as residents,
-                   coalesce(sum(party_members), 0)::bigint as party_members
-              from vg.unit_figures
-             where unit_code between $1 and $2
-             group by grouping sets ((), ({scope.child_key("unit_code")}))""",
+                   coalesce(sum(party_members), 0)::bigint as party_members,
+                   count(distinct cadre) as cadres
+              from (select unit_code, residents, party_members, null::bigint as cadre
+                      from vg.unit_figures where unit_code between $1 and $2
+                    union all
+                    select unit_code, 0, 0, account_id from vg.grants
+                     where unit_code between $1 and $2 and role = 'CADRE' and revoked_at is null
+                   ) as s
+             group by grouping sets ((), ({child}))""",
         scope.lo,
         scope.hi,
     )
-    cadres = await db.fetch(
-        f"""select {scope.child_key("unit_code")} as child,
-                   grouping({scope.child_key("unit_code")}) = 1 as is_total,
-                   count(distinct account_id) as cadres
-              from vg.grants
-             where unit_code between $1 and $2 and role = 'CADRE' and revoked_at is null
-             group by grouping sets ((), ({scope.child_key("unit_code")}))""",
-        scope.lo,
-        scope.hi,
-    )
-    figures = split_totals(rows)
-    for key, values in split_totals(cadres).items():
+    return split_totals(rows)
+
+
+ROLLED_UP_NOTICES = """
+    coalesce(sum(published), 0)::bigint as notices_published,
+    coalesce(sum(readers), 0)::bigint as notice_reach"""
+
+
+async def notice_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | None, Figures]:
+    child = scope.child_key("unit_code")
+    grouped = f"{child} as child, grouping({child}) = 1 as is_total, {ROLLED_UP_NOTICES}"
+    month = scope.single_month()
+    if scope.since is None and scope.until is None:
+        rows = await db.fetch(
+            f"""select {grouped}
+                  from (select unit_code, notices_published as published, 0 as readers
+                          from vg.unit_monthly_figures where unit_code between $1 and $2
+                        union all
+                        select unit_code, 0, notice_readers
+                          from vg.unit_figures where unit_code between $1 and $2) as s
+                 group by grouping sets ((), ({child}))""",
+            scope.lo,
+            scope.hi,
+        )
+        return split_totals(rows)
+    if month is not None:
+        rows = await db.fetch(
+            f"""select {grouped}
+                  from (select unit_code, notices_published as published,
+                               notice_readers as readers
+                          from vg.unit_monthly_figures
+                         where unit_code between $1 and $2 and month = $3) as s
+                 group by grouping sets ((), ({child}))""",
+            scope.lo,
+            scope.hi,
+            month,
+        )
+        return split_totals(rows)
+    figures = split_totals(await _published(db, scope))
+    for key, values in split_totals(await _live_reach(db, scope)).items():
         figures.setdefault(key, {}).update(values)
     return figures
 
@@ -134,27 +167,8 @@ async def _published(db: ScopedSession, scope: DashboardScope) -> list[Any]:
     )
 
 
-async def _reach(db: ScopedSession, scope: DashboardScope) -> list[Any]:
+async def _live_reach(db: ScopedSession, scope: DashboardScope) -> list[Any]:
     """Distinct residents of the subtree who read any notice in the period."""
-    child = scope.child_key("unit_code")
-    total = f"grouping({child}) = 1 as is_total, coalesce(sum(notice_readers), 0)::bigint as notice_reach"
-    if scope.since is None and scope.until is None:
-        return await db.fetch(
-            f"""select {child} as child, {total} from vg.unit_figures
-                 where unit_code between $1 and $2 group by grouping sets ((), ({child}))""",
-            scope.lo,
-            scope.hi,
-        )
-    month = scope.single_month()
-    if month is not None:
-        return await db.fetch(
-            f"""select {child} as child, {total} from vg.unit_monthly_figures
-                 where unit_code between $1 and $2 and month = $3
-                 group by grouping sets ((), ({child}))""",
-            scope.lo,
-            scope.hi,
-            month,
-        )
     child = scope.child_key("resident_village")
     return await db.fetch(
         f"""select {child} as child, grouping({child}) = 1 as is_total,
@@ -169,13 +183,6 @@ async def _reach(db: ScopedSession, scope: DashboardScope) -> list[Any]:
         scope.since,
         scope.until,
     )
-
-
-async def notice_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | None, Figures]:
-    figures = split_totals(await _published(db, scope))
-    for key, values in split_totals(await _reach(db, scope)).items():
-        figures.setdefault(key, {}).update(values)
-    return figures
 
 
 # Every domain's provider, in the order their figures were added.
