@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -52,7 +53,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 async def sequential(call: Callable[[int], Awaitable[Any]], budget: Budget, n: int) -> list[float]:
-    for i in range(min(10, n)):  # warm caches and connections
+    for i in range(min(10, n // 2)):  # warm caches and connections
         await call(i)
     latencies: list[float] = []
     deadline = time.perf_counter() + budget.seconds
@@ -60,7 +61,7 @@ async def sequential(call: Callable[[int], Awaitable[Any]], budget: Budget, n: i
         began = time.perf_counter()
         await call(i)
         latencies.append((time.perf_counter() - began) * 1000)
-        if time.perf_counter() > deadline and len(latencies) >= 5:
+        if time.perf_counter() > deadline and len(latencies) >= min(5, n):
             break
     return latencies
 
@@ -91,15 +92,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_service(home: Path, port: int, profile: str | None) -> subprocess.Popen[bytes]:
+def start_service(
+    home: Path, port: int, workers: int, profile: str | None
+) -> subprocess.Popen[bytes]:
     """The service in a subprocess; under `py-spy record` (speedscope JSON) with --profile."""
     env = dict(os.environ, VILLAGEGRAPH_HOME=str(home), PYTHONPATH=str(ROOT))
     env.pop("VILLAGEGRAPH_DATABASE_URL", None)
     command = [sys.executable, "-m", "bench.serve", "--port", str(port)]
+    command += ["--workers", str(workers)]
     if profile:
         spy = Path(sys.executable).with_name("py-spy")
-        command = [str(spy), "record", "-r", "250", "-f", "speedscope", "-o", profile, "--"]
-        command += [sys.executable, "-m", "bench.serve", "--port", str(port)]
+        record = [str(spy), "record", "-r", "250", "-f", "speedscope", "-o", profile]
+        command = record + ["--subprocesses", "--"] + command
     return subprocess.Popen(command, cwd=ROOT, env=env)
 
 
@@ -188,7 +192,7 @@ async def scale_facts(conn: asyncpg.Connection, name: str) -> dict[str, Any]:
 async def measure_case(
     case: Case, env: BenchEnv, port: int, pool: asyncpg.Pool, budget: Budget
 ) -> dict[str, Any]:
-    n = max(5, budget.sequential // (10 if case.heavy else 1))
+    n = 3 if case.heavy else budget.sequential
     http = [GraphQLConnection("127.0.0.1", port) for _ in range(CONCURRENCY)]
 
     def gql(k: int) -> Callable[[int], Awaitable[Any]]:
@@ -199,11 +203,14 @@ async def measure_case(
 
     runs: list[dict[str, float]] = []
     try:
-        for _ in range(budget.repeat):
+        # A heavy case (seconds per request) runs once, each load worker finishing one.
+        for _ in range(1 if case.heavy else budget.repeat):
             latencies = await sequential(gql(0), budget, n)
-            rps = await throughput([gql(k) for k in range(CONCURRENCY)], budget.load_seconds)
+            minimum = CONCURRENCY if case.heavy else 10
+            load = 0.0 if case.heavy else budget.load_seconds
+            rps = await throughput([gql(k) for k in range(CONCURRENCY)], load, minimum)
             floor_latencies = await sequential(floor, budget, n)
-            floor_rps = await throughput([floor] * CONCURRENCY, budget.load_seconds)
+            floor_rps = await throughput([floor] * CONCURRENCY, load, minimum)
             runs.append(
                 {
                     "p50_ms": statistics.median(latencies),
@@ -273,7 +280,7 @@ async def run(args: argparse.Namespace, home: Path) -> int:
         await admin.close()
 
     port = args.port or _free_port()
-    service = start_service(home, port, args.profile)
+    service = start_service(home, port, args.workers, args.profile)
     pool = await create_request_pool(db, settings)
     rss: list[int] = []
     results: list[dict[str, Any]] = []
@@ -284,8 +291,11 @@ async def run(args: argparse.Namespace, home: Path) -> int:
             proc = proc.children()[0]
 
         async def sample_rss() -> None:
+            """The largest resident set of any service process (a worker, or the parent)."""
             while True:
-                rss.append(proc.memory_info().rss)
+                for process in [proc, *proc.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        rss.append(process.memory_info().rss)
                 await asyncio.sleep(0.25)
 
         sampler = asyncio.create_task(sample_rss())
@@ -308,6 +318,7 @@ async def run(args: argparse.Namespace, home: Path) -> int:
         "machine": machine() | {"load_average_end": os.getloadavg()},
         "quick": args.quick,
         "seeding_seconds": round(seeding, 1),
+        "workers": args.workers,
         "service_rss_mb_max": round(max(rss, default=0) / 2**20, 1),
         "cases": results,
     }
@@ -322,7 +333,7 @@ async def run(args: argparse.Namespace, home: Path) -> int:
     )
     print(table(results))
     print(
-        f"service RSS max {report['service_rss_mb_max']} MiB; "
+        f"service: {args.workers} worker(s), largest RSS {report['service_rss_mb_max']} MiB; "
         f"total {time.monotonic() - began:.0f} s; results in {RESULTS / 'latest.json'}"
     )
     return 0
@@ -335,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, help="runs per case; medians are reported")
     parser.add_argument("--home", help="VILLAGEGRAPH_HOME (default .villagegraph-bench/<scale>)")
     parser.add_argument("--port", type=int)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--cases", nargs="*", help="only these case names")
     parser.add_argument("--profile", help="record the service with py-spy into this file")
     args = parser.parse_args(argv)
