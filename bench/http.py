@@ -7,6 +7,7 @@ less per request than the service does; httpx costs about as much as a cached fe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -34,6 +35,11 @@ class GraphQLConnection:
         reader, writer = await self._open()
         writer.write(head.encode() + body)
         status_line = await reader.readline()
+        if not status_line:  # the server closed the idle connection (keep-alive timeout)
+            await self.close()
+            reader, writer = await self._open()
+            writer.write(head.encode() + body)
+            status_line = await reader.readline()
         length = 0
         while True:
             line = await reader.readline()
@@ -50,5 +56,6 @@ class GraphQLConnection:
     async def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
-            await self._writer.wait_closed()
+            with contextlib.suppress(OSError):
+                await self._writer.wait_closed()
             self._reader = self._writer = None
