@@ -68,8 +68,8 @@ async def sequential(call: Callable[[int], Awaitable[Any]], budget: Budget, n: i
 
 async def throughput(
     calls: list[Callable[[int], Awaitable[Any]]], seconds: float, minimum: int = 10
-) -> float:
-    """Requests per second with one loop per call (concurrency = len(calls))."""
+) -> tuple[float, int]:
+    """Requests per second with one loop per call (concurrency = len(calls)), and requests."""
     done = 0
     deadline = time.perf_counter() + seconds
 
@@ -83,7 +83,17 @@ async def throughput(
 
     began = time.perf_counter()
     await asyncio.gather(*(worker(call, k) for k, call in enumerate(calls)))
-    return done / (time.perf_counter() - began)
+    return done / (time.perf_counter() - began), done
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    """User + system CPU of the service and its workers so far."""
+    total = 0.0
+    for p in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def _free_port() -> int:
@@ -190,7 +200,12 @@ async def scale_facts(conn: asyncpg.Connection, name: str) -> dict[str, Any]:
 
 
 async def measure_case(
-    case: Case, env: BenchEnv, port: int, pool: asyncpg.Pool, budget: Budget
+    case: Case,
+    env: BenchEnv,
+    port: int,
+    pool: asyncpg.Pool,
+    budget: Budget,
+    service: psutil.Process,
 ) -> dict[str, Any]:
     n = 3 if case.heavy else budget.sequential
     http = [GraphQLConnection("127.0.0.1", port) for _ in range(CONCURRENCY)]
@@ -208,9 +223,11 @@ async def measure_case(
             latencies = await sequential(gql(0), budget, n)
             minimum = CONCURRENCY if case.heavy else 10
             load = 0.0 if case.heavy else budget.load_seconds
-            rps = await throughput([gql(k) for k in range(CONCURRENCY)], load, minimum)
+            cpu_before = cpu_seconds(service)
+            rps, requests = await throughput([gql(k) for k in range(CONCURRENCY)], load, minimum)
+            service_cpu_ms = (cpu_seconds(service) - cpu_before) * 1000 / requests
             floor_latencies = await sequential(floor, budget, n)
-            floor_rps = await throughput([floor] * CONCURRENCY, load, minimum)
+            floor_rps, _ = await throughput([floor] * CONCURRENCY, load, minimum)
             runs.append(
                 {
                     "p50_ms": statistics.median(latencies),
@@ -218,6 +235,8 @@ async def measure_case(
                     "rps": rps,
                     "floor_p50_ms": statistics.median(floor_latencies),
                     "floor_rps": floor_rps,
+                    # Python CPU per request: what contention on a shared machine hides.
+                    "service_cpu_ms": service_cpu_ms,
                     "samples": len(latencies),
                 }
             )
@@ -233,7 +252,7 @@ async def measure_case(
 
 
 def table(cases: list[dict[str, Any]]) -> str:
-    header = f"{'case':<26} {'GraphQL p50':>11} {'p99':>8} {'floor p50':>10} {'ratio':>6} {'req/s':>8} {'floor req/s':>11}"
+    header = f"{'case':<26} {'GraphQL p50':>11} {'p99':>8} {'floor p50':>10} {'ratio':>6} {'req/s':>8} {'floor req/s':>11} {'CPU/req':>8}"
     lines = [header, "-" * len(header)]
     for c in cases:
         if "skipped" in c:
@@ -242,6 +261,7 @@ def table(cases: list[dict[str, Any]]) -> str:
         lines.append(
             f"{c['name']:<26} {c['p50_ms']:>9.2f}ms {c['p99_ms']:>6.1f}ms {c['floor_p50_ms']:>8.2f}ms"
             f" {c['ratio']:>6.2f} {c['rps']:>8.0f} {c['floor_rps']:>11.0f}"
+            f" {c['service_cpu_ms']:>6.2f}ms"
         )
     return "\n".join(lines)
 
@@ -305,7 +325,7 @@ async def run(args: argparse.Namespace, home: Path) -> int:
                 results.append({"name": case.name, "skipped": f"no table vg.{missing[0]}"})
                 continue
             print(f"measuring {case.name} ...", file=sys.stderr, flush=True)
-            results.append(await measure_case(case, env, port, pool, budget))
+            results.append(await measure_case(case, env, port, pool, budget, proc))
         sampler.cancel()
     finally:
         await pool.close()
