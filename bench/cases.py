@@ -147,11 +147,9 @@ with figures as (
            sum(party_members) as party_members, count(distinct cadre) as cadres,
            sum(published) as notices_published, sum(readers) as notice_reach
       from (select unit_code - unit_code % $3 as child, residents, party_members,
-                   null::bigint as cadre, 0::bigint as published, notice_readers as readers
+                   null::bigint as cadre, notices_published as published,
+                   notice_readers as readers
               from vg.unit_figures where unit_code between $1 and $2
-            union all
-            select unit_code - unit_code % $3, 0, 0, null, notices_published, 0
-              from vg.unit_monthly_figures where unit_code between $1 and $2
             union all
             select unit_code - unit_code % $3, 0, 0, account_id, 0, 0
               from vg.grants

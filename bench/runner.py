@@ -267,6 +267,7 @@ def table(cases: list[dict[str, Any]]) -> str:
 
 
 async def run(args: argparse.Namespace, home: Path) -> int:
+    started_on = machine()
     settings = Settings.from_env({"VILLAGEGRAPH_HOME": str(home)})
     settings = dataclasses.replace(settings, pool_min_size=CONCURRENCY, pool_max_size=CONCURRENCY)
     began = time.monotonic()
@@ -335,7 +336,7 @@ async def run(args: argparse.Namespace, home: Path) -> int:
 
     report = {
         "scale": facts,
-        "machine": machine() | {"load_average_end": os.getloadavg()},
+        "machine": started_on | {"load_average_end": os.getloadavg()},
         "quick": args.quick,
         "seeding_seconds": round(seeding, 1),
         "workers": args.workers,

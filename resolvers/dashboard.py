@@ -106,10 +106,8 @@ async def notice_figures(db: ScopedSession, scope: DashboardScope) -> dict[int |
     if scope.since is None and scope.until is None:
         rows = await db.fetch(
             f"""select {grouped}
-                  from (select unit_code, notices_published as published, 0 as readers
-                          from vg.unit_monthly_figures where unit_code between $1 and $2
-                        union all
-                        select unit_code, 0, notice_readers
+                  from (select unit_code, notices_published as published,
+                               notice_readers as readers
                           from vg.unit_figures where unit_code between $1 and $2) as s
                  group by grouping sets ((), ({child}))""",
             scope.lo,

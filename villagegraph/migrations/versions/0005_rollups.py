@@ -37,7 +37,8 @@ create table vg.unit_figures (
     unit_code bigint primary key references vg.org_units (code),
     residents bigint not null default 0,
     party_members bigint not null default 0,
-    notice_readers bigint not null default 0      -- distinct residents who ever read one
+    notice_readers bigint not null default 0,     -- distinct residents who ever read one
+    notices_published bigint not null default 0   -- all time, so a city total reads one row per unit
 );
 
 create table vg.unit_monthly_figures (
@@ -90,6 +91,11 @@ begin
       from changed group by 1, 2
     on conflict (unit_code, month) do update
        set notices_published = f.notices_published + excluded.notices_published;
+    insert into vg.unit_figures as u (unit_code, notices_published)
+    select publisher_code, case when tg_op = 'INSERT' then count(*) else -count(*) end
+      from changed group by 1
+    on conflict (unit_code) do update
+       set notices_published = u.notices_published + excluded.notices_published;
     return null;
 end
 $$;
@@ -144,15 +150,19 @@ create trigger notice_reads_rollup after insert on vg.notice_reads
 create function vg.rebuild_rollups() returns void
 language sql volatile security definer set search_path = vg, pg_catalog as $$
     truncate vg.unit_figures, vg.unit_monthly_figures;
-    insert into vg.unit_figures (unit_code, residents, party_members, notice_readers)
-    select coalesce(p.unit_code, r.unit_code), coalesce(p.residents, 0),
-           coalesce(p.party_members, 0), coalesce(r.readers, 0)
+    insert into vg.unit_figures
+        (unit_code, residents, party_members, notice_readers, notices_published)
+    select unit_code, sum(residents), sum(party_members), sum(readers), sum(published)
       from (select village_code as unit_code, count(*) as residents,
-                   count(*) filter (where '党员' = any (tags)) as party_members
-              from vg.residents group by 1) p
-      full join (select resident_village as unit_code,
-                        count(distinct (resident_village, resident_id)) as readers
-                   from vg.notice_reads group by 1) r on r.unit_code = p.unit_code;
+                   count(*) filter (where '党员' = any (tags)) as party_members,
+                   0 as readers, 0 as published
+              from vg.residents group by 1
+            union all
+            select resident_village, 0, 0, count(distinct resident_id), 0
+              from vg.notice_reads group by 1
+            union all
+            select publisher_code, 0, 0, 0, count(*) from vg.notices group by 1) as s
+     group by unit_code;
     insert into vg.unit_monthly_figures (unit_code, month, notices_published, notice_readers)
     select coalesce(n.unit_code, r.unit_code), coalesce(n.month, r.month),
            coalesce(n.published, 0), coalesce(r.readers, 0)
@@ -192,5 +202,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with as_owner():
         op.execute("drop table vg.unit_monthly_figures, vg.unit_figures")
-        op.execute("drop function vg.rebuild_rollups, vg.rollup_notice_reads")
-        op.execute("drop function vg.rollup_notices, vg.rollup_residents, vg.local_month")
+        # cascade: the triggers on residents, notices and notice_reads go with their functions
+        op.execute("drop function vg.rebuild_rollups, vg.rollup_notice_reads cascade")
+        op.execute("drop function vg.rollup_notices, vg.rollup_residents, vg.local_month cascade")
