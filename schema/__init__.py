@@ -9,14 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
-from strawberry.extensions import QueryDepthLimiter
+from strawberry.extensions import QueryDepthLimiter, ValidationCache
 from strawberry.tools import merge_types
 
 from schema.accounts import AccountMutation, AccountQuery
 from schema.analytics import AnalyticsQuery
 from schema.consultations import ConsultationMutation, ConsultationQuery
 from schema.dashboard import DashboardQuery
-from schema.extensions import MaskInternalErrors, RequestTransaction
+from schema.extensions import CachedParse, MaskInternalErrors, RequestTransaction
 from schema.finance import FinanceMutation, FinanceQuery
 from schema.hierarchy import HierarchyQuery, OrgUnit
 from schema.ledger import LedgerMutation, LedgerQuery
@@ -75,6 +75,10 @@ def build_schema(max_depth: int = 12) -> strawberry.federation.Schema:
             RequestTransaction,
             MaskInternalErrors,
             QueryDepthLimiter(max_depth=max_depth),  # type: ignore[list-item]
+            # Clients send the same few documents over and over: parsing and validating
+            # them was ~40% of a feed request (py-spy, bench/). Bounded LRU caches.
+            CachedParse,
+            lambda: ValidationCache(maxsize=512),
         ],
     )
 

@@ -1,12 +1,15 @@
-"""Schema extensions every operation runs through: the request transaction and error masking."""
+"""Schema extensions every operation runs through: the request transaction, error masking,
+and a cache of parsed documents."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator
+from functools import lru_cache
 
 import asyncpg
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
@@ -115,3 +118,24 @@ class MaskInternalErrors(SchemaExtension):
                 )
             masked.append(shown)
         result.errors = masked
+
+
+@lru_cache(maxsize=512)
+def _parse(query: str) -> DocumentNode:
+    return parse(query)
+
+
+class CachedParse(SchemaExtension):
+    """Parse each distinct document once (clients send the same few over and over).
+
+    Strawberry's ParserCache raises a syntax error from inside its hook, past the error
+    handling (no code, no masking); here a document that does not parse is left to
+    strawberry's own parse, which reports it as usual. Failures are not cached.
+    """
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is None and context.query and not context.parse_options:
+            with contextlib.suppress(GraphQLError):
+                context.graphql_document = _parse(context.query)
+        yield

@@ -45,6 +45,13 @@ class TokenService:
             if settings.jwt_jwks_url
             else None
         )
+        self._secret: str | None = None
+
+    def _hs_secret(self) -> str:
+        """The HS256 secret, read once (it was a file read on every request)."""
+        if self._secret is None:
+            self._secret = self.settings.signing_secret()
+        return self._secret
 
     @property
     def fetches_keys(self) -> bool:
@@ -53,7 +60,7 @@ class TokenService:
 
     def _verification_key(self, token: str) -> Any:
         if self.settings.jwt_algorithm.startswith("HS"):
-            return self.settings.signing_secret()
+            return self._hs_secret()
         if self._jwks is not None:
             return self._jwks.get_signing_key_from_jwt(token).key
         if not self.settings.jwt_public_key:
@@ -72,7 +79,7 @@ class TokenService:
             "iat": now,
             "exp": now + self.settings.token_ttl_seconds,
         }
-        return jwt.encode(claims, self.settings.signing_secret(), algorithm="HS256")
+        return jwt.encode(claims, self._hs_secret(), algorithm="HS256")
 
     def account_id(self, token: str) -> int:
         try:

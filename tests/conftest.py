@@ -85,8 +85,15 @@ def database() -> Any:
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     home = tmp_path_factory.mktemp("home")
     # Every test request comes from one client address: the suite must not trip the rate
-    # limit (tests of the limit itself start a service with their own settings).
-    unlimited = {"rate_per_minute": 1_000_000, "burst": 1_000_000}
+    # limit, and the isolation properties batch many lookups into one document (aliases).
+    # The limits themselves are tested on services started with their own settings.
+    unlimited = {
+        "rate_per_minute": 1_000_000,
+        "burst": 1_000_000,
+        "aliases": 10_000,
+        "cost": 10_000_000,
+        "tokens": 1_000_000,
+    }
     return Settings(
         home=home,
         database_url=None,

@@ -88,7 +88,11 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
         seeded = asyncio.run(_seed_demo(db))
         print("seeded the demo data" if seeded else "the database already holds data; left as is")
         return 0
-    raise SystemExit(f"unknown scale {args.scale}")
+    from villagegraph.seed.scale import SCALES, seed_scale
+
+    summary = asyncio.run(seed_scale(db.admin_dsn, SCALES[args.scale]))
+    print(summary.text() if summary else "the database already holds data; left as is")
+    return 0
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -149,7 +153,12 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply migrations").set_defaults(handler=cmd_migrate)
 
     seed = commands.add_parser("seed", help="generate data")
-    seed.add_argument("--scale", default="demo", choices=["demo"])
+    seed.add_argument(
+        "--scale",
+        default="demo",
+        choices=["demo", "town", "county", "wenzhou"],
+        help="demo: the accounts of API.md; town/county/wenzhou: generated benchmark data",
+    )
     seed.set_defaults(handler=cmd_seed)
 
     worker = commands.add_parser(

@@ -1,0 +1,206 @@
+"""The benchmark data generator at a tiny scale, and the dashboard rollups it relies on."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.conftest import TOWN_OFFICIAL, WUMA
+from villagegraph import migrations
+from villagegraph.database import Database, _with_database
+from villagegraph.seed.scale import SCALES, plan_villages, seed_scale
+
+TINY = dataclasses.replace(
+    SCALES["town"], residents_mean=30, notice_share=0.05, villages_per_town_limit=3
+)
+
+# Rollups recomputed from the base tables: must always equal the maintained ones.
+LIVE_FIGURES = """
+select code, sum(residents), sum(party), sum(readers), sum(published)
+  from (select village_code as code, count(*) as residents,
+               count(*) filter (where '党员' = any (tags)) as party, 0 as readers, 0 as published
+          from vg.residents group by 1
+        union all
+        select resident_village, 0, 0, count(distinct resident_id), 0
+          from vg.notice_reads group by 1
+        union all
+        select publisher_code, 0, 0, 0, count(*) from vg.notices group by 1) as s
+ group by code"""
+LIVE_MONTHLY = """
+select coalesce(n.code, r.code) as code, coalesce(n.month, r.month) as month,
+       coalesce(n.published, 0) as notices_published, coalesce(r.readers, 0) as notice_readers
+  from (select publisher_code as code, vg.local_month(published_at) as month,
+               count(*) as published from vg.notices group by 1, 2) n
+  full join (select resident_village as code, vg.local_month(read_at) as month,
+                    count(distinct resident_id) as readers
+               from vg.notice_reads group by 1, 2) r on r.code = n.code and r.month = n.month"""
+
+
+async def assert_rollups_match(conn: asyncpg.Connection) -> None:
+    def rows(records: list[Any]) -> set[tuple[Any, ...]]:
+        return {tuple(r) for r in records if any(v for k, v in dict(r).items() if k != "code")}
+
+    kept = await conn.fetch(
+        "select unit_code, residents, party_members, notice_readers, notices_published"
+        " from vg.unit_figures"
+    )
+    assert rows(kept) == rows(await conn.fetch(LIVE_FIGURES))
+    kept = await conn.fetch(
+        "select unit_code, month, notices_published, notice_readers from vg.unit_monthly_figures"
+    )
+    assert rows(kept) == rows(await conn.fetch(LIVE_MONTHLY))
+
+
+@pytest.fixture
+async def empty_database(database: Database) -> AsyncIterator[Callable[[], Any]]:
+    """Fresh migrated databases on the test server, dropped afterwards."""
+    created: list[str] = []
+
+    async def create() -> Database:
+        name = f"vg_scale_{uuid.uuid4().hex[:8]}"
+        admin = await asyncpg.connect(database.admin_dsn)
+        try:
+            await admin.execute(f'create database "{name}"')
+        finally:
+            await admin.close()
+        created.append(name)
+        db = Database(admin_dsn=_with_database(database.admin_dsn, name))
+        migrations.upgrade(db)
+        return db
+
+    yield create
+    admin = await asyncpg.connect(database.admin_dsn)
+    try:
+        for name in created:
+            await admin.execute(f'drop database "{name}" with (force)')
+    finally:
+        await admin.close()
+
+
+async def _fingerprint(conn: asyncpg.Connection) -> list[str]:
+    return [
+        await conn.fetchval(f"select md5(string_agg(t::text, ',' order by t::text)) from {table} t")
+        for table in ("vg.org_units", "vg.residents", "vg.notices", "vg.notice_reads", "vg.grants")
+    ]
+
+
+async def test_tiny_town_scale_is_complete_deterministic_and_rolled_up(empty_database):
+    fingerprints = []
+    for _ in range(2):
+        db = await empty_database()
+        summary = await seed_scale(db.admin_dsn, TINY, progress_out=io.StringIO())
+        assert summary is not None
+        conn = await asyncpg.connect(db.admin_dsn)
+        try:
+            fingerprints.append(await _fingerprint(conn))
+            villages = plan_villages(TINY)
+            assert [v[0] for v in villages] == [int(WUMA) + 1, int(WUMA) + 2, int(WUMA) + 3]
+            assert summary.rows["residents"] == sum(v[3] for v in villages)
+            assert summary.rows["org_units"] == 204 + 3  # the real divisions and the villages
+            levels = await conn.fetch(
+                """select u.level, count(*) from vg.notices n
+                     join vg.org_units u on u.code = n.publisher_code group by 1"""
+            )
+            assert {r["level"] for r in levels} == {"CITY", "COUNTY", "TOWN", "VILLAGE"}
+            people = await conn.fetchrow(
+                """select count(*) filter (where household_no is null or birth_date is null) as bad,
+                          count(*) filter (where '党员' = any (tags)) as party,
+                          count(distinct household_no) as households from vg.residents"""
+            )
+            assert people["bad"] == 0 and people["party"] > 0
+            assert 0 < people["households"] < summary.rows["residents"]
+            assert summary.rows["notice_reads"] > summary.rows["residents"]
+            # Every receipt is for a notice its reader can see (its own village's).
+            assert not await conn.fetchval(
+                "select exists (select 1 from vg.notice_reads where resident_village <> notice_publisher)"
+            )
+            await assert_rollups_match(conn)
+            # Benchmark principals: an official per unit with villages, a cadre per village,
+            # two resident accounts per village and an analyst.
+            roles = dict(await conn.fetch("select role, count(*) from vg.grants group by 1"))
+            assert roles == {"OFFICIAL": 3, "CADRE": 3, "ANALYST": 1}
+            assert await conn.fetchval(
+                "select count(*) from vg.accounts where resident_id is not null"
+            ) == 2 * len(villages)
+            # The sequences continue after the generated ids.
+            assert await conn.fetchval("select nextval('vg.notices_id_seq')") > await conn.fetchval(
+                "select max(id) from vg.notices"
+            )
+        finally:
+            await conn.close()
+        assert await seed_scale(db.admin_dsn, TINY, progress_out=io.StringIO()) is None
+    assert fingerprints[0] == fingerprints[1]
+
+
+async def test_rollups_follow_every_write_in_its_transaction(gql, owner_pool, make_village):
+    village = await make_village(residents=2, tags=[["党员"], []])
+    publish = """mutation($u: ID!) { publishNotice(input: {unit: $u, board: AFFAIRS,
+        title: "议事", body: "本周议事", audience: PUBLIC}) { id } }"""
+    notice = (await gql.data(publish, {"u": village["code"]}, as_=village["cadre"]))[
+        "publishNotice"
+    ]
+    read = "mutation($id: ID!) { markNoticeRead(id: $id) { id } }"
+    for _ in range(2):  # a repeated read adds no reader
+        await gql.data(read, {"id": notice["id"]}, as_=village["residents"][0]["phone"])
+    figures = await owner_pool.fetchrow(
+        "select * from vg.unit_figures where unit_code = $1", int(village["code"])
+    )
+    assert (figures["residents"], figures["party_members"], figures["notice_readers"]) == (2, 1, 1)
+    assert figures["notices_published"] == 1
+    monthly = await owner_pool.fetch(
+        "select notices_published, notice_readers from vg.unit_monthly_figures where unit_code = $1",
+        int(village["code"]),
+    )
+    assert [tuple(m) for m in monthly] == [(1, 1)]
+    async with owner_pool.acquire() as conn:
+        await assert_rollups_match(conn)
+
+
+async def test_rollups_are_read_only_and_scoped_for_the_request_role(as_request_role, account_id):
+    await as_request_role.begin_as(await account_id(TOWN_OFFICIAL))
+    codes = [
+        r["unit_code"] for r in await as_request_role.fetch("select unit_code from vg.unit_figures")
+    ]
+    assert codes and all(int(WUMA) <= code <= int(WUMA) + 999 for code in codes)
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await as_request_role.execute(
+            "update vg.unit_figures set residents = 0 where unit_code = $1", codes[0]
+        )
+
+
+async def test_month_periods_from_rollups_and_day_periods_from_live_rows_agree(gql, owner_pool):
+    query = """query($u: ID!, $from: String, $to: String) {
+        dashboard(unit: $u, from: $from, to: $to) { noticesPublished noticeReach } }"""
+    live = """select (select count(*) from vg.notices where publisher_code between $1 and $1 + 999
+                        and published_at >= $2::date::timestamp at time zone 'Asia/Shanghai'
+                        and published_at < $3::date::timestamp at time zone 'Asia/Shanghai'),
+                     (select count(distinct (resident_village, resident_id)) from vg.notice_reads
+                       where resident_village between $1 and $1 + 999
+                        and read_at >= $2::date::timestamp at time zone 'Asia/Shanghai'
+                        and read_at < $3::date::timestamp at time zone 'Asia/Shanghai')"""
+    month = await owner_pool.fetchval(
+        "select vg.local_month(max(read_at)) from vg.notice_reads where resident_village between $1 and $1 + 999",
+        int(WUMA),
+    )
+    cases = (
+        (
+            f"{month:%Y-%m}",
+            f"{month:%Y-%m}",
+            month,
+            (month.replace(day=28) + timedelta(days=4)).replace(day=1),
+        ),  # rollups
+        (f"{month:%Y-%m}-02", f"{month:%Y-%m}-20", month.replace(day=2), month.replace(day=21)),
+    )
+    for since, until, lo, hi in cases:
+        data = await gql.data(query, {"u": WUMA, "from": since, "to": until}, as_=TOWN_OFFICIAL)
+        expected = tuple(await owner_pool.fetchrow(live, int(WUMA), lo, hi))
+        got = (data["dashboard"]["noticesPublished"], data["dashboard"]["noticeReach"])
+        assert got == expected
+        assert got[0] > 0 or since.count("-") == 2
