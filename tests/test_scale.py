@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 import uuid
@@ -204,3 +205,28 @@ async def test_month_periods_from_rollups_and_day_periods_from_live_rows_agree(g
         got = (data["dashboard"]["noticesPublished"], data["dashboard"]["noticeReach"])
         assert got == expected
         assert got[0] > 0 or since.count("-") == 2
+
+
+async def test_concurrent_first_reads_of_one_resident_count_one_reader(
+    gql, owner_pool, make_village
+):
+    village = await make_village(residents=1)
+    publish = """mutation($u: ID!, $t: String!) { publishNotice(input: {unit: $u, board: NOTICE,
+        title: $t, body: "正文", audience: PUBLIC}) { id } }"""
+    ids = [
+        (await gql.data(publish, {"u": village["code"], "t": f"通知{i}"}, as_=village["cadre"]))[
+            "publishNotice"
+        ]["id"]
+        for i in range(12)
+    ]
+    read = "mutation($id: ID!) { markNoticeRead(id: $id) { read } }"
+    reader = village["residents"][0]["phone"]
+    await asyncio.gather(*(gql.data(read, {"id": i}, as_=reader) for i in ids))
+    figures = await owner_pool.fetchrow(
+        "select notice_readers from vg.unit_figures where unit_code = $1", int(village["code"])
+    )
+    monthly = await owner_pool.fetchval(
+        "select sum(notice_readers) from vg.unit_monthly_figures where unit_code = $1",
+        int(village["code"]),
+    )
+    assert (figures["notice_readers"], monthly) == (1, 1)
