@@ -4,15 +4,32 @@ and the analysts' statement timeout. Over-limit documents never execute."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from resolvers import notices
 from tenants.auth import TokenService
 from tests.api_support import login, service
-from tests.conftest import ANALYST, CITY, RESIDENT, TOWN_OFFICIAL, VILLAGE
+from tests.conftest import ANALYST, CITY, RESIDENT, TOWN_OFFICIAL, VILLAGE, GraphQLClient
 from villagegraph.app import create_app
 from villagegraph.limits import DEFAULT_LIMITS, RateLimiter, limits_for, measure_document
+
+
+@pytest.fixture(scope="module")
+async def gql(database, settings, owner_pool) -> AsyncIterator[GraphQLClient]:
+    """A service with the production document limits (the suite's shared service lifts
+    them); only the rate limit is lifted, since every request here comes from one address."""
+    unlimited_rate = {"rate_per_minute": 1_000_000, "burst": 1_000_000}
+    strict = dataclasses.replace(
+        settings, limits={tier: dict(unlimited_rate) for tier in DEFAULT_LIMITS}
+    )
+    app = create_app(strict, database)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://villagegraph") as http:
+            yield GraphQLClient(http)
 
 
 async def test_a_too_deep_document_is_refused_as_too_complex(gql):
