@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from tests.conftest import (
     ANALYST,
     CITY,
@@ -120,3 +122,45 @@ async def test_bad_period_is_bad_user_input(gql):
     error = await gql.error(DASHBOARD, {"u": CITY, "from": "2024-13"}, as_=CITY_OFFICIAL)
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "from" in error["message"]
+
+
+VILLAGE_OWNED = (
+    "residents partyMembers cadres noticeReach openConsultations resolvedConsultations"
+    " openSuggestions answeredSuggestions income expense"
+).split()
+ALL_FIGURES = f"""
+query($u: ID!) {{
+  dashboard(unit: $u) {{
+    {" ".join(VILLAGE_OWNED)} noticesPublished openTasks
+    children {{ unit {{ code }} {" ".join(VILLAGE_OWNED)} noticesPublished openTasks }}
+  }}
+}}"""
+
+
+async def test_every_figure_adds_up_from_villages_to_the_city(gql, owner_pool):
+    """Village-owned figures: a parent is exactly the sum of its children at every tier.
+    Notices and tasks also live at towns, counties and the city: a parent is the sum of its
+    children plus its own-level rows."""
+
+    async def own_level(unit: int) -> dict[str, int]:
+        row = await owner_pool.fetchrow(
+            """select (select count(*) from vg.notices where publisher_code = $1) as notices,
+                      (select count(*) from vg.tasks
+                        where assignee_code = $1 and completed_at is null) as tasks""",
+            unit,
+        )
+        return {"noticesPublished": row["notices"], "openTasks": row["tasks"]}
+
+    async def check(unit: str) -> int:
+        node = (await gql.data(ALL_FIGURES, {"u": unit}, as_=CITY_OFFICIAL))["dashboard"]
+        own = await own_level(int(unit))
+        for figure in (*VILLAGE_OWNED, "noticesPublished", "openTasks"):
+            children = sum(Decimal(str(c[figure])) for c in node["children"])
+            assert Decimal(str(node[figure])) == children + own.get(figure, 0), (unit, figure)
+        checked = 1
+        for child in node["children"]:
+            if child["residents"] and int(child["unit"]["code"]) % 1000 == 0:
+                checked += await check(child["unit"]["code"])
+        return checked
+
+    assert await check(CITY) >= 7  # the city, two counties, four towns
