@@ -9,7 +9,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def examples() -> list[tuple[str, str]]:
-    guide = README.read_text().split("## Clients", 1)[1].split("## Test it", 1)[0]
+    guide = README.read_text().split("\n## Clients", 1)[1].split("\n## ", 1)[0]
     found = []
     for block in re.findall(r"```graphql\n(.*?)```", guide, re.S):
         first, _, document = block.partition("\n")

@@ -154,3 +154,21 @@ async def test_far_resident_and_neighbour_see_disjoint_village_notices(request_p
     assert seen[RESIDENT] == {int(VILLAGE)}
     assert seen[NEIGHBOUR] == {int(NEIGHBOUR_VILLAGE)}
     assert seen[FAR_RESIDENT] == {330381001001}
+
+
+async def test_released_connections_keep_the_request_role_and_no_context(request_pool, account_id):
+    """The pool skips asyncpg's reset query; nothing of one request may reach the next."""
+    resident = await account_id(RESIDENT)
+    async with request_pool.acquire() as conn:
+        pid = await conn.fetchval("select pg_backend_pid()")
+        async with conn.transaction():
+            await conn.fetchval("select vg.begin_request($1)", resident)
+    for _ in range(request_pool.get_size() + 1):
+        async with request_pool.acquire() as conn:
+            if await conn.fetchval("select pg_backend_pid()") != pid:
+                continue
+            assert await conn.fetchval("select current_user") == "vg_request"
+            assert await conn.fetchval("select vg.account_id()") is None
+            assert await conn.fetchval("select count(*) from vg.notices") == 0
+            return
+    raise AssertionError("the pool never handed the same connection back")

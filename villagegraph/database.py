@@ -100,6 +100,13 @@ async def _become_request_role(conn: asyncpg.Connection) -> None:
     await conn.execute(f"set role {REQUEST_ROLE}; set search_path = {SEARCH_PATH}")
 
 
+async def _keep_request_session(conn: asyncpg.Connection) -> None:
+    """Release without asyncpg's reset query (RESET ALL, UNLISTEN *, ...): one round trip
+    less per request. Safe because a request's state is transaction-local (set_config(...,
+    true)), it holds only transaction-level advisory locks and never LISTENs; asyncpg still
+    rolls back a transaction left open before this runs. The role switch must survive."""
+
+
 async def create_request_pool(db: Database, settings: Settings) -> asyncpg.Pool:
     """The pool every GraphQL request draws from; its connections run as `vg_request`."""
     pool = await asyncpg.create_pool(
@@ -107,6 +114,7 @@ async def create_request_pool(db: Database, settings: Settings) -> asyncpg.Pool:
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
         init=_become_request_role,
+        reset=_keep_request_session,
     )
     assert pool is not None
     return pool
