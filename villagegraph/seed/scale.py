@@ -387,7 +387,7 @@ LEDGER_WHAT = (
 )
 LEDGER_OUTCOME = ("，已登记在册。", "，发现问题已现场整改。", "，情况良好。", "，群众反映良好。")
 SUGGESTION_TOPICS = ("路灯维修", "增设健身器材", "河道保洁", "停车难", "垃圾清运", "老年食堂")
-SUGGESTION_SLOTS = 48  # at most 2 + 3,960 / 100 suggestions per village
+SUGGESTION_SLOTS = 48  # at most 6 + 3,960 / 100 suggestions per village
 CADRE_SEATS = (  # (body, position): the 书记 also chairs the committee (一肩挑)
     ("PARTY_BRANCH", "党支部书记"),
     ("PARTY_BRANCH", "党支部副书记"),
@@ -617,10 +617,12 @@ async def generate_suggestions(run: ScaleRun) -> None:
     end = f"timestamptz '{SCALE_END.isoformat()}'"
     n = f"(v.ordinal * {SUGGESTION_SLOTS} + k)"
     h = _hash(n, 89)
-    states = "array['SUBMITTED', 'SUBMITTED', 'ACKNOWLEDGED', 'ACKNOWLEDGED', 'IN_PROGRESS',"
-    states += " 'IN_PROGRESS', 'ANSWERED', 'ANSWERED', 'ANSWERED', 'ANSWERED', 'ANSWERED',"
-    states += " 'CLOSED', 'CLOSED', 'CLOSED', 'CLOSED', 'CLOSED', 'CLOSED', 'CLOSED', 'CLOSED',"
-    states += " 'REJECTED']"
+    # The newest four are still being handled, one in ten of the older ones was rejected.
+    states = f"""case 5 + v.residents / 100 - k
+                     when 0 then 'SUBMITTED' when 1 then 'ACKNOWLEDGED'
+                     when 2 then 'IN_PROGRESS' when 3 then 'ANSWERED'
+                     else case when (5 + v.residents / 100 - k) % 10 = 4 then 'REJECTED'
+                               when {h} % 10 < 3 then 'ANSWERED' else 'CLOSED' end end"""
     await _chunked(
         run,
         "suggestions",
@@ -637,13 +639,13 @@ async def generate_suggestions(run: ScaleRun) -> None:
                         when x.status = 'SUBMITTED' then x.submitted_at
                         else x.submitted_at + interval '1 day' end
               from scale_villages v
-              cross join lateral generate_series(0, 1 + v.residents / 100) k
+              cross join lateral generate_series(0, 5 + v.residents / 100) k
               cross join lateral (
-                  select ({states})[({h} % 20)::int + 1] as status,
-                         {end} - ((1 + v.residents / 100 - k) * 700 / (2 + v.residents / 100)
+                  select {states} as status,
+                         {end} - ((5 + v.residents / 100 - k) * 700 / (6 + v.residents / 100)
                                   + {h} % 5) * interval '1 day'
                                - ({h} % 36000) * interval '1 second' as submitted_at,
-                         {end} - ((1 + v.residents / 100 - k) * 700 / (2 + v.residents / 100)
+                         {end} - ((5 + v.residents / 100 - k) * 700 / (6 + v.residents / 100)
                                   + {h} % 5) * interval '1 day'
                                + (1 + {h} / 20 % 10) * interval '1 day' as answered_at
               ) x
