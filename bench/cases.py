@@ -331,6 +331,8 @@ def drilldown_case(name: str, as_cadre: bool) -> Case:
 # --- the ledger: a keyword over a county ------------------------------------------------
 
 LEDGER_KEYWORD = "河道"  # two characters: the short-gram index, not the trigram one
+# Under RLS the index conditions are applied inside vg.ledger_term_matches (migration
+# 0011), as the service does; the careful human has no faster way past RLS.
 LEDGER_SEARCH = """query($u: ID!, $q: String!) { ledger(unit: $u, search: $q, first: 20) {
   edges { node { id category occurredOn text village { code name } } }
   pageInfo { hasNextPage endCursor } } }"""
@@ -339,9 +341,8 @@ FLOOR_LEDGER = """
 select e.id, e.category, e.occurred_on, e.text, o.code, o.name
   from (select e.*, (length(e.search_text) - length(replace(e.search_text, $3, '')))
                     / length($3) as relevance
-          from vg.ledger_entries e
-         where e.village_code between $1 and $2
-           and vg.short_grams(e.search_text) @> array[$3::text]
+          from vg.ledger_term_matches($1, $2, $3) m
+          join vg.ledger_entries e on e.village_code = m.village_code and e.id = m.id
          order by relevance desc, e.occurred_on desc, e.id desc limit $4) e
   join vg.org_units o on o.code = e.village_code
  order by e.relevance desc, e.occurred_on desc, e.id desc"""
