@@ -12,11 +12,21 @@ triggers and foreign-key checks off (session_replication_role = replica, when th
 connection may set it) and with the secondary indexes of BULK_TABLES dropped, which are
 rebuilt afterwards; the rollups are recomputed once at the end.
 
+The domains follow, proportional to the villages and residents: cadres (two terms),
+party members (from the 党员 tag) and households; monthly finance entries in six
+categories over two years with reversals, and budgets; consultations with rolls and
+ballots, the closed ones' results fixed from their ballots by the migration's own
+functions; suggestions in every state with replies; tasks from towns and counties (on
+time, late, overdue, escalated, open) with reminders; a Chinese-text ledger; shelters
+and listings per town. Triggers that would refuse back-dated rows (the ballot window)
+are off for the load only; what the others would compute is written explicitly.
+
 Domains plug in by appending one generator to SCALE_GENERATORS (and their big tables to
 BULK_TABLES). A generator gets the ScaleRun: the connection, the scale, the temporary
-tables `scale_villages` (code, town, ordinal, residents, first_resident) and
-`scale_publishers` (code, level, notices, first_notice), and `progress`. This module
-must not be imported by the service.
+tables `scale_villages` (code, town, ordinal, residents, first_resident),
+`scale_publishers` (code, level, notices, first_notice) and, after generate_staff,
+`scale_staff` (code, account_id: each unit's generated official or cadre), and
+`progress`. This module must not be imported by the service.
 """
 
 from __future__ import annotations
