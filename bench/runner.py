@@ -260,8 +260,9 @@ def table(cases: list[dict[str, Any]]) -> str:
     header = f"{'case':<26} {'GraphQL p50':>11} {'p99':>8} {'floor p50':>10} {'ratio':>6} {'req/s':>8} {'floor req/s':>11} {'CPU/req':>8}"
     lines = [header, "-" * len(header)]
     for c in cases:
-        if "skipped" in c:
-            lines.append(f"{c['name']:<26} skipped: {c['skipped']}")
+        if "skipped" in c or "failed" in c:
+            reason = f"skipped: {c['skipped']}" if "skipped" in c else f"failed: {c['failed']}"
+            lines.append(f"{c['name']:<26} {reason}")
             continue
         lines.append(
             f"{c['name']:<26} {c['p50_ms']:>9.2f}ms {c['p99_ms']:>6.1f}ms {c['floor_p50_ms']:>8.2f}ms"
@@ -331,7 +332,11 @@ async def run(args: argparse.Namespace, home: Path) -> int:
                 results.append({"name": case.name, "skipped": f"no table vg.{missing[0]}"})
                 continue
             print(f"measuring {case.name} ...", file=sys.stderr, flush=True)
-            measured = await measure_case(case, env, port, pool, budget, proc)
+            try:
+                measured = await measure_case(case, env, port, pool, budget, proc)
+            except RuntimeError as error:  # a refused request: report it, measure the rest
+                results.append({"name": case.name, "failed": str(error)[:300]})
+                continue
             if case.check is not None:
                 admin = await asyncpg.connect(db.admin_dsn)
                 try:
