@@ -4,8 +4,10 @@ a subtree, and the inspection records of remote inspection (远程验收).
 Search splits the keyword text on whitespace; every term must occur. Terms of 3 or more
 characters are matched with LIKE, which the trigram GIN index serves; a 1-2 character term
 holds no trigram, so it is matched against the text's set of 1- and 2-character substrings
-(`vg.short_grams`, its own GIN index), which is exactly "the term occurs". The planner
-picks those indexes or the (village, date) btree, whichever is cheaper for the subtree.
+(`vg.short_grams`, its own GIN index), which is exactly "the term occurs". Under RLS those
+non-leakproof conditions cannot use an index, so each term's matching keys come from
+vg.ledger_term_matches (the indexes, within the caller's read scope) and the rows are then
+read under RLS as always.
 Relevance is the number of occurrences of the terms, then newer entries first.
 Resolvers never decide visibility; RLS does.
 """
@@ -22,12 +24,6 @@ LEDGER_COLUMNS = (
     "e.id, e.village_code, e.category, e.occurred_on, e.text, e.attachments, e.corrects_id, "
     "e.recorded_by, e.recorded_at"
 )
-TRIGRAM = 3
-
-
-def like_pattern(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 class _Params:
@@ -44,9 +40,8 @@ class _Params:
 def _search(terms: list[str], params: _Params, *, ranked: bool = True) -> tuple[str, str]:
     """(match condition, relevance expression) for the search terms."""
     conditions = [
-        f"e.search_text like {params.add(like_pattern(term))}"
-        if len(term) >= TRIGRAM
-        else f"vg.short_grams(e.search_text) @> array[{params.add(term)}::text]"
+        f"""(e.village_code, e.id) in (select m.village_code, m.id
+                                         from vg.ledger_term_matches($1, $2, {params.add(term)}) m)"""
         for term in terms
     ]
     if not terms or not ranked:

@@ -12,6 +12,7 @@ import pytest
 from resolvers import ledger as store
 from tests.conftest import (
     CITY,
+    CITY_OFFICIAL,
     COUNTY_OFFICIAL,
     FAR_VILLAGE,
     LUCHENG,
@@ -163,34 +164,62 @@ async def test_search_ranks_by_relevance_then_date_across_pages(gql, make_villag
     assert pages == [thrice, once_new, once_old]
 
 
-async def test_keywords_of_every_length_are_served_by_an_index(owner_pool):
+async def test_keywords_of_every_length_are_served_by_an_index_under_rls(
+    database, owner_pool, account_id
+):
+    """As the request role, where RLS keeps non-leakproof conditions (LIKE, array
+    containment) off the indexes: the plans of the statements that run, nested ones
+    included (auto_explain, reported to this connection)."""
+    city_official = await account_id(CITY_OFFICIAL)
+
     async def plan(conn: asyncpg.Connection, unit: int, terms: list[str]) -> str:
         params = store._Params(unit, unit + (99_999_999 if unit == int(CITY) else 0))
         match, _ = store._search(terms, params, ranked=False)
-        rows = await conn.fetch(
-            f"""explain select e.id from vg.ledger_entries e
-                 where e.village_code between $1 and $2 and {match}""",
+        plans: list[str] = []
+
+        def collect(_: object, message: asyncpg.PostgresLogMessage) -> None:
+            plans.append(str(message.message))
+
+        conn.add_log_listener(collect)
+        await conn.execute("savepoint search; set local role vg_request")
+        await conn.fetchval("select vg.begin_request($1)", city_official)
+        ids = await conn.fetch(
+            f"select e.id from vg.ledger_entries e where e.village_code between $1 and $2 and {match}",
             *params.values,
         )
-        return "\n".join(r[0] for r in rows)
+        await conn.execute("rollback to savepoint search")
+        conn.remove_log_listener(collect)
+        assert ids, terms
+        return "\n".join(plans)
 
-    async with owner_pool.acquire() as conn:
+    # The superuser's own connection: only it may load auto_explain.
+    conn = await asyncpg.connect(database.admin_dsn)
+    try:
         transaction = conn.transaction()
         await transaction.start()
         # A city's worth of entries (rolled back), so the planner weighs real numbers.
         await conn.execute(
             """insert into vg.ledger_entries (village_code, category, occurred_on, text)
                select v.codes[1 + i % cardinality(v.codes)], '民生服务',
-                      date '2026-01-01' + i % 300, '走访独居老人第' || i || '户，登记用水需求。'
+                      date '2026-01-01' + i % 300,
+                      '走访独居老人第' || i || '户，登记用水需求。'
+                        || case when i % 50 = 0 then '村道硬化工程，调解纠纷。' else '' end
                  from generate_series(1, 6000) i,
                       (select array_agg(code) as codes from vg.org_units
                         where level = 'VILLAGE') v"""
         )
         await conn.execute("analyze vg.ledger_entries")
+        await conn.execute(
+            """load 'auto_explain'; set local auto_explain.log_min_duration = 0;
+               set local auto_explain.log_nested_statements = on;
+               set local auto_explain.log_level = notice; set local client_min_messages = notice"""
+        )
         long_plan = await plan(conn, int(CITY), ["村道硬化工程"])
         short_plan = await plan(conn, int(CITY), ["纠纷"])
         one_village = await plan(conn, int(FAR_VILLAGE), ["水"])
         await transaction.rollback()
+    finally:
+        await conn.close()
     assert "ledger_entries_search_trgm" in long_plan, long_plan
     assert "ledger_entries_search_short" in short_plan, short_plan
     assert "Index Cond: ((village_code >= " in one_village, one_village  # the subtree btree

@@ -16,7 +16,13 @@ import pytest
 from tests.conftest import TOWN_OFFICIAL, WUMA
 from villagegraph import migrations
 from villagegraph.database import Database, _with_database
-from villagegraph.seed.scale import SCALES, plan_villages, seed_scale
+from villagegraph.seed.scale import (
+    DOMAIN_SEQUENCES,
+    SCALE_END,
+    SCALES,
+    plan_villages,
+    seed_scale,
+)
 
 TINY = dataclasses.replace(
     SCALES["town"], residents_mean=30, notice_share=0.05, villages_per_town_limit=3
@@ -102,11 +108,121 @@ async def empty_database(database: Database) -> AsyncIterator[Callable[[], Any]]
         await admin.close()
 
 
+DOMAIN_TABLES = (
+    "cadres",
+    "party_members",
+    "households",
+    "finance_entries",
+    "finance_budgets",
+    "consultations",
+    "consultation_electors",
+    "ballots",
+    "suggestions",
+    "suggestion_replies",
+    "tasks",
+    "task_reminders",
+    "ledger_entries",
+    "shelters",
+    "listings",
+)
+
+
 async def _fingerprint(conn: asyncpg.Connection) -> list[str]:
+    tables = ("org_units", "residents", "notices", "notice_reads", "grants", *DOMAIN_TABLES)
     return [
-        await conn.fetchval(f"select md5(string_agg(t::text, ',' order by t::text)) from {table} t")
-        for table in ("vg.org_units", "vg.residents", "vg.notices", "vg.notice_reads", "vg.grants")
+        await conn.fetchval(
+            f"select md5(string_agg(t::text, ',' order by t::text)) from vg.{table} t"
+        )
+        for table in tables
     ]
+
+
+async def assert_domains_consistent(conn: asyncpg.Connection) -> None:
+    """What the domains' triggers and rules would have made of the generated rows."""
+    # A closed consultation's stored result is what its ballots give, by the migration's
+    # own count and decision; the open poll has ballots and no result yet.
+    wrong = await conn.fetch(
+        """select c.id from vg.consultations c
+             cross join lateral vg.count_ballots(array[c.id]) t
+             cross join lateral vg.consultation_decision(c.rule, t.votes, t.ballots,
+                 t.households, t.electors, t.elector_households) d
+            where c.closed_at is not null
+              and (c.eligible_count, c.eligible_households, c.ballots_cast, c.households_voted,
+                   c.votes, c.quorum_met, c.winning_option, c.passed)
+                  is distinct from (t.electors::int, t.elector_households::int, t.ballots::int,
+                   t.households::int, t.votes::int[], d.quorum_met, d.winning_option, d.passed)"""
+    )
+    assert not wrong
+    consultations = await conn.fetchrow(
+        """select count(*) filter (where closed_at is not null and ballots_cast > 0) as closed,
+                  count(*) filter (where closed_at is null) as open,
+                  count(*) filter (where closed_at is null and ballots_cast is not null) as leaked
+             from vg.consultations"""
+    )
+    assert consultations["closed"] > 0 and consultations["open"] > 0
+    assert consultations["leaked"] == 0
+    assert not await conn.fetchval(
+        """select exists (select 1 from vg.ballots b join vg.consultations c
+                            on c.village_code = b.village_code and c.id = b.consultation_id
+                           where b.cast_at < c.opens_at or b.cast_at >= c.closes_at)"""
+    )
+    # A reversal negates the entry it corrects, in its period and category.
+    finance = await conn.fetchrow(
+        """select count(r.id) as reversals,
+                  count(*) filter (where r.amount <> -e.amount or r.period <> e.period
+                                      or r.category <> e.category) as bad
+             from vg.finance_entries r
+             join vg.finance_entries e
+               on e.village_code = r.village_code and e.id = r.reverses_id"""
+    )
+    assert finance["reversals"] > 0 and finance["bad"] == 0
+    periods = await conn.fetchval("select count(distinct period) from vg.finance_entries")
+    assert periods == 24
+    # Suggestions in every state; the first answer is the first reply, and only answered
+    # ones have one.
+    states = {r[0] for r in await conn.fetch("select distinct status from vg.suggestions")}
+    assert states == {"SUBMITTED", "ACKNOWLEDGED", "IN_PROGRESS", "ANSWERED", "CLOSED", "REJECTED"}
+    assert not await conn.fetchval(
+        """select exists (
+               select 1 from vg.suggestions s
+                where s.first_answered_at is distinct from
+                      (select min(r.replied_at) from vg.suggestion_replies r
+                        where r.village_code = s.village_code and r.suggestion_id = s.id)
+                   or (s.first_answered_at is not null) <> (s.status in ('ANSWERED', 'CLOSED')))"""
+    )
+    # Tasks done on time, late, overdue, escalated (to the issuer's superior), open; every
+    # reminder is for a task of its assignee.
+    end = SCALE_END
+    tasks = await conn.fetchrow(
+        """select count(*) filter (where completed_at <= due_at) as on_time,
+                  count(*) filter (where completed_at > due_at) as late,
+                  count(*) filter (where completed_at is null and due_at < $1
+                                     and escalated_to is null) as overdue,
+                  count(*) filter (where escalated_to is not null) as escalated,
+                  count(*) filter (where escalated_to is not null and escalated_to <>
+                      (select parent_code from vg.org_units where code = issuer_code)) as misrouted,
+                  count(*) filter (where due_at > $1 and completed_at is null) as open
+             from vg.tasks""",
+        end,
+    )
+    assert tasks["misrouted"] == 0
+    assert all(tasks[k] > 0 for k in ("on_time", "late", "overdue", "escalated", "open"))
+    kinds = {r[0] for r in await conn.fetch("select distinct kind from vg.task_reminders")}
+    assert kinds == {"DUE_SOON", "OVERDUE", "ESCALATED"}
+    # The ledger holds the benchmark's keyword; six people hold today's seats per village
+    # (the 书记 chairs the committee too); every 党员 is a party member.
+    assert await conn.fetchval(
+        "select count(*) from vg.ledger_entries where search_text like '%河道%'"
+    )
+    seats = await conn.fetch(
+        """select count(distinct resident_id) from vg.cadres
+            where term_start <= current_date and (term_end is null or term_end > current_date)
+            group by village_code"""
+    )
+    assert seats and {r[0] for r in seats} == {6}
+    assert await conn.fetchval(
+        "select count(*) from vg.residents where '党员' = any (tags)"
+    ) == await conn.fetchval("select count(*) from vg.party_members")
 
 
 async def test_tiny_town_scale_is_complete_deterministic_and_rolled_up(empty_database):
@@ -140,6 +256,8 @@ async def test_tiny_town_scale_is_complete_deterministic_and_rolled_up(empty_dat
                 "select exists (select 1 from vg.notice_reads where resident_village <> notice_publisher)"
             )
             await assert_rollups_match(conn)
+            assert all(summary.rows[table] > 0 for table in DOMAIN_TABLES)
+            await assert_domains_consistent(conn)
             # Benchmark principals: an official per unit with villages, a cadre per village,
             # two resident accounts per village and an analyst.
             roles = dict(await conn.fetch("select role, count(*) from vg.grants group by 1"))
@@ -151,6 +269,10 @@ async def test_tiny_town_scale_is_complete_deterministic_and_rolled_up(empty_dat
             assert await conn.fetchval("select nextval('vg.notices_id_seq')") > await conn.fetchval(
                 "select max(id) from vg.notices"
             )
+            for table, sequence in DOMAIN_SEQUENCES.items():
+                assert await conn.fetchval(f"select nextval('vg.{sequence}')") > (
+                    await conn.fetchval(f"select max(id) from vg.{table}")
+                )
         finally:
             await conn.close()
         assert await seed_scale(db.admin_dsn, TINY, progress_out=io.StringIO()) is None

@@ -12,11 +12,21 @@ triggers and foreign-key checks off (session_replication_role = replica, when th
 connection may set it) and with the secondary indexes of BULK_TABLES dropped, which are
 rebuilt afterwards; the rollups are recomputed once at the end.
 
+The domains follow, proportional to the villages and residents: cadres (two terms),
+party members (from the 党员 tag) and households; monthly finance entries in six
+categories over two years with reversals, and budgets; consultations with rolls and
+ballots, the closed ones' results fixed from their ballots by the migration's own
+functions; suggestions in every state with replies; tasks from towns and counties (on
+time, late, overdue, escalated, open) with reminders; a Chinese-text ledger; shelters
+and listings per town. Triggers that would refuse back-dated rows (the ballot window)
+are off for the load only; what the others would compute is written explicitly.
+
 Domains plug in by appending one generator to SCALE_GENERATORS (and their big tables to
 BULK_TABLES). A generator gets the ScaleRun: the connection, the scale, the temporary
-tables `scale_villages` (code, town, ordinal, residents, first_resident) and
-`scale_publishers` (code, level, notices, first_notice), and `progress`. This module
-must not be imported by the service.
+tables `scale_villages` (code, town, ordinal, residents, first_resident),
+`scale_publishers` (code, level, notices, first_notice) and, after generate_staff,
+`scale_staff` (code, account_id: each unit's generated official or cadre), and
+`progress`. This module must not be imported by the service.
 """
 
 from __future__ import annotations
@@ -95,7 +105,17 @@ ScaleGenerator = Callable[[ScaleRun], Awaitable[None]]
 
 # (table, chunk column) of tables loaded in bulk: their secondary indexes are dropped for
 # the load and rebuilt after it.
-BULK_TABLES: list[str] = ["residents", "notices", "notice_reads"]
+BULK_TABLES: list[str] = [
+    "residents",
+    "notices",
+    "notice_reads",
+    "party_members",
+    "finance_entries",
+    "consultation_electors",
+    "ballots",
+    "tasks",
+    "ledger_entries",
+]
 
 
 def _hash(expr: str, salt: int) -> str:
@@ -341,6 +361,486 @@ async def finish_sequences(run: ScaleRun) -> None:
     run.progress.advance("sequences")
 
 
+# --- the domains: people, affairs, supervision, local services --------------------------
+# Ids are explicit (a village's ordinal times a fixed slot count), so they do not depend
+# on the order rows are written in; the sequences continue after them (finish_domains).
+
+MONTHS = 24  # finance: Nov 2024 to Oct 2026
+INCOME = ("集体经营收入", "上级补助收入", "资产发包收入")
+EXPENSE = ("管理费用", "公益事业支出", "干部报酬")
+CONSULTATION_TOPICS = ("村道硬化工程", "文化礼堂修缮", "集体资产发包", "垃圾分类积分方案")
+TASK_TOPICS = (
+    "防汛防台隐患排查",
+    "人居环境整治",
+    "垃圾分类督查",
+    "安全生产检查",
+    "村务公开整改",
+    "低保对象复核",
+    "森林防火巡查",
+    "反诈宣传进村",
+)
+TASKS_PER_VILLAGE = 40  # 30 from the town, 10 from the county, over two years
+LEDGER_PER_VILLAGE = 40
+LEDGER_CATEGORIES = ("安全巡查", "环境整治", "矛盾调解", "防汛防台", "民生服务", "党建活动")
+LEDGER_WHO = ("村干部", "网格员", "志愿者", "党员先锋队", "村监委")
+LEDGER_WHAT = (
+    "开展河道清理",
+    "排查独居老人安全",
+    "调解邻里纠纷",
+    "检查消防通道",
+    "整治垃圾分类",
+    "清点防汛物资",
+    "走访困难家庭",
+    "巡查危房",
+    "宣传反诈知识",
+    "修缮文化礼堂",
+)
+LEDGER_OUTCOME = ("，已登记在册。", "，发现问题已现场整改。", "，情况良好。", "，群众反映良好。")
+SUGGESTION_TOPICS = ("路灯维修", "增设健身器材", "河道保洁", "停车难", "垃圾清运", "老年食堂")
+SUGGESTION_SLOTS = 48  # at most 6 + 3,960 / 100 suggestions per village
+CADRE_SEATS = (  # (body, position): the 书记 also chairs the committee (一肩挑)
+    ("PARTY_BRANCH", "党支部书记"),
+    ("PARTY_BRANCH", "党支部副书记"),
+    ("PARTY_BRANCH", "党支部委员"),
+    ("COMMITTEE", "村委会主任"),
+    ("COMMITTEE", "村委会副主任"),
+    ("COMMITTEE", "村委会委员"),
+    ("COMMITTEE", "妇女委员"),
+)
+TERMS = (("2021-04-01", "2026-04-01"), ("2026-04-01", None))
+
+
+def _array(values: tuple[str, ...]) -> str:
+    return "array[" + ", ".join(f"'{v}'" for v in values) + "]"
+
+
+def _pick(values: tuple[str, ...], hashed: str) -> str:
+    return f"({_array(values)})[({hashed} % {len(values)})::int + 1]"
+
+
+async def generate_staff(run: ScaleRun) -> None:
+    """scale_staff: the one generated staff account of each unit (official or cadre)."""
+    await run.conn.execute(
+        """create temporary table scale_staff (code bigint primary key, account_id bigint);
+           insert into scale_staff
+           select unit_code, min(account_id) from vg.grants
+            where role in ('OFFICIAL', 'CADRE') group by unit_code;
+           analyze scale_staff"""
+    )
+    run.progress.advance("staff")
+
+
+async def generate_cadres(run: ScaleRun) -> None:
+    """Two terms of the village committee and party branch, party members from the 党员
+    tag, and the household register from the residents' household numbers."""
+    seats = len(CADRE_SEATS)
+    bodies = _array(tuple(b for b, _ in CADRE_SEATS))
+    positions = _array(tuple(p for _, p in CADRE_SEATS))
+    await run.conn.execute(
+        f"""insert into vg.cadres (village_code, id, name, body, position, resident_village,
+                resident_id, account_id, term_start, term_end, appointed_by)
+            select v.code, v.ordinal * {seats * 2} + t.n * {seats} + k + 1, r.name,
+                   ({bodies})[k + 1], ({positions})[k + 1], r.village_code, r.id,
+                   case when t.n = 1 and k = 0 then s.account_id end,
+                   t.term_start, t.term_end, null
+              from scale_villages v
+              join scale_staff s on s.code = v.code
+              cross join (values (0, date '{TERMS[0][0]}', date '{TERMS[0][1]}'),
+                                 (1, date '{TERMS[1][0]}', null::date)) t (n, term_start, term_end)
+              cross join generate_series(0, {seats - 1}) k
+              join vg.residents r on r.village_code = v.code
+               and r.id = v.first_resident + (t.n * {seats} + case when k = 3 then 0 else k end)
+                          % v.residents"""
+    )
+    joined = _hash("r.id", 67)
+    await _chunked(
+        run,
+        "party members",
+        f"""insert into vg.party_members (village_code, resident_id, joined_on, branch_code)
+            select r.village_code, r.id,
+                   least(date '2026-09-01',
+                         r.birth_date + ((20 + {joined} % 30) * 365 + {joined} % 300)::int),
+                   r.village_code
+              from scale_villages v
+              join vg.residents r on r.village_code = v.code
+             where v.ordinal between $1 and $2 and '党员' = any (r.tags)""",
+    )
+    await _chunked(
+        run,
+        "households",
+        """insert into vg.households (village_code, household_no, head_resident_id, address,
+                registered_on)
+           select r.village_code, r.household_no, min(r.id),
+                  min(o.name) || split_part(r.household_no, '-', 2) || '号',
+                  min(r.created_at)::date
+             from scale_villages v
+             join vg.org_units o on o.code = v.code
+             join vg.residents r on r.village_code = v.code
+            where v.ordinal between $1 and $2
+            group by r.village_code, r.household_no""",
+    )
+
+
+async def generate_finance(run: ScaleRun) -> None:
+    """Six categories a month for two years per village, one entry in 40 reversed, and
+    yearly budgets."""
+    categories = INCOME + EXPENSE
+    per_village = MONTHS * len(categories)
+    entries = await run.conn.fetchval("select count(*) from scale_villages") * per_village
+    n = f"(v.ordinal * {per_village} + m * {len(categories)} + k)"
+    h = _hash(n, 61)
+    await _chunked(
+        run,
+        "finance entries",
+        f"""insert into vg.finance_entries (village_code, id, period, direction, category,
+                amount, memo, voucher_no, reverses_id, recorded_by, recorded_at)
+            select v.code, {n} + 1,
+                   to_char(date '2024-11-01' + make_interval(months => m), 'YYYY-MM'),
+                   case when k < {len(INCOME)} then 'INCOME' else 'EXPENSE' end,
+                   ({_array(categories)})[k + 1],
+                   (1000 + {h} % 80000 + ({h} / 80000 % 100) / 100.0)::numeric(14, 2),
+                   ({_array(categories)})[k + 1] || '（' ||
+                     to_char(date '2024-11-01' + make_interval(months => m), 'YYYY年MM月') || '）',
+                   'PZ' || to_char(date '2024-11-01' + make_interval(months => m), 'YYYYMM')
+                     || '-' || lpad((k + 1)::text, 3, '0'),
+                   null, s.account_id,
+                   timestamptz '2024-12-03 09:00+08' + make_interval(months => m)
+                     + ({h} % 20000) * interval '1 second'
+              from scale_villages v
+              join scale_staff s on s.code = v.code
+              cross join generate_series(0, {MONTHS - 1}) m
+              cross join generate_series(0, {len(categories) - 1}) k
+             where v.ordinal between $1 and $2""",
+    )
+    await _chunked(
+        run,
+        "finance reversals",
+        f"""insert into vg.finance_entries (village_code, id, period, direction, category,
+                amount, memo, voucher_no, reverses_id, recorded_by, recorded_at)
+            select e.village_code, {entries} + e.id, e.period, e.direction, e.category,
+                   -e.amount, '冲销：' || e.voucher_no || ' 金额有误', e.voucher_no || '-冲',
+                   e.id, e.recorded_by, e.recorded_at + interval '2 days'
+              from scale_villages v
+              join vg.finance_entries e on e.village_code = v.code
+             where v.ordinal between $1 and $2 and {_hash("e.id", 71)} % 40 = 0""",
+    )
+    await run.conn.execute(
+        f"""insert into vg.finance_budgets (village_code, id, year, direction, category, amount,
+                set_by, set_at)
+            select v.code, v.ordinal * {2 * len(categories)} + y * {len(categories)} + k + 1,
+                   2025 + y, case when k < {len(INCOME)} then 'INCOME' else 'EXPENSE' end,
+                   ({_array(categories)})[k + 1],
+                   (12 * (20000 + {_hash("v.ordinal * 12 + y * 6 + k", 73)} % 40000))::numeric,
+                   s.account_id, make_timestamptz(2024 + y, 12, 20, 9, 0, 0, 'Asia/Shanghai')
+              from scale_villages v
+              join scale_staff s on s.code = v.code
+              cross join generate_series(0, 1) y
+              cross join generate_series(0, {len(categories) - 1}) k"""
+    )
+
+
+async def generate_consultations(run: ScaleRun) -> None:
+    """Four per village: three representatives' meetings, closed, with their results fixed
+    from their ballots, and one village poll still open; rolls and ballots."""
+    conn = run.conn
+    end = f"timestamptz '{SCALE_END.isoformat()}'"
+    h = _hash("v.ordinal * 4 + c", 79)
+    await conn.execute(
+        f"""insert into vg.consultations (village_code, id, title, description, options,
+                opens_at, closes_at, rule, eligibility, created_by, created_at)
+            select v.code, v.ordinal * 4 + c + 1,
+                   ({_array(CONSULTATION_TOPICS)})[c + 1] || '表决',
+                   '经村两委研究，提请' || case when c < 3 then '村民代表会议' else '全体村民' end
+                     || '表决' || ({_array(CONSULTATION_TOPICS)})[c + 1] || '事项。',
+                   array['同意', '不同意', '弃权'], w.opens_at,
+                   case when c < 3 then w.opens_at + interval '7 days'
+                        else {end} + interval '120 days' end,
+                   case when c < 3 then 'REPRESENTATIVES_MEETING' else 'SIMPLE_MAJORITY' end,
+                   case when c < 3 then 'REPRESENTATIVES' else 'VILLAGERS' end,
+                   s.account_id, w.opens_at - interval '1 day'
+              from scale_villages v
+              join scale_staff s on s.code = v.code
+              cross join generate_series(0, 3) c
+              cross join lateral (
+                  select {end} - (case when c < 3 then (2 - c) * 230 + 20 + {h} % 40
+                                       else 5 end) * interval '1 day' as opens_at) w"""
+    )
+    # The roll: every 50th resident for the representatives, every 8th for the poll.
+    await _chunked(
+        run,
+        "electors",
+        """insert into vg.consultation_electors (village_code, consultation_id, resident_village,
+                resident_id, household)
+           select c.village_code, c.id, r.village_code, r.id, r.household_no
+             from scale_villages v
+             join vg.consultations c on c.village_code = v.code
+             cross join lateral generate_series(
+                 v.first_resident + (c.id % 4)::int, v.first_resident + v.residents - 1,
+                 case when c.rule = 'SIMPLE_MAJORITY' then 8 else 50 end) g
+             join vg.residents r on r.village_code = v.code and r.id = g
+            where v.ordinal between $1 and $2""",
+    )
+    hb = _hash("e.resident_id + e.consultation_id * 7919", 83)
+    await conn.execute("alter table vg.ballots disable trigger ballots_window")
+    await _chunked(
+        run,
+        "ballots",
+        f"""insert into vg.ballots (village_code, consultation_id, resident_village, resident_id,
+                option_index, cast_at)
+            select e.village_code, e.consultation_id, e.resident_village, e.resident_id,
+                   case when {hb} % 10 < 6 then 0 when {hb} % 10 < 9 then 1 else 2 end,
+                   c.opens_at + ({hb} / 10 % case when c.closes_at < {end} then 6 * 86400
+                                                 else 4 * 86400 end) * interval '1 second'
+              from scale_villages v
+              join vg.consultations c on c.village_code = v.code
+              join vg.consultation_electors e
+                on e.village_code = c.village_code and e.consultation_id = c.id
+             where v.ordinal between $1 and $2
+               and {hb} / 1000 % 100 < case when c.closes_at < {end} then 80 else 40 end""",
+    )
+    await conn.execute("alter table vg.ballots enable trigger ballots_window")
+    # Closing fixes each result from the ballots through the migration's own functions (the
+    # closing trigger computes the same when triggers are on).
+    await _chunked(
+        run,
+        "consultation results",
+        f"""update vg.consultations c
+               set closed_at = c.closes_at, eligible_count = t.electors,
+                   eligible_households = t.elector_households, ballots_cast = t.ballots,
+                   households_voted = t.households, votes = t.votes::integer[],
+                   quorum_met = d.quorum_met, winning_option = d.winning_option,
+                   passed = d.passed
+              from vg.count_ballots(array(
+                       select x.id from vg.consultations x
+                         join scale_villages v on v.code = x.village_code
+                        where v.ordinal between $1 and $2 and x.closes_at < {end})) t
+              join vg.consultations r on r.id = t.consultation_id
+              cross join lateral vg.consultation_decision(r.rule, t.votes, t.ballots,
+                  t.households, t.electors, t.elector_households) d
+             where c.village_code = r.village_code and c.id = r.id""",
+    )
+
+
+async def generate_suggestions(run: ScaleRun) -> None:
+    """About one suggestion per hundred residents over two years, in every state, with the
+    cadre's replies to the answered ones (the first reply's time is first_answered_at)."""
+    end = f"timestamptz '{SCALE_END.isoformat()}'"
+    n = f"(v.ordinal * {SUGGESTION_SLOTS} + k)"
+    h = _hash(n, 89)
+    # The newest four are still being handled, one in ten of the older ones was rejected.
+    states = f"""case 5 + v.residents / 100 - k
+                     when 0 then 'SUBMITTED' when 1 then 'ACKNOWLEDGED'
+                     when 2 then 'IN_PROGRESS' when 3 then 'ANSWERED'
+                     else case when (5 + v.residents / 100 - k) % 10 = 4 then 'REJECTED'
+                               when {h} % 10 < 3 then 'ANSWERED' else 'CLOSED' end end"""
+    await _chunked(
+        run,
+        "suggestions",
+        f"""insert into vg.suggestions (village_code, id, resident_id, submitted_by, title, body,
+                status, reason, submitted_at, first_answered_at, updated_at)
+            select v.code, {n} + 1, v.first_resident + {h} % v.residents, null,
+                   '关于' || {_pick(SUGGESTION_TOPICS, h)} || '的建议',
+                   '建议村里尽快研究解决' || {_pick(SUGGESTION_TOPICS, h)} || '问题，方便群众生活。',
+                   x.status,
+                   case when x.status = 'REJECTED' then '不属于村务范围，已转交镇相关部门' end,
+                   x.submitted_at,
+                   case when x.status in ('ANSWERED', 'CLOSED') then x.answered_at end,
+                   case when x.status in ('ANSWERED', 'CLOSED') then x.answered_at
+                        when x.status = 'SUBMITTED' then x.submitted_at
+                        else x.submitted_at + interval '1 day' end
+              from scale_villages v
+              cross join lateral generate_series(0, 5 + v.residents / 100) k
+              cross join lateral (
+                  select {states} as status,
+                         {end} - ((5 + v.residents / 100 - k) * 700 / (6 + v.residents / 100)
+                                  + {h} % 5) * interval '1 day'
+                               - ({h} % 36000) * interval '1 second' as submitted_at,
+                         {end} - ((5 + v.residents / 100 - k) * 700 / (6 + v.residents / 100)
+                                  + {h} % 5) * interval '1 day'
+                               + (1 + {h} / 20 % 10) * interval '1 day' as answered_at
+              ) x
+             where v.ordinal between $1 and $2""",
+    )
+    await _chunked(
+        run,
+        "suggestion replies",
+        """insert into vg.suggestion_replies (village_code, suggestion_id, id, body, replied_by,
+                replied_at)
+           select s.village_code, s.id, s.id * 2 + j,
+                  case when j = 0 then '您的建议已收悉，村两委已研究并安排落实。'
+                       else '相关事项已办结，感谢您的监督。' end,
+                  st.account_id, s.first_answered_at + j * interval '2 days'
+             from scale_villages v
+             join scale_staff st on st.code = v.code
+             join vg.suggestions s on s.village_code = v.code
+             cross join generate_series(0, (s.id % 2)::int) j
+            where v.ordinal between $1 and $2 and s.first_answered_at is not null""",
+    )
+
+
+async def generate_tasks(run: ScaleRun) -> None:
+    """Tasks from the town (30) and the county (10) to each village over two years: done on
+    time, done late, overdue, escalated to the issuer's superior, and open; reminders."""
+    end = f"timestamptz '{SCALE_END.isoformat()}'"
+    n = f"(v.ordinal * {TASKS_PER_VILLAGE} + k)"
+    h = _hash(n, 97)
+    await _chunked(
+        run,
+        "tasks",
+        f"""insert into vg.tasks (assignee_code, id, issuer_code, issued_by, title, body, due_at,
+                supervised, acknowledged_at, acknowledged_by, completed_at, completed_by,
+                completion_note, escalated_to, escalated_at, created_at)
+            select v.code, {n} + 1, x.issuer, si.account_id,
+                   {_pick(TASK_TOPICS, h)} || '（' || to_char(x.created_at, 'YYYY年MM月') || '）',
+                   '请按要求完成' || {_pick(TASK_TOPICS, h)} || '，并于期限内上报结果。',
+                   x.due_at, x.state = 'ESCALATED' or {h} % 5 = 0,
+                   case when x.state in ('ON_TIME', 'LATE') then x.created_at + interval '2 hours' end,
+                   case when x.state in ('ON_TIME', 'LATE') then sv.account_id end,
+                   case x.state when 'ON_TIME' then x.due_at - (1 + {h} % 3) * interval '1 day'
+                                when 'LATE' then x.due_at + (1 + {h} % 5) * interval '1 day' end,
+                   case when x.state in ('ON_TIME', 'LATE') then sv.account_id end,
+                   case when x.state in ('ON_TIME', 'LATE') then '已按要求完成，材料已上传。' end,
+                   case when x.state = 'ESCALATED' then x.issuer - x.issuer % x.parent_divisor end,
+                   case when x.state = 'ESCALATED' then x.due_at + interval '3 days' end,
+                   x.created_at
+              from scale_villages v
+              join scale_staff sv on sv.code = v.code
+              cross join generate_series(0, {TASKS_PER_VILLAGE - 1}) k
+              cross join lateral (
+                  select case when k < 30 then v.town else v.town - v.town % 1000000 end as issuer,
+                         case when k < 30 then 1000000 else 100000000 end as parent_divisor,
+                         c.created_at, c.created_at + (7 + {h} % 14) * interval '1 day' as due_at,
+                         case when c.created_at + (7 + {h} % 14) * interval '1 day' > {end}
+                                   then 'OPEN'
+                              when {h} / 7 % 20 < 13 then 'ON_TIME'
+                              when {h} / 7 % 20 < 16 then 'LATE'
+                              when {h} / 7 % 20 < 18
+                               and c.created_at + (10 + {h} % 14) * interval '1 day' < {end}
+                                   then 'ESCALATED'
+                              else 'OVERDUE' end as state
+                    from (select {end} - ((({TASKS_PER_VILLAGE} - 1 - k) * 17 + {h} % 4) * 86400
+                                          + {h} % 30000) * interval '1 second' as created_at) c
+              ) x
+              join scale_staff si on si.code = x.issuer
+             where v.ordinal between $1 and $2""",
+    )
+    await _chunked(
+        run,
+        "task reminders",
+        f"""insert into vg.task_reminders (assignee_code, task_id, kind, due_at, sent_at)
+            select t.assignee_code, t.id, r.kind, t.due_at, r.sent_at
+              from scale_villages v
+              join vg.tasks t on t.assignee_code = v.code
+              cross join lateral (values
+                  ('DUE_SOON', t.due_at - interval '24 hours'),
+                  ('OVERDUE', t.due_at + interval '1 hour'),
+                  ('ESCALATED', t.escalated_at)) r (kind, sent_at)
+             where v.ordinal between $1 and $2 and r.sent_at is not null and r.sent_at < {end}
+               and (t.completed_at is null or t.completed_at > r.sent_at)""",
+    )
+
+
+async def generate_ledger(run: ScaleRun) -> None:
+    """Forty ledger entries per village over two years, in Chinese (河道, 防汛 ... occur)."""
+    n = f"(v.ordinal * {LEDGER_PER_VILLAGE} + k)"
+    h = _hash(n, 101)
+    await _chunked(
+        run,
+        "ledger",
+        f"""insert into vg.ledger_entries (village_code, id, category, occurred_on, text,
+                recorded_by, recorded_at)
+            select v.code, {n} + 1, {_pick(LEDGER_CATEGORIES, h)}, d.day,
+                   to_char(d.day, 'MM月DD日') || {_pick(LEDGER_WHO, f"({h} / 7)")}
+                     || {_pick(LEDGER_WHAT, f"({h} / 11)")}
+                     || '，参与' || (3 + {h} % 20) || '人次'
+                     || {_pick(LEDGER_OUTCOME, f"({h} / 13)")},
+                   s.account_id, (d.day + time '18:00') at time zone 'Asia/Shanghai'
+              from scale_villages v
+              join scale_staff s on s.code = v.code
+              cross join generate_series(0, {LEDGER_PER_VILLAGE - 1}) k
+              cross join lateral (
+                  select date '2024-11-01' + (k * {SPAN_DAYS // LEDGER_PER_VILLAGE}
+                                              + {h} % 18)::int as day) d
+             where v.ordinal between $1 and $2""",
+    )
+
+
+async def generate_services(run: ScaleRun) -> None:
+    """Three shelters per town and five listings (名特优, 农家乐) in each town's villages."""
+    await run.conn.execute(
+        f"""insert into vg.shelters (unit_code, id, name, address, lat, lng, capacity,
+                facilities, contact, status, updated_at, updated_by)
+            select t.town, t.n * 3 + k + 1,
+                   (array['文化礼堂', '中心小学', '体育馆'])[k + 1] || '避灾安置点',
+                   o.name || (array['文化礼堂', '中心小学', '体育馆'])[k + 1],
+                   27.5 + ({_hash("t.n * 3 + k", 103)} % 100000) / 100000.0,
+                   120.2 + ({_hash("t.n * 3 + k", 107)} % 100000) / 100000.0,
+                   100 + {_hash("t.n * 3 + k", 109)} % 400,
+                   array['饮用水', '医疗点', '发电机'], '0577-' || (88000000 + t.n * 3 + k),
+                   case when k = 0 and t.n % 5 = 0 then 'OPEN' else 'STANDBY' end,
+                   timestamptz '2026-06-01 09:00+08', s.account_id
+              from (select town, (row_number() over (order by town) - 1)::int as n
+                      from (select distinct town from scale_villages) d) t
+              join vg.org_units o on o.code = t.town
+              join scale_staff s on s.code = t.town
+              cross join generate_series(0, 2) k"""
+    )
+    await run.conn.execute(
+        """insert into vg.listings (village_code, id, kind, name, description, price, contact,
+                rooms, capacity, status, review_reason, applicant_id, applied_by, applied_at,
+                reviewed_by, reviewed_at)
+           select v.code, t.n * 5 + k + 1, x.kind,
+                  o.name || case when x.kind = 'FARM_STAY' then '农家乐' else '土特产' end,
+                  case when x.kind = 'FARM_STAY' then '山水田园，农家菜，可住宿。'
+                       else '本村自产，绿色生态。' end,
+                  (38 + k * 20)::numeric, '138' || lpad((v.ordinal * 5 + k)::text, 8, '0'),
+                  case when x.kind = 'FARM_STAY' then 4 + k end,
+                  case when x.kind = 'FARM_STAY' then 8 + 2 * k end,
+                  x.status, case when x.status = 'REJECTED' then '材料不全' end,
+                  v.first_resident + 20 % v.residents, null,
+                  timestamptz '2026-05-01 10:00+08' + k * interval '3 days',
+                  case when x.status <> 'PENDING' then s.account_id end,
+                  case when x.status <> 'PENDING'
+                       then timestamptz '2026-05-10 10:00+08' + k * interval '3 days' end
+             from (select town, (row_number() over (order by town) - 1)::int as n
+                     from (select distinct town from scale_villages) d) t
+             cross join generate_series(0, 4) k
+             join lateral (select * from scale_villages v where v.town = t.town
+                            order by v.ordinal
+                           offset k % (select count(*) from scale_villages w
+                                        where w.town = t.town) limit 1) v on true
+             join vg.org_units o on o.code = v.code
+             join scale_staff s on s.code = v.code
+             cross join lateral (
+                 select case when k % 2 = 0 then 'FARM_STAY' else 'SPECIALTY_PRODUCT' end as kind,
+                        case k when 3 then 'PENDING' when 4 then 'REJECTED'
+                               else 'APPROVED' end as status) x"""
+    )
+    run.progress.advance("shelters and listings")
+
+
+DOMAIN_SEQUENCES = {
+    "cadres": "cadres_id_seq",
+    "finance_entries": "finance_entries_id_seq",
+    "finance_budgets": "finance_budgets_id_seq",
+    "consultations": "consultations_id_seq",
+    "suggestions": "suggestions_id_seq",
+    "suggestion_replies": "suggestion_replies_id_seq",
+    "tasks": "tasks_id_seq",
+    "ledger_entries": "ledger_entries_id_seq",
+    "shelters": "shelters_id_seq",
+    "listings": "listings_id_seq",
+}
+
+
+async def finish_domains(run: ScaleRun) -> None:
+    for table, sequence in DOMAIN_SEQUENCES.items():
+        await run.conn.execute(
+            f"select setval('vg.{sequence}', coalesce((select max(id) from vg.{table}), 1))"
+        )
+    run.progress.advance("domain sequences")
+
+
 # Every domain's generator, in order; each new domain appends one line.
 SCALE_GENERATORS: list[ScaleGenerator] = [
     generate_hierarchy,
@@ -349,6 +849,15 @@ SCALE_GENERATORS: list[ScaleGenerator] = [
     generate_reads,
     generate_accounts,
     finish_sequences,
+    generate_staff,
+    generate_cadres,
+    generate_finance,
+    generate_consultations,
+    generate_suggestions,
+    generate_tasks,
+    generate_ledger,
+    generate_services,
+    finish_domains,
 ]
 
 
