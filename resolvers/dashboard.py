@@ -292,18 +292,56 @@ async def task_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | N
     return split_totals(rows)
 
 
+@dataclass(frozen=True)
+class Provider:
+    """A domain's figure provider and the figures (Dashboard field names) it computes."""
+
+    fetch: FigureProvider
+    figures: frozenset[str]
+
+
 # Every domain's provider, in the order their figures were added.
-PROVIDERS: list[FigureProvider] = [
-    people_figures,
-    notice_figures,
-    affairs_figures,
-    task_figures,
+PROVIDERS: list[Provider] = [
+    Provider(people_figures, frozenset({"residents", "party_members", "cadres"})),
+    Provider(notice_figures, frozenset({"notices_published", "notice_reach"})),
+    Provider(
+        affairs_figures,
+        frozenset(
+            {
+                "open_consultations",
+                "resolved_consultations",
+                "open_suggestions",
+                "answered_suggestions",
+                "median_hours_to_first_answer",
+                "income",
+                "expense",
+            }
+        ),
+    ),
+    Provider(
+        task_figures,
+        frozenset(
+            {
+                "open_tasks",
+                "overdue_tasks",
+                "tasks_completed",
+                "tasks_completed_on_time",
+                "villages_out_of_compliance",
+            }
+        ),
+    ),
 ]
 
 
-async def dashboard_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | None, Figures]:
+async def dashboard_figures(
+    db: ScopedSession, scope: DashboardScope, wanted: frozenset[str] | None = None
+) -> dict[int | None, Figures]:
+    """The figures of the unit and its children; only the providers of `wanted` figures run
+    (all when None), so a screen showing two figures does not group every domain's rows."""
     figures: dict[int | None, Figures] = {}
     for provider in PROVIDERS:
-        for key, values in (await provider(db, scope)).items():
+        if wanted is not None and not provider.figures & wanted:
+            continue
+        for key, values in (await provider.fetch(db, scope)).items():
             figures.setdefault(key, {}).update(values)
     return figures

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any
 
 import strawberry
+from strawberry.types.nodes import SelectedField
 
 from resolvers.dashboard import DashboardScope, Figures, dashboard_figures
 from resolvers.hierarchy import OrgUnitChildrenByCodeLoader
@@ -66,6 +68,31 @@ def _zero(cls: type, name: str) -> Any:
     return Decimal(0) if cls.__annotations__.get(name) in (Decimal, "Decimal") else 0
 
 
+# Fields computed from other figures, and what they need.
+DERIVED_FIGURES = {"on_time_completion_rate": {"tasks_completed", "tasks_completed_on_time"}}
+
+
+def requested_figures(info: Info) -> frozenset[str]:
+    """The Dashboard fields this operation selects, on the unit and on its children
+    (fragments included), as Python field names."""
+    names: set[str] = set()
+
+    def walk(selections: list[Any]) -> None:
+        for selection in selections:
+            if isinstance(selection, SelectedField):
+                name = re.sub(r"(?<!^)([A-Z])", r"_\1", selection.name).lower()
+                names.add(name)
+                names.update(DERIVED_FIGURES.get(name, ()))
+                if selection.name == "children":
+                    walk(selection.selections)
+            else:  # a fragment spread or an inline fragment
+                walk(selection.selections)
+
+    for field in info.selected_fields:
+        walk(field.selections)
+    return frozenset(names)
+
+
 @strawberry.type
 class DashboardQuery:
     @strawberry.field(description="Null when the unit is outside the caller's scope.")
@@ -94,7 +121,7 @@ class DashboardQuery:
             since=since,
             until=until,
         )
-        figures = await dashboard_figures(info.context.db, scope)
+        figures = await dashboard_figures(info.context.db, scope, requested_figures(info))
         child_rows = await info.context.loader(OrgUnitChildrenByCodeLoader).load(code)
         children = [
             Dashboard.build(OrgUnit.from_row(row), figures.get(row["code"], {}), [])

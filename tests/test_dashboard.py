@@ -164,3 +164,16 @@ async def test_every_figure_adds_up_from_villages_to_the_city(gql, owner_pool):
         return checked
 
     assert await check(CITY) >= 7  # the city, two counties, four towns
+
+
+async def test_figures_asked_through_fragments_or_derived_are_computed(gql):
+    whole = """query($u: ID!) { dashboard(unit: $u) {
+        openTasks tasksCompleted tasksCompletedOnTime onTimeCompletionRate income } }"""
+    parts = """query($u: ID!) { dashboard(unit: $u) { ...Money children { ...Money }
+        onTimeCompletionRate } }
+        fragment Money on Dashboard { ... on Dashboard { income } }"""
+    full = (await gql.data(whole, {"u": WUMA}, as_=TOWN_OFFICIAL))["dashboard"]
+    asked = (await gql.data(parts, {"u": WUMA}, as_=TOWN_OFFICIAL))["dashboard"]
+    assert Decimal(asked["income"]) == Decimal(full["income"]) > 0
+    assert asked["onTimeCompletionRate"] == full["onTimeCompletionRate"] is not None
+    assert sum(Decimal(c["income"]) for c in asked["children"]) == Decimal(asked["income"])
