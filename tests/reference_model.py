@@ -329,9 +329,7 @@ TABLES: dict[str, TableRule] = {
     "ledger_entries": TableRule(("village_code", "id"), staff_of_village),
     "inspections": TableRule(("village_code", "id"), staff_of_village),
     "households": TableRule(("village_code", "household_no"), staff_of_village),
-    "resident_history": TableRule(
-        ("village_code", "resident_id", "valid_from"), staff_of_village
-    ),
+    "resident_history": TableRule(("village_code", "resident_id", "valid_from"), staff_of_village),
     "cadres": TableRule(("village_code", "id"), cadre_visible),
     "party_members": TableRule(("village_code", "resident_id", "joined_on"), party_member_visible),
     "listings": TableRule(("village_code", "id"), listing_visible),
