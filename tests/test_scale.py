@@ -44,18 +44,19 @@ select coalesce(n.code, r.code) as code, coalesce(n.month, r.month) as month,
 
 
 async def assert_rollups_match(conn: asyncpg.Connection) -> None:
-    def rows(records: list[Any]) -> set[tuple[Any, ...]]:
-        return {tuple(r) for r in records if any(v for k, v in dict(r).items() if k != "code")}
+    def rows(records: list[Any], keys: int) -> set[tuple[Any, ...]]:
+        # All-zero figures (a unit whose residents all moved away) equal no row at all.
+        return {tuple(r) for r in records if any(tuple(r)[keys:])}
 
     kept = await conn.fetch(
         "select unit_code, residents, party_members, notice_readers, notices_published"
         " from vg.unit_figures"
     )
-    assert rows(kept) == rows(await conn.fetch(LIVE_FIGURES))
+    assert rows(kept, 1) == rows(await conn.fetch(LIVE_FIGURES), 1)
     kept = await conn.fetch(
         "select unit_code, month, notices_published, notice_readers from vg.unit_monthly_figures"
     )
-    assert rows(kept) == rows(await conn.fetch(LIVE_MONTHLY))
+    assert rows(kept, 2) == rows(await conn.fetch(LIVE_MONTHLY), 2)
 
 
 @pytest.fixture
