@@ -4,6 +4,7 @@ and the analysts' statement timeout. Over-limit documents never execute."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -28,34 +29,55 @@ async def test_a_too_deep_document_is_refused_as_too_complex(gql):
     assert data["unit"]["children"]
 
 
-async def test_aliases_beyond_the_limit_are_refused(gql):
+async def with_default_limits(
+    database: Any, settings: Any, query: str, as_: str | None = None
+) -> dict[str, Any]:
+    """The answer to `query` from a service with the default limits (the suite's own
+    settings lift them, see tests/conftest.py)."""
+    async with service(database, settings, limits={}) as http:
+        headers = await login(http, as_) if as_ else {}
+        response = await http.post("/graphql", json={"query": query}, headers=headers)
+        answer: dict[str, Any] = response.json()
+        return answer
+
+
+async def default_limits_error(
+    database: Any, settings: Any, query: str, as_: str | None = None
+) -> dict[str, Any]:
+    """The error of a document refused before it runs: no data at all."""
+    answer = await with_default_limits(database, settings, query, as_)
+    assert answer.get("data") is None, answer
+    error: dict[str, Any] = answer["errors"][0]
+    return error
+
+
+async def test_aliases_beyond_the_limit_are_refused(database, settings):
     many = " ".join(f'a{i}: unit(code: "{CITY}") {{ code }}' for i in range(11))
-    error = await gql.error(f"{{ {many} }}")
+    error = await default_limits_error(database, settings, f"{{ {many} }}")
     assert error["extensions"] == {
         "code": "QUERY_TOO_COMPLEX",
         "limit": "aliases",
         "max": DEFAULT_LIMITS["anonymous"].aliases,
         "requestId": error["extensions"]["requestId"],
     }
-    assert "data" not in error
 
 
-async def test_too_many_tokens_are_refused_before_parsing_the_rest(gql):
+async def test_too_many_tokens_are_refused_before_parsing_the_rest(database, settings):
     fields = " ".join(["__typename"] * 1200)
-    error = await gql.error(f"{{ {fields} }}")
+    error = await default_limits_error(database, settings, f"{{ {fields} }}")
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     assert error["extensions"]["limit"] == "tokens"
 
 
-async def test_cost_budget_counts_nested_pages(gql):
+async def test_cost_budget_counts_nested_pages(database, settings):
     # 100 notices x their publisher's 10 children x 10 grandchildren x 10: over 5000.
     query = """query { feed(first: 100) { edges { node { publisher {
         children { children { children { code } } } } } } } }"""
-    error = await gql.error(query, as_=RESIDENT)
+    error = await default_limits_error(database, settings, query, as_=RESIDENT)
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     assert error["extensions"]["limit"] == "cost"
     cheap = "query { feed(first: 5) { edges { node { publisher { code } } } } }"
-    assert (await gql.data(cheap, as_=RESIDENT))["feed"]
+    assert (await with_default_limits(database, settings, cheap, as_=RESIDENT))["data"]["feed"]
 
 
 async def test_page_size_is_capped_per_role_and_by_variables(database, settings, owner_pool):
