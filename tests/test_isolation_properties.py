@@ -802,6 +802,18 @@ GRAPHQL_CHECKS: dict[str, GraphQLCheck] = {
         ),
         _connection_ids,
     ),
+    "done tasks": GraphQLCheck(
+        lambda b: b.units,
+        lambda code: _connection(code, "tasks", args=", status: DONE"),
+        lambda world, p, code: _id_set(
+            [
+                r
+                for r in _under(world, "tasks", p, "assignee_code", code)
+                if r["completed_at"] is not None
+            ]
+        ),
+        _connection_ids,
+    ),
     "task": GraphQLCheck(
         lambda b: b.ids.get("tasks", []),
         lambda tid: f'task(id: "{tid}") {{ id }}',
@@ -812,6 +824,26 @@ GRAPHQL_CHECKS: dict[str, GraphQLCheck] = {
         lambda b: b.units,
         lambda code: _connection(code, "ledger"),
         lambda world, p, code: _id_set(_under(world, "ledger_entries", p, "village_code", code)),
+        _connection_ids,
+    ),
+    "ledger search": GraphQLCheck(
+        lambda b: b.units,
+        lambda code: _connection(code, "ledger", args=', search: "村情"'),
+        lambda world, p, code: _id_set(
+            [
+                r
+                for r in _under(world, "ledger_entries", p, "village_code", code)
+                if "村情" in r["text"]
+            ]
+        ),
+        _connection_ids,
+    ),
+    "residents with a tag": GraphQLCheck(
+        lambda b: b.units,
+        lambda code: _connection(code, "residents", args=', tags: ["低保"]'),
+        lambda world, p, code: _id_set(
+            [r for r in _under(world, "residents", p, "village_code", code) if "低保" in r["tags"]]
+        ),
         _connection_ids,
     ),
     "residents": GraphQLCheck(
@@ -842,6 +874,21 @@ GRAPHQL_CHECKS: dict[str, GraphQLCheck] = {
                 r
                 for r in _under(world, "listings", p, "village_code", code)
                 if r["kind"] == "FARM_STAY"
+            ]
+        ),
+        _connection_ids,
+    ),
+    "pending listings": GraphQLCheck(
+        lambda b: b.units,
+        lambda code: (
+            f'listings(under: "{code}", status: PENDING, first: 100)'
+            " { totalCount edges { node { id } } }"
+        ),
+        lambda world, p, code: _id_set(
+            [
+                r
+                for r in _under(world, "listings", p, "village_code", code)
+                if r["status"] == "PENDING"
             ]
         ),
         _connection_ids,
