@@ -185,6 +185,111 @@ def audit_head_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
     return row["chain_key"] > 0 and p.reads_subtree_of(row["chain_key"])
 
 
+def _staff_over(p: ModelPrincipal, code: int) -> bool:
+    return p.reads_subtree_of(code)
+
+
+def _own_resident(p: ModelPrincipal, village: int, resident: int) -> bool:
+    """A row about the caller itself (its household village and resident id)."""
+    return p.is_resident and (village, resident) == (p.household_village, p.resident_id)
+
+
+def villagers_only(p: ModelPrincipal, row: Row, world: World) -> bool:
+    """财务公开, 码上协商, 提建议 (issue 3): the village's members (household-registered, or
+    admitted residents) and the staff whose subtree holds the village; nobody else, the
+    neighbour village's residents and anonymous callers included."""
+    return row["village_code"] in p.member_villages() or _staff_over(p, row["village_code"])
+
+
+def elector_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    # The roll names people: the staff of the village and each elector for itself.
+    return _staff_over(p, row["village_code"]) or _own_resident(
+        p, row["resident_village"], row["resident_id"]
+    )
+
+
+def ballot_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    # Secret ballot: officials see counts only; a villager sees its own ballot.
+    return _own_resident(p, row["resident_village"], row["resident_id"])
+
+
+def staff_of_village(p: ModelPrincipal, row: Row, world: World) -> bool:
+    """Households, history, the ledger, inspections: staff and analysts of the subtree."""
+    return _staff_over(p, row["village_code"])
+
+
+def party_member_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    return _staff_over(p, row["village_code"]) or _own_resident(
+        p, row["village_code"], row["resident_id"]
+    )
+
+
+def cadre_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    # 组织公开: who holds which position is disclosed to the village's members.
+    return villagers_only(p, row, world)
+
+
+def listing_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    """Approved listings are public; pending and rejected ones only the applicant and the
+    village's cadres see (issue 5), not officials above the village."""
+    if row["status"] == "APPROVED":
+        return True
+    reviewer = ("CADRE", row["village_code"]) in p.grants
+    return reviewer or _own_resident(p, row["village_code"], row["applicant_id"])
+
+
+def shelter_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    # Public, but a closed shelter is not shown to the public (nobody should go there).
+    return row["status"] != "CLOSED" or _staff_over(p, row["unit_code"])
+
+
+def task_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    """The assignee unit's staff and everyone above it: the issuer and the superior a task
+    escalates to are above the assignee (远程验收 by superiors)."""
+    return any(
+        _staff_over(p, unit)
+        for unit in (row["assignee_code"], row["issuer_code"], row["escalated_to"])
+        if unit is not None
+    )
+
+
+def task_reminder_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    return _staff_over(p, row["assignee_code"])
+
+
+def city_rule_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    """Reminder, escalation and disclosure rules: staff anywhere inside the city."""
+    return any(inside(row["city_code"], unit) for _, unit in p.grants) or _staff_over(
+        p, row["city_code"]
+    )
+
+
+def channel_address_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    return not p.anonymous and row["account_id"] == p.account_id
+
+
+def figures_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    # Dashboard rollups: the units inside the caller's granted subtrees.
+    return _staff_over(p, row["unit_code"])
+
+
+def mask(value: str | None, head: int) -> str | None:
+    """330302********1234, 138****0010: the head and the last four characters shown."""
+    if value is None:
+        return None
+    if len(value) <= head + 4:
+        return "*" * len(value)
+    return value[:head] + "*" * (len(value) - head - 4) + value[-4:]
+
+
+def contacts(p: ModelPrincipal, row: Row) -> tuple[str | None, str | None]:
+    """ID number and phone as the caller may see them (issue 5): in full for the cadres of
+    the household village and the resident itself, masked for everyone else."""
+    if ("CADRE", row["village_code"]) in p.grants or (p.is_resident and row["id"] == p.resident_id):
+        return row["id_number"], row["phone"]
+    return mask(row["id_number"], 6), mask(row["phone"], 3)
+
+
 @dataclass(frozen=True)
 class TableRule:
     key: tuple[str, ...]
@@ -202,6 +307,35 @@ TABLES: dict[str, TableRule] = {
     "outbox": TableRule(("id",), outbox_visible),
     "audit_log": TableRule(("id",), audit_visible),
     "audit_heads": TableRule(("chain_key",), audit_head_visible),
+    "finance_entries": TableRule(("village_code", "id"), villagers_only),
+    "finance_budgets": TableRule(("village_code", "id"), villagers_only),
+    "consultations": TableRule(("village_code", "id"), villagers_only),
+    "consultation_electors": TableRule(
+        ("village_code", "consultation_id", "resident_village", "resident_id"), elector_visible
+    ),
+    "ballots": TableRule(
+        ("village_code", "consultation_id", "resident_village", "resident_id"), ballot_visible
+    ),
+    "consultation_comments": TableRule(("village_code", "id"), villagers_only),
+    "suggestions": TableRule(("village_code", "id"), villagers_only),
+    "suggestion_replies": TableRule(("village_code", "id"), villagers_only),
+    "tasks": TableRule(("assignee_code", "id"), task_visible),
+    "task_reminders": TableRule(
+        ("assignee_code", "task_id", "kind", "due_at"), task_reminder_visible
+    ),
+    "task_rules": TableRule(("city_code",), city_rule_visible),
+    "disclosure_rules": TableRule(("city_code", "board"), city_rule_visible),
+    "channel_addresses": TableRule(("account_id", "channel"), channel_address_visible),
+    "ledger_entries": TableRule(("village_code", "id"), staff_of_village),
+    "inspections": TableRule(("village_code", "id"), staff_of_village),
+    "households": TableRule(("village_code", "household_no"), staff_of_village),
+    "resident_history": TableRule(("village_code", "resident_id", "valid_from"), staff_of_village),
+    "cadres": TableRule(("village_code", "id"), cadre_visible),
+    "party_members": TableRule(("village_code", "resident_id", "joined_on"), party_member_visible),
+    "listings": TableRule(("village_code", "id"), listing_visible),
+    "shelters": TableRule(("unit_code", "id"), shelter_visible),
+    "unit_figures": TableRule(("unit_code",), figures_visible),
+    "unit_monthly_figures": TableRule(("unit_code", "month"), figures_visible),
 }
 
 # Not tenant-owned: readable by everyone, anonymous callers included.

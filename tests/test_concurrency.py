@@ -85,6 +85,18 @@ async def test_parallel_publishing_and_reading_counts_exactly(
         assert actions == {"notice.publish": NOTICES, "notice.read": 8 * NOTICES}
         assert seqs == list(range(1, NOTICES + 8 * NOTICES + 1))
         assert (await verify_chain(conn)).intact
+        # The dashboard rollups count each reader once (per month), however parallel the reads.
+        readers = await conn.fetchrow(
+            """select f.notice_readers,
+                      (select sum(m.notice_readers) from vg.unit_monthly_figures m
+                        where m.unit_code = f.unit_code) as monthly,
+                      (select count(distinct (r.resident_id, vg.local_month(r.read_at)))
+                         from vg.notice_reads r where r.resident_village = f.unit_code) as live
+                 from vg.unit_figures f where f.unit_code = $1""",
+            tenant,
+        )
+        assert readers["notice_readers"] == 8
+        assert readers["monthly"] == readers["live"]
 
 
 async def test_parallel_publishing_in_many_tenants_keeps_every_chain_whole(
