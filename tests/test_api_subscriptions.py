@@ -4,6 +4,7 @@ PostgreSQL LISTEN/NOTIFY and filtered under each subscriber's own RLS context.""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from typing import Any
 
@@ -166,3 +167,24 @@ async def test_subscribers_keep_hearing_after_the_listener_connection_dies(
         assert message["payload"]["data"]["noticePublished"]["id"] in published
     finally:
         await socket.close()
+
+
+async def test_subscribe_messages_take_from_the_principals_rate_limit(database, settings):
+    strict = dataclasses.replace(settings, limits={"anonymous": {"rate_per_minute": 1, "burst": 2}})
+    with LiveServer(create_app(strict, database)) as server:
+        socket = await open_socket(server, None)
+        try:
+            answers = []
+            for operation in ("1", "2", "3"):
+                subscribe = {"query": "subscription { noticePublished { id } }"}
+                await socket.send(
+                    json.dumps({"id": operation, "type": "subscribe", "payload": subscribe})
+                )
+            while (message := await next_message(socket, wait=1.0)) is not None:
+                answers.append(message)
+        finally:
+            await socket.close()
+    errors = [m for m in answers if m["type"] == "error"]
+    refused = [e for e in errors if e["payload"][0]["extensions"]["code"] == "RATE_LIMITED"]
+    assert [e["id"] for e in refused] == ["3"], answers
+    assert refused[0]["payload"][0]["extensions"]["retryAfterSeconds"] >= 1

@@ -73,7 +73,8 @@ MAX_SUBSCRIPTIONS_PER_SOCKET = 10
 
 
 class LimitedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws with the HTTP side's document limits: a subscribe message is
+    """graphql-transport-ws with the HTTP side's limits: a subscribe message takes from the
+    principal's rate-limit bucket (the same one its HTTP requests use) and its document is
     measured (as a resident when signed in, else anonymous) before it starts."""
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
@@ -81,13 +82,23 @@ class LimitedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         payload = message.get("payload") or {}
         account = getattr(self.context.db, "account_id", None)
         tier = "anonymous" if account is None else "resident"
+        limits = limits_for(view.settings.limits, tier)
+        client = getattr(self.context.request, "client", None)
+        key = (
+            f"account:{account}"
+            if account is not None
+            else f"address:{client.host if client else '-'}"
+        )
         try:
+            wait = view.rate_limiter.take(key, limits)
+            if wait > 0:
+                raise rate_limited(wait)
             measure_document(
                 str(payload.get("query") or ""),
                 view.graphql_schema,
                 payload.get("operationName"),
                 payload.get("variables"),
-                limits_for(view.settings.limits, tier),
+                limits,
             )
         except VillageGraphError as refusal:
             error = GraphQLError(refusal.message, extensions=refusal.extensions)
