@@ -122,6 +122,13 @@ async def enqueue(owner_pool: Any, channel: str, count: int = 1, account: int | 
     return kind
 
 
+async def drain(owner_pool: Any, config: Settings, http: httpx.AsyncClient) -> None:
+    """Deliver what other tests left due, so a test's workers claim only its own rows."""
+    await deliver_outbox(
+        owner_pool, config, build_channels(config, http), datetime.now(UTC), "drain"
+    )
+
+
 async def rows_of(owner_pool: Any, kind: str) -> list[Any]:
     return await owner_pool.fetch(
         "select * from vg.outbox where kind = $1 order by idempotency_key", kind
@@ -132,10 +139,11 @@ async def test_two_concurrent_workers_lose_nothing_and_send_nothing_twice(
     owner_pool, settings, remote
 ):
     fake, base = remote
-    kind = await enqueue(owner_pool, "webhook", count=120)
     config = worker_settings(settings, base)
-    now = datetime.now(UTC)
     async with httpx.AsyncClient() as http:
+        await drain(owner_pool, config, http)
+        kind = await enqueue(owner_pool, "webhook", count=120)
+        now = datetime.now(UTC)
         channels = build_channels(config, http)
         reports = await asyncio.gather(
             deliver_outbox(owner_pool, config, channels, now, "worker-a"),
@@ -155,18 +163,18 @@ async def test_two_concurrent_workers_lose_nothing_and_send_nothing_twice(
 
 async def test_a_slow_channel_never_lets_a_lease_lapse_mid_batch(owner_pool, settings, remote):
     fake, base = remote
-    fake.delay = 0.3
-    kind = await enqueue(owner_pool, "webhook", count=12)
     # A lease that leaves 0.2 s to start sends once a send's worst case is kept: the first
-    # SEND_CONCURRENCY rows start at once, the others would start too late.
+    # SEND_CONCURRENCY rows start at once, the others would start too late. One worker, and
+    # nothing else due, so all 12 rows are in its one batch (two workers splitting them
+    # would each start theirs at once, and nothing would need handing back).
     config = worker_settings(settings, base, outbox_lease_seconds=SEND_TIMEOUT_SECONDS + 0.2)
-    now = datetime.now(UTC)
     async with httpx.AsyncClient() as http:
+        await drain(owner_pool, worker_settings(settings, base), http)
+        fake.delay = 0.3
+        kind = await enqueue(owner_pool, "webhook", count=12)
+        now = datetime.now(UTC)
         channels = build_channels(config, http)
-        reports = await asyncio.gather(
-            deliver_outbox(owner_pool, config, channels, now, "worker-a"),
-            deliver_outbox(owner_pool, config, channels, now, "worker-b"),
-        )
+        reports = [await deliver_outbox(owner_pool, config, channels, now, "worker-a")]
     rows = await rows_of(owner_pool, kind)
     assert {r["status"] for r in rows} == {"SENT"}
     assert {r["attempts"] for r in rows} == {1}  # handing rows back costs no attempt
