@@ -20,7 +20,6 @@ from schema.errors import Forbidden, NotFound, Unauthenticated
 from schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from schema.inputs import division_code, record_id, tag_list, text
 from schema.pagination import Connection, connection, decode_cursor, page_size
-from tenants.hierarchy import ancestors_or_self
 
 
 @strawberry.enum(
@@ -129,16 +128,7 @@ class NoticeQuery:
         principal = await principal_of(info)
         if principal is None:
             raise Unauthenticated("Log in to see your feed.")
-        villages = [
-            v for v in (principal.household_village, principal.residence_village) if v is not None
-        ]
-        publishers = sorted(
-            {
-                a
-                for unit in villages + [g.unit for g in principal.grants]
-                for a in ancestors_or_self(unit)
-            }
-        )
+        publishers = principal.feed_publishers()
         board_value = board.value if board else None
         db = info.context.db
         rows = await store.feed_page(db, publishers, board_value, cursor, size + 1)

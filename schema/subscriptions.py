@@ -22,8 +22,6 @@ from resolvers.notices import NOTICE_COLUMNS
 from schema.context import Info
 from schema.errors import BadUserInput, Unauthenticated
 from schema.notices import Board, Notice
-from tenants.hierarchy import ancestors_or_self
-from tenants.principal import Principal
 from tenants.session import ScopedSession
 
 _event_session: ContextVar[ScopedSession | None] = ContextVar("vg_event_session", default=None)
@@ -45,14 +43,6 @@ class SocketSession:
         """Each event's session is closed by its subscription; nothing is left to end."""
 
 
-def feed_publishers(principal: Principal) -> set[int]:
-    """The units whose notices reach a principal's feed (as `feed` in schema/notices.py)."""
-    units = [
-        v for v in (principal.household_village, principal.residence_village) if v is not None
-    ] + [g.unit for g in principal.grants]
-    return {a for unit in units for a in ancestors_or_self(unit)}
-
-
 @strawberry.type
 class NoticeSubscription:
     @strawberry.subscription(
@@ -71,7 +61,7 @@ class NoticeSubscription:
             session = ScopedSession(state["pool"], account)
             try:
                 principal = await session.principal()
-                if principal is None or event.publisher not in feed_publishers(principal):
+                if principal is None or event.publisher not in principal.feed_publishers():
                     continue
                 row = await session.fetchrow(
                     f"""select {NOTICE_COLUMNS} from vg.notices n

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tenants.hierarchy import contains
+from tenants.hierarchy import ancestors_or_self, contains
 
 STAFF_ROLES = ("OFFICIAL", "CADRE")
 
@@ -70,6 +70,13 @@ class Principal:
 
     def can_write(self, unit: int) -> bool:
         return any(g.role in STAFF_ROLES and contains(g.unit, unit) for g in self.grants)
+
+    def feed_publishers(self) -> list[int]:
+        """Units whose notices reach this caller's feed: the ancestor-or-self units of its
+        villages and of its grants' units (RLS still filters audience and tags)."""
+        villages = [v for v in (self.household_village, self.residence_village) if v is not None]
+        units = villages + [g.unit for g in self.grants]
+        return sorted({a for unit in units for a in ancestors_or_self(unit)})
 
     def roles(self) -> list[str]:
         roles = sorted({g.role for g in self.grants})
