@@ -8,6 +8,7 @@ header, so an HS256 token "signed" with a public key is refused.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -80,6 +81,17 @@ class TokenService:
             "exp": now + self.settings.token_ttl_seconds,
         }
         return jwt.encode(claims, self._hs_secret(), algorithm="HS256")
+
+    async def account_for_header(self, header: str) -> int:
+        """The account named by an `Authorization: Bearer <JWT>` value; InvalidToken when
+        it is not one. A JWKS fetch runs off the event loop."""
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise InvalidToken("not a bearer token")
+        if self.fetches_keys:
+            return await asyncio.to_thread(self.account_id, token)
+        return self.account_id(token)
 
     def account_id(self, token: str) -> int:
         try:

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import hashlib
@@ -172,11 +171,8 @@ class VillageGraphQL(GraphQL[Context, None]):
         params = getattr(context, "connection_params", None) or {}
         header = params.get("Authorization") or params.get("authorization")
         if header:
-            scheme, _, token = str(header).partition(" ")
             try:
-                if scheme.lower() != "bearer" or not token.strip():
-                    raise InvalidToken("not a bearer token")
-                account_id = self.tokens.account_id(token.strip())
+                account_id = await self.tokens.account_for_header(str(header))
             except InvalidToken as error:
                 raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from error
             context.db = SocketSession(account_id)
@@ -396,16 +392,8 @@ class BearerAuth:
         header = Request(scope).headers.get("authorization", "")
         scope["vg.account_id"] = None
         if header:
-            scheme, _, token = header.partition(" ")
             try:
-                if scheme.lower() != "bearer" or not token.strip():
-                    raise InvalidToken("not a bearer token")
-                if self.tokens.fetches_keys:
-                    scope["vg.account_id"] = await asyncio.to_thread(
-                        self.tokens.account_id, token.strip()
-                    )
-                else:
-                    scope["vg.account_id"] = self.tokens.account_id(token.strip())
+                scope["vg.account_id"] = await self.tokens.account_for_header(header)
             except InvalidToken:
                 self.metrics.count_request("unauthenticated")
                 response = JSONResponse(
