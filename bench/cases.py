@@ -22,9 +22,9 @@ from typing import Any
 import asyncpg
 
 from bench.http import GraphQLConnection
-from schema.pagination import encode_cursor
-from tenants.auth import TokenService
-from tenants.hierarchy import ancestors_or_self, child_divisor, level_of, subtree_end
+from villagegraph.schema.pagination import encode_cursor
+from villagegraph.tenants.auth import TokenService
+from villagegraph.tenants.hierarchy import ancestors_or_self, child_divisor, level_of, subtree_end
 
 FEED_PAGE = 20
 DEEP_OFFSET = 200  # the deep page starts after the 200th notice (page 11)
@@ -209,7 +209,7 @@ async def analyst_graphql(http: GraphQLConnection, env: BenchEnv, i: int) -> Any
 
 
 async def analyst_floor(pool: asyncpg.Pool, env: BenchEnv, i: int) -> Any:
-    from schema.inputs import period_bound
+    from villagegraph.schema.inputs import period_bound
 
     since = period_bound(ANALYST_FROM, "from", end=False)
     until = period_bound(ANALYST_TO, "to", end=True)
@@ -535,7 +535,7 @@ async def analytics_graphql(http: GraphQLConnection, env: BenchEnv, i: int) -> A
 
 
 async def analytics_floor(pool: asyncpg.Pool, env: BenchEnv, i: int) -> Any:
-    from schema.inputs import period_bound
+    from villagegraph.schema.inputs import period_bound
 
     since = period_bound(ANALYTICS_FROM, "from", end=False)
     until = period_bound(ANALYTICS_TO, "to", end=True)

@@ -28,12 +28,12 @@ import psutil
 
 from bench.cases import CASES, BenchEnv, Case
 from bench.http import GraphQLConnection
-from tenants.auth import TokenService
 from villagegraph import migrations
 from villagegraph.config import Settings
 from villagegraph.database import Database, create_request_pool, resolve_database
 from villagegraph.limits import TIERS
 from villagegraph.seed.scale import SCALES, seed_scale
+from villagegraph.tenants.auth import TokenService
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tenants.auth import verify_password
-from tenants.session import ScopedSession
+from villagegraph.tenants.auth import verify_password
+from villagegraph.tenants.session import ScopedSession
 
 
 async def authenticate(db: ScopedSession, phone: str, password: str) -> int | None:

@@ -18,8 +18,8 @@ from typing import Any
 
 import asyncpg
 
-from schema.errors import BadUserInput, QueryTooComplex
-from tenants.session import ScopedSession
+from villagegraph.schema.errors import BadUserInput, QueryTooComplex
+from villagegraph.tenants.session import ScopedSession
 
 MAX_GROUPS = 1000
 TIME_ZONE = "Asia/Shanghai"  # months are the calendar months of the villages

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from resolvers.loaders import Loader, by_key, grouped
-from resolvers.notifications import enqueue_notification
-from tenants.session import ScopedSession
+from villagegraph.resolvers.loaders import Loader, by_key, grouped
+from villagegraph.resolvers.notifications import enqueue_notification
+from villagegraph.tenants.session import ScopedSession
 
 REPRESENTATIVE_TAG = "村民代表"
 VOTING_AGE = 18

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from tenants.session import ScopedSession
+from villagegraph.tenants.session import ScopedSession
 
 Figures = dict[str, Any]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tenants.session import ScopedSession
+from villagegraph.tenants.session import ScopedSession
 
 ENTRY_COLUMNS = (
     "e.id, e.village_code, e.period, e.direction, e.category, e.amount, e.memo, e.voucher_no, "

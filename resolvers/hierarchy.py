@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from resolvers.loaders import Loader, by_key, grouped
+from villagegraph.resolvers.loaders import Loader, by_key, grouped
 
 UNIT_COLUMNS = "code, name, level, parent_code, valid_from, valid_to"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tenants.principal import Principal
-from tenants.session import ScopedSession
+from villagegraph.tenants.principal import Principal
+from villagegraph.tenants.session import ScopedSession
 
 
 async def record_inspection(

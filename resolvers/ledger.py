@@ -17,8 +17,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from resolvers.loaders import Loader, by_key
-from tenants.session import ScopedSession
+from villagegraph.resolvers.loaders import Loader, by_key
+from villagegraph.tenants.session import ScopedSession
 
 LEDGER_COLUMNS = (
     "e.id, e.village_code, e.category, e.occurred_on, e.text, e.attachments, e.corrects_id, "

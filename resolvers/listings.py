@@ -10,9 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from resolvers.loaders import Loader, by_key
-from resolvers.notifications import enqueue_notification
-from tenants.session import ScopedSession
+from villagegraph.resolvers.loaders import Loader, by_key
+from villagegraph.resolvers.notifications import enqueue_notification
+from villagegraph.tenants.session import ScopedSession
 
 LISTING_COLUMNS = (
     "id, village_code, kind, name, description, price, contact, photos, rooms, capacity, "

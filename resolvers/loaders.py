@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from tenants.session import ScopedSession
+from villagegraph.tenants.session import ScopedSession
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from resolvers.loaders import Loader, by_key
-from tenants.session import ScopedSession
+from villagegraph.resolvers.loaders import Loader, by_key
+from villagegraph.tenants.session import ScopedSession
 
 NOTICE_COLUMNS = (
     "n.id, n.publisher_code, n.board, n.title, n.body, n.audience, n.target_tags, "

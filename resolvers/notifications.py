@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tenants.session import ScopedSession
+from villagegraph.tenants.session import ScopedSession
 
 
 async def enqueue_notification(

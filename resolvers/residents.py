@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from resolvers.loaders import Loader, by_key
-from tenants.session import ScopedSession
+from villagegraph.resolvers.loaders import Loader, by_key
+from villagegraph.tenants.session import ScopedSession
 
 RESIDENT_COLUMNS = (
     "id, village_code, name, gender, birth_date, household_no, residence_code, "

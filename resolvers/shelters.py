@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from resolvers.loaders import Loader, by_key
-from tenants.session import ScopedSession
+from villagegraph.resolvers.loaders import Loader, by_key
+from villagegraph.tenants.session import ScopedSession
 
 SHELTER_COLUMNS = (
     "id, unit_code, name, address, lat, lng, capacity, facilities, contact, status, updated_at"

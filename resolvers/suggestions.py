@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from resolvers.loaders import Loader, by_key, grouped
-from resolvers.notifications import enqueue_notification
-from tenants.session import ScopedSession
+from villagegraph.resolvers.loaders import Loader, by_key, grouped
+from villagegraph.resolvers.notifications import enqueue_notification
+from villagegraph.tenants.session import ScopedSession
 
 SUGGESTION_COLUMNS = (
     "s.id, s.village_code, s.submitted_by, s.title, s.body, s.status, s.reason, "

@@ -14,9 +14,9 @@ from typing import Any
 
 import asyncpg
 
-from resolvers.loaders import Loader, by_key, grouped
-from resolvers.notifications import enqueue_notification
-from tenants.session import ScopedSession
+from villagegraph.resolvers.loaders import Loader, by_key, grouped
+from villagegraph.resolvers.notifications import enqueue_notification
+from villagegraph.tenants.session import ScopedSession
 
 TASK_COLUMNS = (
     "t.id, t.assignee_code, t.issuer_code, t.issued_by, t.title, t.body, t.due_at, "

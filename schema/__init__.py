@@ -12,21 +12,21 @@ import strawberry
 from strawberry.extensions import QueryDepthLimiter, ValidationCache
 from strawberry.tools import merge_types
 
-from schema.accounts import AccountMutation, AccountQuery
-from schema.analytics import AnalyticsQuery
-from schema.consultations import ConsultationMutation, ConsultationQuery
-from schema.dashboard import DashboardQuery
-from schema.extensions import CachedParse, MaskInternalErrors, RequestTransaction
-from schema.finance import FinanceMutation, FinanceQuery
-from schema.hierarchy import HierarchyQuery, OrgUnit
-from schema.ledger import LedgerMutation, LedgerQuery
-from schema.listings import ListingMutation, ListingQuery
-from schema.notices import Notice, NoticeMutation, NoticeQuery
-from schema.residents import Resident, ResidentMutation, ResidentQuery
-from schema.shelters import ShelterMutation, ShelterQuery
-from schema.subscriptions import NoticeSubscription
-from schema.suggestions import SuggestionMutation, SuggestionQuery
-from schema.tasks import TaskMutation, TaskQuery
+from villagegraph.schema.accounts import AccountMutation, AccountQuery
+from villagegraph.schema.analytics import AnalyticsQuery
+from villagegraph.schema.consultations import ConsultationMutation, ConsultationQuery
+from villagegraph.schema.dashboard import DashboardQuery
+from villagegraph.schema.extensions import CachedParse, MaskInternalErrors, RequestTransaction
+from villagegraph.schema.finance import FinanceMutation, FinanceQuery
+from villagegraph.schema.hierarchy import HierarchyQuery, OrgUnit
+from villagegraph.schema.ledger import LedgerMutation, LedgerQuery
+from villagegraph.schema.listings import ListingMutation, ListingQuery
+from villagegraph.schema.notices import Notice, NoticeMutation, NoticeQuery
+from villagegraph.schema.residents import Resident, ResidentMutation, ResidentQuery
+from villagegraph.schema.shelters import ShelterMutation, ShelterQuery
+from villagegraph.schema.subscriptions import NoticeSubscription
+from villagegraph.schema.suggestions import SuggestionMutation, SuggestionQuery
+from villagegraph.schema.tasks import TaskMutation, TaskQuery
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
 

@@ -6,14 +6,14 @@ from enum import Enum
 
 import strawberry
 
-from resolvers.accounts import authenticate
-from resolvers.residents import ResidentByIdLoader
-from schema.context import Info, principal_of
-from schema.errors import Unauthenticated
-from schema.hierarchy import OrgUnit, load_unit
-from schema.inputs import text
-from schema.residents import Resident
-from tenants.principal import Principal
+from villagegraph.resolvers.accounts import authenticate
+from villagegraph.resolvers.residents import ResidentByIdLoader
+from villagegraph.schema.context import Info, principal_of
+from villagegraph.schema.errors import Unauthenticated
+from villagegraph.schema.hierarchy import OrgUnit, load_unit
+from villagegraph.schema.inputs import text
+from villagegraph.schema.residents import Resident
+from villagegraph.tenants.principal import Principal
 
 
 @strawberry.enum

@@ -12,12 +12,18 @@ from typing import Annotated, Any, cast
 
 import strawberry
 
-from resolvers.analytics import MAX_GROUPS, MEASURES, AnalyticsRequest, measure_named, run_analytics
-from schema.context import Info, require_principal
-from schema.errors import BadUserInput, Forbidden
-from schema.hierarchy import OrgUnit, load_unit
-from schema.inputs import division_code, period_bound
-from tenants.hierarchy import subtree_end
+from villagegraph.resolvers.analytics import (
+    MAX_GROUPS,
+    MEASURES,
+    AnalyticsRequest,
+    measure_named,
+    run_analytics,
+)
+from villagegraph.schema.context import Info, require_principal
+from villagegraph.schema.errors import BadUserInput, Forbidden
+from villagegraph.schema.hierarchy import OrgUnit, load_unit
+from villagegraph.schema.inputs import division_code, period_bound
+from villagegraph.tenants.hierarchy import subtree_end
 
 _MEASURE_VALUES = cast(Any, Enum)("AnalyticsMeasure", {m.name: m.name for m in MEASURES})
 AnalyticsMeasure: Any = strawberry.enum(

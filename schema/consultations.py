@@ -13,22 +13,22 @@ from typing import Any
 import asyncpg
 import strawberry
 
-from resolvers import consultations as store
-from resolvers.consultations import (
+from villagegraph import resolvers
+from villagegraph.resolvers.consultations import (
     CommentsByConsultationIdLoader,
     ConsultationByIdLoader,
     ElectorByConsultationIdLoader,
     MyBallotByConsultationIdLoader,
     TallyByConsultationIdLoader,
 )
-from resolvers.notices import NoticeByIdLoader
-from schema.context import Info, require_principal
-from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
-from schema.hierarchy import OrgUnit, load_unit, subtree_bounds
-from schema.inputs import division_code, record_id, text
-from schema.notices import Notice
-from schema.pagination import Connection, connection, decode_cursor, page_size
-from schema.villagers import may_read_village, require_village_writer
+from villagegraph.resolvers.notices import NoticeByIdLoader
+from villagegraph.schema.context import Info, require_principal
+from villagegraph.schema.errors import BadUserInput, Conflict, Forbidden, NotFound
+from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
+from villagegraph.schema.inputs import division_code, record_id, text
+from villagegraph.schema.notices import Notice
+from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.schema.villagers import may_read_village, require_village_writer
 
 MAX_WINDOW_DAYS = 90
 
@@ -111,11 +111,11 @@ class Consultation:
             row=row,
         )
 
-    async def _tally(self, info: Info) -> store.Tally:
+    async def _tally(self, info: Info) -> resolvers.consultations.Tally:
         if self.row["closed_at"] is not None:
-            return store.Tally.from_closed(self.row)
+            return resolvers.consultations.Tally.from_closed(self.row)
         tally = await info.context.loader(TallyByConsultationIdLoader).load(self.row["id"])
-        return tally or store.Tally(None, 0, 0, 0, 0)
+        return tally or resolvers.consultations.Tally(None, 0, 0, 0, 0)
 
     @strawberry.field
     async def village(self, info: Info) -> OrgUnit:
@@ -231,13 +231,13 @@ class ConsultationQuery:
         lo, hi = subtree_bounds(division_code(unit))
         value = status.value if status else None
         db = info.context.db
-        rows = await store.page(db, lo, hi, value, cursor, size + 1)
+        rows = await resolvers.consultations.page(db, lo, hi, value, cursor, size + 1)
         return connection(
             rows,
             size,
             Consultation.from_row,
             lambda row: (row["opens_at"].isoformat(), row["id"]),
-            lambda: store.count(db, lo, hi, value),
+            lambda: resolvers.consultations.count(db, lo, hi, value),
         )
 
     @strawberry.field(description="One consultation, when the caller may see it.")
@@ -277,7 +277,7 @@ class ConsultationMutation:
                 argument="eligibility",
             )
         principal = await require_village_writer(info, code, "create consultations", "unit")
-        row, electors = await store.create(
+        row, electors = await resolvers.consultations.create(
             info.context.db,
             code,
             title,
@@ -312,10 +312,12 @@ class ConsultationMutation:
         if principal.resident_id is None or principal.household_village is None:
             raise Forbidden("Only villagers on the roll may vote.")
         db = info.context.db
-        if not await store.is_elector(db, row, principal.household_village, principal.resident_id):
+        if not await resolvers.consultations.is_elector(
+            db, row, principal.household_village, principal.resident_id
+        ):
             raise Forbidden("You are not on the roll of this consultation.")
         try:
-            await store.cast_ballot(
+            await resolvers.consultations.cast_ballot(
                 db, row, option, principal.household_village, principal.resident_id
             )
         except asyncpg.UniqueViolationError as error:
@@ -335,7 +337,9 @@ class ConsultationMutation:
         principal = await require_principal(info, "close consultations")
         row = await _visible(info, id)
         await require_village_writer(info, row["village_code"], "close consultations", "id")
-        closed = await store.close(info.context.db, row["id"], principal.account_id, None)
+        closed = await resolvers.consultations.close(
+            info.context.db, row["id"], principal.account_id, None
+        )
         if closed is None:
             raise Conflict("This consultation is already closed.")
         return Consultation.from_row(closed)
@@ -351,7 +355,7 @@ class ConsultationMutation:
             raise Forbidden("Only the village's members and staff may deliberate here.")
         if row["status"] == "CLOSED":
             raise Conflict("This consultation is closed.")
-        comment = await store.comment(
+        comment = await resolvers.consultations.comment(
             info.context.db, row, content, principal.account_id, principal.display_name
         )
         return ConsultationComment(

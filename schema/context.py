@@ -8,11 +8,11 @@ from typing import Any, TypeVar
 import strawberry
 from starlette.requests import Request
 
-from schema.errors import Unauthenticated
-from tenants.auth import TokenService
-from tenants.principal import Principal
-from tenants.session import ScopedSession
 from villagegraph.config import Settings
+from villagegraph.schema.errors import Unauthenticated
+from villagegraph.tenants.auth import TokenService
+from villagegraph.tenants.principal import Principal
+from villagegraph.tenants.session import ScopedSession
 
 L = TypeVar("L")
 

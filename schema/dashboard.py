@@ -9,12 +9,12 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types.nodes import SelectedField
 
-from resolvers.dashboard import DashboardScope, Figures, dashboard_figures
-from resolvers.hierarchy import OrgUnitChildrenByCodeLoader
-from schema.context import Info, principal_of
-from schema.hierarchy import OrgUnit, load_unit
-from schema.inputs import division_code, period_bound
-from tenants.hierarchy import Level, child_divisor, level_of, subtree_end
+from villagegraph.resolvers.dashboard import DashboardScope, Figures, dashboard_figures
+from villagegraph.resolvers.hierarchy import OrgUnitChildrenByCodeLoader
+from villagegraph.schema.context import Info, principal_of
+from villagegraph.schema.hierarchy import OrgUnit, load_unit
+from villagegraph.schema.inputs import division_code, period_bound
+from villagegraph.tenants.hierarchy import Level, child_divisor, level_of, subtree_end
 
 
 @strawberry.type(description="A unit's figures over its whole subtree, with its children's.")

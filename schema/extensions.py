@@ -13,8 +13,13 @@ from graphql import DocumentNode, GraphQLError, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from schema.errors import Forbidden, QueryTooComplex, Unauthenticated, VillageGraphError
-from tenants.session import UnknownAccount
+from villagegraph.schema.errors import (
+    Forbidden,
+    QueryTooComplex,
+    Unauthenticated,
+    VillageGraphError,
+)
+from villagegraph.tenants.session import UnknownAccount
 
 log = logging.getLogger("villagegraph.errors")
 

@@ -14,13 +14,13 @@ from typing import Annotated, Any
 
 import strawberry
 
-from resolvers import finance as store
-from resolvers.inspections import record_inspection
-from schema.context import Info, require_principal
-from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
-from schema.hierarchy import OrgUnit, load_unit
-from schema.inputs import division_code, record_id, text
-from schema.villagers import may_read_village, require_village_writer
+from villagegraph import resolvers
+from villagegraph.resolvers.inspections import record_inspection
+from villagegraph.schema.context import Info, require_principal
+from villagegraph.schema.errors import BadUserInput, Conflict, Forbidden, NotFound
+from villagegraph.schema.hierarchy import OrgUnit, load_unit
+from villagegraph.schema.inputs import division_code, record_id, text
+from villagegraph.schema.villagers import may_read_village, require_village_writer
 
 _MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 MAX_AMOUNT = Decimal("999999999999.99")
@@ -171,17 +171,17 @@ class FinanceQuery:
         if not may_read_village(principal, code):
             raise Forbidden("The village accounts are open to its villagers and officials only.")
         db = info.context.db
-        rows = await store.entries(db, code, since, until)
+        rows = await resolvers.finance.entries(db, code, since, until)
         await record_inspection(
             db, principal, subject="FINANCE", queried_unit=code, villages={code}
         )
-        sums = await store.sums(db, code, since, until)
+        sums = await resolvers.finance.sums(db, code, since, until)
         years = sorted(
             {int(b[:4]) for b in (since, until) if b} | {int(r["period"][:4]) for r in rows}
         )
         if since and until:
             years = list(range(max(int(since[:4]), 2000), min(int(until[:4]), 2100) + 1))
-        budget = await store.budget_lines(db, code, years) if years else []
+        budget = await resolvers.finance.budget_lines(db, code, years) if years else []
         total = next((s for s in sums if s["by"] == "total"), None)
         income = total["income"] if total else Decimal("0.00")
         expense = total["expense"] if total else Decimal("0.00")
@@ -236,7 +236,7 @@ class FinanceMutation:
             else None
         )
         principal = await require_village_writer(info, code, "record finance entries")
-        row = await store.record_entry(
+        row = await resolvers.finance.record_entry(
             info.context.db,
             code,
             period,
@@ -256,7 +256,7 @@ class FinanceMutation:
         entry_id = record_id(id)
         reason = text(memo, "memo", max_length=500)
         principal = await require_principal(info, "reverse finance entries")
-        original = await store.entry(info.context.db, entry_id)
+        original = await resolvers.finance.entry(info.context.db, entry_id)
         if original is None:
             raise NotFound("No such finance entry, or it is not yours to see.")
         await require_village_writer(info, original["village_code"], "reverse finance entries")
@@ -264,7 +264,9 @@ class FinanceMutation:
             raise Conflict("A reversing entry cannot itself be reversed; record a new entry.")
         if original["reversed"]:
             raise Conflict("This entry has already been reversed.")
-        row = await store.reverse_entry(info.context.db, original, reason, principal.account_id)
+        row = await resolvers.finance.reverse_entry(
+            info.context.db, original, reason, principal.account_id
+        )
         return FinanceEntry.from_row(row)
 
     @strawberry.mutation(description="Set a year's budget for a category (a new revision).")
@@ -275,7 +277,7 @@ class FinanceMutation:
         category = text(input.category, "category", max_length=50)
         amount = money(input.amount)
         principal = await require_village_writer(info, code, "set budgets")
-        await store.set_budget(
+        await resolvers.finance.set_budget(
             info.context.db,
             code,
             input.year,
@@ -284,7 +286,7 @@ class FinanceMutation:
             amount,
             principal.account_id,
         )
-        lines = await store.budget_lines(info.context.db, code, [input.year])
+        lines = await resolvers.finance.budget_lines(info.context.db, code, [input.year])
         line = next(
             b for b in lines if (b["direction"], b["category"]) == (input.direction.value, category)
         )

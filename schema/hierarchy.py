@@ -8,10 +8,10 @@ from typing import Any
 
 import strawberry
 
-from resolvers.hierarchy import OrgUnitByCodeLoader, OrgUnitChildrenByCodeLoader
-from schema.context import Info
-from schema.errors import BadUserInput, NotFound
-from tenants.hierarchy import is_division_code, subtree_end
+from villagegraph.resolvers.hierarchy import OrgUnitByCodeLoader, OrgUnitChildrenByCodeLoader
+from villagegraph.schema.context import Info
+from villagegraph.schema.errors import BadUserInput, NotFound
+from villagegraph.tenants.hierarchy import is_division_code, subtree_end
 
 
 @strawberry.enum(description="The tier of an org unit.")

@@ -7,8 +7,8 @@ import re
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from schema.errors import BadUserInput
-from tenants.hierarchy import is_division_code
+from villagegraph.schema.errors import BadUserInput
+from villagegraph.tenants.hierarchy import is_division_code
 
 # Periods (months, due dates, disclosure deadlines) are reckoned in China Standard Time.
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")

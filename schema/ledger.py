@@ -12,16 +12,15 @@ from typing import Any
 
 import strawberry
 
-from resolvers import inspections
-from resolvers import ledger as store
-from resolvers.ledger import CorrectionByLedgerEntryIdLoader, LedgerEntryByIdLoader
-from schema.context import Info, require_principal
-from schema.errors import BadUserInput, Forbidden, NotFound
-from schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
-from schema.inputs import division_code, record_id, text
-from schema.pagination import Connection, connection, decode_cursor, page_size
-from schema.tasks import attachment_links
-from tenants.hierarchy import Level, level_of
+from villagegraph import resolvers
+from villagegraph.resolvers.ledger import CorrectionByLedgerEntryIdLoader, LedgerEntryByIdLoader
+from villagegraph.schema.context import Info, require_principal
+from villagegraph.schema.errors import BadUserInput, Forbidden, NotFound
+from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
+from villagegraph.schema.inputs import division_code, record_id, text
+from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.schema.tasks import attachment_links
+from villagegraph.tenants.hierarchy import Level, level_of
 
 MAX_TERMS = 5
 
@@ -161,10 +160,10 @@ class LedgerQuery:
         lo, hi = subtree_bounds(code)
         terms = search_terms(search)
         db = info.context.db
-        rows = await store.subtree_page(db, lo, hi, terms, cursor, size + 1)
+        rows = await resolvers.ledger.subtree_page(db, lo, hi, terms, cursor, size + 1)
         principal = await db.principal()
         if principal is not None:
-            await inspections.record_inspection(
+            await resolvers.inspections.record_inspection(
                 db,
                 principal,
                 subject="LEDGER",
@@ -177,7 +176,7 @@ class LedgerQuery:
             size,
             LedgerEntry.from_row,
             lambda row: (row["relevance"], row["occurred_on"].isoformat(), row["id"]),
-            lambda: store.subtree_count(db, lo, hi, terms),
+            lambda: resolvers.ledger.subtree_count(db, lo, hi, terms),
         )
 
     @strawberry.field(
@@ -194,13 +193,13 @@ class LedgerQuery:
         cursor = decode_cursor(after, 2)
         lo, hi = subtree_bounds(division_code(unit))
         db = info.context.db
-        rows = await inspections.inspections_page(db, lo, hi, cursor, size + 1)
+        rows = await resolvers.inspections.inspections_page(db, lo, hi, cursor, size + 1)
         return connection(
             rows,
             size,
             Inspection.from_row,
             lambda row: (row["inspected_at"].isoformat(), row["id"]),
-            lambda: inspections.inspections_count(db, lo, hi),
+            lambda: resolvers.inspections.inspections_count(db, lo, hi),
         )
 
 
@@ -215,7 +214,7 @@ class LedgerMutation:
         await require_unit(info, village, "village")
         if not principal.can_write(village):
             raise Forbidden("Only the village's cadres and officials above it may record here.")
-        row = await store.record(
+        row = await resolvers.ledger.record(
             info.context.db,
             village=village,
             category=text(input.category, "category", max_length=50),
@@ -240,7 +239,7 @@ class LedgerMutation:
         village = original["village_code"]
         if not principal.can_write(village):
             raise Forbidden("Only the village's cadres and officials above it may correct it.")
-        row = await store.record(
+        row = await resolvers.ledger.record(
             info.context.db,
             village=village,
             category=text(input.category, "category", max_length=50)

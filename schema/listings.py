@@ -14,15 +14,15 @@ from urllib.parse import urlsplit
 
 import strawberry
 
-from resolvers import listings as store
-from resolvers.hierarchy import OrgUnitByCodeLoader
-from resolvers.listings import ListingByIdLoader
-from schema.context import Info, require_principal
-from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
-from schema.hierarchy import OrgUnit, load_unit, subtree_bounds
-from schema.inputs import division_code, record_id, text
-from schema.pagination import Connection, connection, decode_cursor, page_size
-from tenants.hierarchy import ancestors_or_self
+from villagegraph import resolvers
+from villagegraph.resolvers.hierarchy import OrgUnitByCodeLoader
+from villagegraph.resolvers.listings import ListingByIdLoader
+from villagegraph.schema.context import Info, require_principal
+from villagegraph.schema.errors import BadUserInput, Conflict, Forbidden, NotFound
+from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
+from villagegraph.schema.inputs import division_code, record_id, text
+from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.tenants.hierarchy import ancestors_or_self
 
 MAX_PHOTOS = 9
 MAX_PRICE = Decimal("9999999999.99")
@@ -168,7 +168,7 @@ class ListingQuery:
         kind_value = kind.value if kind else None
         status_value = status.value if status else None
         db = info.context.db
-        rows = await store.listings_page(
+        rows = await resolvers.listings.listings_page(
             db,
             kind_value,
             bounds,
@@ -182,7 +182,9 @@ class ListingQuery:
             size,
             Listing.from_row,
             lambda row: (row["id"],),
-            lambda: store.listings_count(db, kind_value, bounds, keyword, status_value),
+            lambda: resolvers.listings.listings_count(
+                db, kind_value, bounds, keyword, status_value
+            ),
         )
 
     @strawberry.field(description="One listing, when the caller may see it.")
@@ -199,7 +201,7 @@ class ListingMutation:
         if principal.resident_id is None or principal.household_village is None:
             raise Forbidden("Only registered residents may apply for a listing.")
         rooms, capacity = _farm_stay_size(input)
-        row = await store.apply(
+        row = await resolvers.listings.apply(
             info.context.db,
             village=principal.household_village,
             applicant_id=principal.resident_id,
@@ -231,7 +233,7 @@ class ListingMutation:
         why = None if reason is None else text(reason, "reason", max_length=500, required=False)
         if not approve and not why:
             raise BadUserInput("A rejection needs a `reason`.", argument="reason")
-        row = await store.review(
+        row = await resolvers.listings.review(
             info.context.db, listing, approve, why or None, principal.account_id
         )
         if row is None:

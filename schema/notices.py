@@ -8,18 +8,18 @@ from typing import Any
 
 import strawberry
 
-from resolvers import notices as store
-from resolvers.inspections import record_inspection
-from resolvers.notices import (
+from villagegraph import resolvers
+from villagegraph.resolvers.inspections import record_inspection
+from villagegraph.resolvers.notices import (
     NoticeByIdLoader,
     NoticeReadByNoticeIdLoader,
     ReadCountByNoticeIdLoader,
 )
-from schema.context import Info, principal_of, require_principal
-from schema.errors import Forbidden, NotFound, Unauthenticated
-from schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
-from schema.inputs import division_code, record_id, tag_list, text
-from schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.schema.context import Info, principal_of, require_principal
+from villagegraph.schema.errors import Forbidden, NotFound, Unauthenticated
+from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
+from villagegraph.schema.inputs import division_code, record_id, tag_list, text
+from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
 
 
 @strawberry.enum(
@@ -131,8 +131,8 @@ class NoticeQuery:
         publishers = principal.feed_publishers()
         board_value = board.value if board else None
         db = info.context.db
-        rows = await store.feed_page(db, publishers, board_value, cursor, size + 1)
-        return _page(rows, size, lambda: store.feed_count(db, publishers, board_value))
+        rows = await resolvers.notices.feed_page(db, publishers, board_value, cursor, size + 1)
+        return _page(rows, size, lambda: resolvers.notices.feed_count(db, publishers, board_value))
 
     @strawberry.field(description="Notices published inside a unit's subtree (drill-down).")
     async def notices(
@@ -148,7 +148,7 @@ class NoticeQuery:
         lo, hi = subtree_bounds(division_code(unit))
         board_value = board.value if board else None
         db = info.context.db
-        rows = await store.subtree_page(db, lo, hi, board_value, cursor, size + 1)
+        rows = await resolvers.notices.subtree_page(db, lo, hi, board_value, cursor, size + 1)
         principal = await db.principal()
         if principal is not None:
             await record_inspection(
@@ -158,7 +158,7 @@ class NoticeQuery:
                 queried_unit=lo,
                 villages={row["publisher_code"] for row in rows[:size]} | {lo},
             )
-        return _page(rows, size, lambda: store.subtree_count(db, lo, hi, board_value))
+        return _page(rows, size, lambda: resolvers.notices.subtree_count(db, lo, hi, board_value))
 
     @strawberry.field(description="One notice, when the caller can see it.")
     async def notice(self, info: Info, id: strawberry.ID) -> Notice | None:
@@ -177,7 +177,7 @@ class NoticeMutation:
         await require_unit(info, code)
         if not principal.can_write(code):
             raise Forbidden("Only officials and cadres of this unit or above may publish here.")
-        row = await store.publish(
+        row = await resolvers.notices.publish(
             info.context.db,
             code,
             input.board.value,
@@ -197,7 +197,7 @@ class NoticeMutation:
             raise NotFound("No such notice, or it is not addressed to you.")
         if principal.is_resident:
             assert principal.household_village is not None and principal.resident_id is not None
-            await store.mark_read(
+            await resolvers.notices.mark_read(
                 info.context.db, row, principal.household_village, principal.resident_id
             )
         return Notice.from_row(row)

@@ -13,8 +13,8 @@ from typing import Any
 
 import strawberry
 
-from resolvers import residents as store
-from resolvers.residents import (
+from villagegraph import resolvers
+from villagegraph.resolvers.residents import (
     CadreByIdLoader,
     HouseholdByKeyLoader,
     PartyMembershipByResidentIdLoader,
@@ -22,12 +22,12 @@ from resolvers.residents import (
     ResidentContactByIdLoader,
     ResidentsByHouseholdLoader,
 )
-from schema.context import Info, principal_of, require_principal
-from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
-from schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
-from schema.inputs import LOCAL_TIME, division_code, record_id, tag_list, text
-from schema.pagination import Connection, connection, decode_cursor, page_size
-from tenants.hierarchy import Level, child_divisor, level_of
+from villagegraph.schema.context import Info, principal_of, require_principal
+from villagegraph.schema.errors import BadUserInput, Conflict, Forbidden, NotFound
+from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
+from villagegraph.schema.inputs import LOCAL_TIME, division_code, record_id, tag_list, text
+from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.tenants.hierarchy import Level, child_divisor, level_of
 
 
 def today() -> date:
@@ -184,11 +184,13 @@ class ResidentStatistics:
 
     @strawberry.field(description="党员 with a membership on that date.")
     async def party_members(self, info: Info) -> int:
-        return await store.party_member_count(info.context.db, self.lo, self.hi, self.on)
+        return await resolvers.residents.party_member_count(
+            info.context.db, self.lo, self.hi, self.on
+        )
 
     @strawberry.field(description="Cadre positions held on that date.")
     async def cadres(self, info: Info) -> list[Cadre]:
-        rows = await store.cadres_serving(info.context.db, self.lo, self.hi, self.on)
+        rows = await resolvers.residents.cadres_serving(info.context.db, self.lo, self.hi, self.on)
         return [Cadre.from_row(row) for row in rows]
 
 
@@ -284,7 +286,7 @@ class ResidentQuery:
         wanted = tag_list(tags, "tags")
         number, mobile = _identity(id_number, "idNumber"), _identity(phone, "phone")
         db = info.context.db
-        rows = await store.residents_page(
+        rows = await resolvers.residents.residents_page(
             db, lo, hi, wanted, number, mobile, int(cursor[0]) if cursor else None, size + 1
         )
         return connection(
@@ -292,7 +294,7 @@ class ResidentQuery:
             size,
             Resident.from_row,
             lambda row: (row["id"],),
-            lambda: store.residents_count(db, lo, hi, wanted, number, mobile),
+            lambda: resolvers.residents.residents_count(db, lo, hi, wanted, number, mobile),
         )
 
     @strawberry.field(
@@ -320,7 +322,7 @@ class ResidentQuery:
         lo, hi = subtree_bounds(code)
         day = on or today()
         dimensions = sorted({d.value for d in by or []})
-        rows = await store.resident_groups(
+        rows = await resolvers.residents.resident_groups(
             info.context.db, lo, hi, day, dimensions, divisor, wanted
         )
         total = next((row["residents"] for row in rows if row["is_total"]), 0)
@@ -340,7 +342,7 @@ class ResidentQuery:
     @strawberry.field(description="Cadre positions in a subtree held on a date (default today).")
     async def cadres(self, info: Info, unit: strawberry.ID, on: date | None = None) -> list[Cadre]:
         lo, hi = subtree_bounds(division_code(unit))
-        rows = await store.cadres_serving(info.context.db, lo, hi, on or today())
+        rows = await resolvers.residents.cadres_serving(info.context.db, lo, hi, on or today())
         return [Cadre.from_row(row) for row in rows]
 
 
@@ -361,7 +363,7 @@ class ResidentMutation:
             row = await info.context.loader(ResidentByIdLoader).load(resident_id)
             if row is None or row["village_code"] != village:
                 raise NotFound("No such resident registered in this village.", argument="resident")
-        row = await store.appoint_cadre(
+        row = await resolvers.residents.appoint_cadre(
             info.context.db,
             village,
             text(input.name, "name", max_length=50),
@@ -404,13 +406,15 @@ class ResidentMutation:
         effective = input.effective_on or today()
         if effective > today():
             raise BadUserInput("`effectiveOn` must not be in the future.", argument="effectiveOn")
-        since = await store.open_version_start(info.context.db, resident["id"])
+        since = await resolvers.residents.open_version_start(info.context.db, resident["id"])
         if since is not None and effective < since:
             raise BadUserInput(
                 f"`effectiveOn` is before the last recorded change ({since}).",
                 argument="effectiveOn",
             )
-        row = await store.update_resident(info.context.db, resident, changes, effective)
+        row = await resolvers.residents.update_resident(
+            info.context.db, resident, changes, effective
+        )
         return Resident.from_row(row)
 
     @strawberry.mutation(description="Close a cadre's term; the position stays in history.")
@@ -425,4 +429,4 @@ class ResidentMutation:
             raise Conflict("This term has already ended.")
         if on <= cadre["term_start"]:
             raise BadUserInput("`on` must be after the term started.", argument="on")
-        return Cadre.from_row(await store.end_cadre_term(info.context.db, cadre, on))
+        return Cadre.from_row(await resolvers.residents.end_cadre_term(info.context.db, cadre, on))

@@ -15,17 +15,16 @@ from urllib.parse import quote
 
 import strawberry
 
-from resolvers import notices as notice_store
-from resolvers import shelters as store
-from resolvers.notifications import enqueue_notification
-from resolvers.shelters import ShelterByIdLoader
-from schema.context import Info, require_principal
-from schema.errors import BadUserInput, Forbidden, NotFound
-from schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
-from schema.inputs import division_code, record_id, tag_list, text
-from schema.notices import Notice
-from schema.pagination import page_size
-from tenants.principal import Principal
+from villagegraph import resolvers
+from villagegraph.resolvers.notifications import enqueue_notification
+from villagegraph.resolvers.shelters import ShelterByIdLoader
+from villagegraph.schema.context import Info, require_principal
+from villagegraph.schema.errors import BadUserInput, Forbidden, NotFound
+from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
+from villagegraph.schema.inputs import division_code, record_id, tag_list, text
+from villagegraph.schema.notices import Notice
+from villagegraph.schema.pagination import page_size
+from villagegraph.tenants.principal import Principal
 
 
 @strawberry.enum
@@ -180,10 +179,10 @@ class ShelterQuery:
         size = page_size(first)
         bounds = None if under is None else subtree_bounds(division_code(under, "under"))
         if near is None:
-            rows = await store.in_subtree(info.context.db, bounds, size)
+            rows = await resolvers.shelters.in_subtree(info.context.db, bounds, size)
         else:
             lat, lng = _point(near, "near")
-            rows = await store.nearest(info.context.db, lat, lng, bounds, size)
+            rows = await resolvers.shelters.nearest(info.context.db, lat, lng, bounds, size)
         return [Shelter.from_row(row) for row in rows]
 
     @strawberry.field(description="One shelter, when the caller may see it.")
@@ -204,7 +203,7 @@ class ShelterMutation:
         fields = _changes(input)
         fields.setdefault("facilities", [])
         fields.setdefault("contact", None)
-        row = await store.create(info.context.db, unit, fields, principal.account_id)
+        row = await resolvers.shelters.create(info.context.db, unit, fields, principal.account_id)
         return Shelter.from_row(row)
 
     @strawberry.mutation(description="Change a shelter's details or status.")
@@ -215,7 +214,9 @@ class ShelterMutation:
         changes = _changes(input)
         if not changes:
             raise BadUserInput("Nothing to change.", argument="input")
-        row = await store.update(info.context.db, shelter, changes, principal.account_id)
+        row = await resolvers.shelters.update(
+            info.context.db, shelter, changes, principal.account_id
+        )
         return Shelter.from_row(row)
 
     @strawberry.mutation(
@@ -233,7 +234,7 @@ class ShelterMutation:
         reason = text(message or "", "message", max_length=500, required=False)
         lo, hi = subtree_bounds(code)
         db = info.context.db
-        opened, rows = await store.open_all(db, lo, hi, principal.account_id, reason)
+        opened, rows = await resolvers.shelters.open_all(db, lo, hi, principal.account_id, reason)
         if not rows:
             raise NotFound(f"{root.name} has no shelters to open.", argument="unit")
         shelters = [Shelter.from_row(row) for row in rows]
@@ -245,7 +246,7 @@ class ShelterMutation:
                 for s in shelters
             ]
         )
-        notice = await notice_store.publish(
+        notice = await resolvers.notices.publish(
             db,
             code,
             "NOTICE",

@@ -18,11 +18,11 @@ from typing import Any
 
 import strawberry
 
-from resolvers.notices import NOTICE_COLUMNS
-from schema.context import Info
-from schema.errors import BadUserInput, Unauthenticated
-from schema.notices import Board, Notice
-from tenants.session import ScopedSession
+from villagegraph.resolvers.notices import NOTICE_COLUMNS
+from villagegraph.schema.context import Info
+from villagegraph.schema.errors import BadUserInput, Unauthenticated
+from villagegraph.schema.notices import Board, Notice
+from villagegraph.tenants.session import ScopedSession
 
 _event_session: ContextVar[ScopedSession | None] = ContextVar("vg_event_session", default=None)
 

@@ -12,14 +12,14 @@ from typing import Any
 import asyncpg
 import strawberry
 
-from resolvers import suggestions as store
-from resolvers.suggestions import RepliesBySuggestionIdLoader, SuggestionByIdLoader
-from schema.context import Info, require_principal
-from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
-from schema.hierarchy import OrgUnit, load_unit, subtree_bounds
-from schema.inputs import division_code, record_id, text
-from schema.pagination import Connection, connection, decode_cursor, page_size
-from schema.villagers import require_village_writer
+from villagegraph import resolvers
+from villagegraph.resolvers.suggestions import RepliesBySuggestionIdLoader, SuggestionByIdLoader
+from villagegraph.schema.context import Info, require_principal
+from villagegraph.schema.errors import BadUserInput, Conflict, Forbidden, NotFound
+from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
+from villagegraph.schema.inputs import division_code, record_id, text
+from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.schema.villagers import require_village_writer
 
 
 @strawberry.enum
@@ -120,13 +120,13 @@ class SuggestionQuery:
         lo, hi = subtree_bounds(division_code(unit))
         value = status.value if status else None
         db = info.context.db
-        rows = await store.page(db, lo, hi, value, cursor, size + 1)
+        rows = await resolvers.suggestions.page(db, lo, hi, value, cursor, size + 1)
         return connection(
             rows,
             size,
             Suggestion.from_row,
             lambda row: (row["submitted_at"].isoformat(), row["id"]),
-            lambda: store.count(db, lo, hi, value),
+            lambda: resolvers.suggestions.count(db, lo, hi, value),
         )
 
     @strawberry.field(description="One suggestion, when the caller may see it.")
@@ -144,7 +144,7 @@ class SuggestionMutation:
         principal = await require_principal(info, "submit suggestions")
         if principal.resident_id is None or principal.household_village is None:
             raise Forbidden("Only villagers may submit suggestions to their village.")
-        row = await store.submit(
+        row = await resolvers.suggestions.submit(
             info.context.db,
             principal.household_village,
             principal.resident_id,
@@ -160,7 +160,9 @@ class SuggestionMutation:
         row = await _handled(info, id, "answer suggestions")
         principal = await require_principal(info)
         try:
-            answered = await store.reply(info.context.db, row, content, principal.account_id)
+            answered = await resolvers.suggestions.reply(
+                info.context.db, row, content, principal.account_id
+            )
         except asyncpg.ObjectNotInPrerequisiteStateError as error:
             raise Conflict(f"A {_said(row['status'])} suggestion cannot be answered.") from error
         return Suggestion.from_row(answered)
@@ -182,7 +184,7 @@ class SuggestionMutation:
         if status is SuggestionStatus.REJECTED and not cleaned:
             raise BadUserInput("A rejection needs a reason.", argument="reason")
         try:
-            moved = await store.move(info.context.db, row, status.value, cleaned)
+            moved = await resolvers.suggestions.move(info.context.db, row, status.value, cleaned)
         except asyncpg.ObjectNotInPrerequisiteStateError as error:
             raise Conflict(
                 f"A {_said(row['status'])} suggestion cannot become {_said(status.value)}."

@@ -15,16 +15,16 @@ from urllib.parse import urlsplit
 
 import strawberry
 
-from resolvers import tasks as store
-from resolvers.inspections import record_inspection
-from resolvers.tasks import RemindersByTaskIdLoader, TaskByIdLoader
-from schema.context import Info, require_principal
-from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
-from schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
-from schema.inputs import division_code, record_id, text
-from schema.pagination import Connection, connection, decode_cursor, page_size
-from tenants.hierarchy import contains
-from tenants.principal import STAFF_ROLES, Principal
+from villagegraph import resolvers
+from villagegraph.resolvers.inspections import record_inspection
+from villagegraph.resolvers.tasks import RemindersByTaskIdLoader, TaskByIdLoader
+from villagegraph.schema.context import Info, require_principal
+from villagegraph.schema.errors import BadUserInput, Conflict, Forbidden, NotFound
+from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
+from villagegraph.schema.inputs import division_code, record_id, text
+from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.tenants.hierarchy import contains
+from villagegraph.tenants.principal import STAFF_ROLES, Principal
 
 MAX_ASSIGNEES = 100
 MAX_ATTACHMENTS = 10
@@ -222,7 +222,7 @@ class TaskQuery:
         lo, hi = subtree_bounds(code)
         status_value = status.value if status else None
         db = info.context.db
-        rows = await store.subtree_page(
+        rows = await resolvers.tasks.subtree_page(
             db, code, lo, hi, status_value, bool(escalated), cursor, size + 1
         )
         await inspect_tasks(info, code, rows[:size])
@@ -231,7 +231,7 @@ class TaskQuery:
             size,
             Task.from_row,
             lambda row: (row["due_at"].isoformat(), row["id"]),
-            lambda: store.subtree_count(db, code, lo, hi, status_value, bool(escalated)),
+            lambda: resolvers.tasks.subtree_count(db, code, lo, hi, status_value, bool(escalated)),
         )
 
     @strawberry.field(description="One task, when the caller can see it.")
@@ -270,7 +270,7 @@ class TaskMutation:
                     argument="assignees",
                 )
             assignments.append((assignee, issuer))
-        rows = await store.assign(
+        rows = await resolvers.tasks.assign(
             info.context.db,
             assignments=assignments,
             title=title,
@@ -288,7 +288,9 @@ class TaskMutation:
         task = await _task(info, id)
         if not acts_for_assignee(principal, task):
             raise Forbidden("Only staff of the assigned unit may acknowledge this task.")
-        return Task.from_row(await store.acknowledge(info.context.db, task, principal.account_id))
+        return Task.from_row(
+            await resolvers.tasks.acknowledge(info.context.db, task, principal.account_id)
+        )
 
     @strawberry.mutation(description="The assignee's staff complete the task, with a note.")
     async def complete_task(self, info: Info, id: strawberry.ID, note: str | None = None) -> Task:
@@ -299,7 +301,9 @@ class TaskMutation:
         if task["completed_at"] is not None:
             raise Conflict("This task is already done.")
         cleaned = None if note is None else text(note, "note", max_length=2000, required=False)
-        row = await store.complete(info.context.db, task, principal.account_id, cleaned or None)
+        row = await resolvers.tasks.complete(
+            info.context.db, task, principal.account_id, cleaned or None
+        )
         if row is None:
             raise Conflict("This task is already done.")
         return Task.from_row(row)
@@ -320,7 +324,7 @@ class TaskMutation:
             raise Conflict("This task is not done; there is nothing to reopen.")
         new_due = None if due_at is None else _future(due_at, "dueAt")
         cleaned = None if note is None else text(note, "note", max_length=2000, required=False)
-        row = await store.reopen(info.context.db, task, new_due, cleaned or None)
+        row = await resolvers.tasks.reopen(info.context.db, task, new_due, cleaned or None)
         if row is None:
             raise Conflict("This task is not done; there is nothing to reopen.")
         return Task.from_row(row)

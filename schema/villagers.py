@@ -6,11 +6,11 @@ the affairs migration are the boundary.
 
 from __future__ import annotations
 
-from schema.context import Info, require_principal
-from schema.errors import BadUserInput, Forbidden
-from schema.hierarchy import require_unit
-from tenants.hierarchy import Level, level_of
-from tenants.principal import Principal
+from villagegraph.schema.context import Info, require_principal
+from villagegraph.schema.errors import BadUserInput, Forbidden
+from villagegraph.schema.hierarchy import require_unit
+from villagegraph.tenants.hierarchy import Level, level_of
+from villagegraph.tenants.principal import Principal
 
 
 async def require_village_writer(

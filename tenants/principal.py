@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tenants.hierarchy import ancestors_or_self, contains
+from villagegraph.tenants.hierarchy import ancestors_or_self, contains
 
 STAFF_ROLES = ("OFFICIAL", "CADRE")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from tenants.principal import Principal
+from villagegraph.tenants.principal import Principal
 
 
 class UnknownAccount(Exception):

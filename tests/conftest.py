@@ -19,10 +19,6 @@ import asyncpg
 import httpx
 import pytest
 
-from schema import build_schema
-from schema.context import Context
-from tenants.auth import TokenService, hash_password
-from tenants.session import ScopedSession
 from villagegraph import migrations
 from villagegraph.app import create_app
 from villagegraph.config import Settings
@@ -33,7 +29,11 @@ from villagegraph.database import (
     create_request_pool,
     start_embedded,
 )
+from villagegraph.schema import build_schema
+from villagegraph.schema.context import Context
 from villagegraph.seed import seed_demo
+from villagegraph.tenants.auth import TokenService, hash_password
+from villagegraph.tenants.session import ScopedSession
 
 ROOT = Path(__file__).resolve().parent.parent
 

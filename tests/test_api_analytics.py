@@ -6,9 +6,6 @@ from decimal import Decimal
 
 import pytest
 
-from resolvers.analytics import MEASURES, AnalyticsRequest, Measure, run_analytics
-from schema.errors import QueryTooComplex
-from tenants.session import ScopedSession
 from tests.conftest import (
     ANALYST,
     CITY,
@@ -19,6 +16,9 @@ from tests.conftest import (
     VILLAGE_CADRE,
     WUMA,
 )
+from villagegraph.resolvers.analytics import MEASURES, AnalyticsRequest, Measure, run_analytics
+from villagegraph.schema.errors import QueryTooComplex
+from villagegraph.tenants.session import ScopedSession
 
 ANALYTICS = """
 query($m: AnalyticsMeasure!, $u: ID!, $by: [AnalyticsDimension!]!, $from: String,

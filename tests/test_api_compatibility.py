@@ -11,7 +11,7 @@ from pathlib import Path
 from graphql import build_schema as build_from_sdl
 from graphql import find_breaking_changes
 
-from schema import build_schema
+from villagegraph.schema import build_schema
 
 RELEASED = Path(__file__).resolve().parent.parent / "schema" / "released.graphql"
 

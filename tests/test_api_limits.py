@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from resolvers import notices
-from tenants.auth import TokenService
 from tests.api_support import login, service
 from tests.conftest import ANALYST, CITY, RESIDENT, TOWN_OFFICIAL, VILLAGE, GraphQLClient
 from villagegraph.app import create_app
 from villagegraph.limits import DEFAULT_LIMITS, RateLimiter, limits_for, measure_document
+from villagegraph.resolvers import notices
+from villagegraph.tenants.auth import TokenService
 
 
 @pytest.fixture(scope="module")

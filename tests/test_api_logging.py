@@ -14,7 +14,7 @@ from villagegraph.logs import JsonFormatter
 async def test_internal_error_detail_is_logged_as_json_with_the_response_request_id(
     client, monkeypatch
 ):
-    from resolvers import notices
+    from villagegraph.resolvers import notices
 
     async def broken(*args, **kwargs):
         raise RuntimeError("relation vg.secret_table does not exist at /srv/app.py:42")

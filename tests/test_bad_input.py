@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tenants.auth import TokenService
 from tests.conftest import CITY, VILLAGE_CADRE, WUMA
+from villagegraph.tenants.auth import TokenService
 
 API_CODES = {
     "UNAUTHENTICATED",

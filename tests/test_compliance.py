@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from resolvers.tasks import raise_disclosure_tasks
 from tests.conftest import TOWN_OFFICIAL, WUMA
+from villagegraph.resolvers.tasks import raise_disclosure_tasks
 
 CST = timezone(timedelta(hours=8))
 # The demo rules (Wenzhou, from 2026-07): finance monthly by the 10th of the next month,

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from tenants.auth import TokenService
 from villagegraph.audit import verify_chain
+from villagegraph.tenants.auth import TokenService
 
 NOTICES = 12
 

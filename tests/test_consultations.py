@@ -11,7 +11,6 @@ from typing import Any
 import asyncpg
 import pytest
 
-from resolvers.consultations import close_due_consultations
 from tests.conftest import (
     ANALYST,
     CITY_OFFICIAL,
@@ -22,6 +21,7 @@ from tests.conftest import (
     VILLAGE_CADRE,
     WUMA,
 )
+from villagegraph.resolvers.consultations import close_due_consultations
 from villagegraph.seed.demo import demo_villages
 
 CONSULTATION = """

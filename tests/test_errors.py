@@ -89,7 +89,7 @@ async def test_token_of_a_deleted_account_reads_nothing(client, settings):
 
 
 async def test_internal_errors_are_masked_with_a_request_id(execute, monkeypatch):
-    from resolvers import notices
+    from villagegraph.resolvers import notices
 
     async def broken(*args, **kwargs):
         raise RuntimeError("relation vg.secret_table does not exist at /srv/app.py:42")

@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tenants.auth import InvalidToken, TokenService
 from villagegraph.config import Settings
+from villagegraph.tenants.auth import InvalidToken, TokenService
 
 
 @pytest.fixture(scope="module")

@@ -24,14 +24,14 @@ import asyncpg
 import httpx
 import pytest
 
-from tenants.auth import TokenService
-from tenants.session import ScopedSession
 from tests.conftest import CITY, ROOT, VILLAGE, VILLAGE_CADRE
 from villagegraph import migrations
 from villagegraph.app import create_app
 from villagegraph.audit import verify_chain
 from villagegraph.database import Database, _with_database, create_owner_pool
 from villagegraph.seed import seed_demo
+from villagegraph.tenants.auth import TokenService
+from villagegraph.tenants.session import ScopedSession
 
 PUBLISH = (
     'mutation($t: String!) { publishNotice(input: {unit: "' + VILLAGE + '", board: NOTICE,'
@@ -237,7 +237,7 @@ async def test_killed_backends_under_load_lose_nothing(fault_server):
 async def test_a_request_past_the_timeout_is_stopped_and_its_connection_returned(
     database, settings, owner_pool, monkeypatch
 ):
-    from resolvers import notices
+    from villagegraph.resolvers import notices
 
     async def slow(db: ScopedSession, *args: Any) -> list[Any]:
         await db.fetch("select pg_sleep(5)")
@@ -278,7 +278,7 @@ async def test_a_request_past_the_timeout_is_stopped_and_its_connection_returned
 async def test_a_mutation_failing_at_any_step_leaves_no_row(
     gql, make_village, owner_pool, monkeypatch, step
 ):
-    from schema import notices as notice_schema
+    from villagegraph.schema import notices as notice_schema
 
     village = await make_village(residents=0)
     await gql.token(village["cadre"])  # log in before audit rows start failing

@@ -27,9 +27,9 @@ import httpx
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tenants.auth import TokenService
 from tests import reference_model as model
 from tests.reference_model import ModelPrincipal, Row, World
+from villagegraph.tenants.auth import TokenService
 
 EXAMPLES = int(os.environ.get("VILLAGEGRAPH_PROPERTY_EXAMPLES", "20"))
 TAGS = ["低保", "党员", "老人", "残疾"]

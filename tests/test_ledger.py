@@ -9,7 +9,6 @@ import uuid
 import asyncpg
 import pytest
 
-from resolvers import ledger as store
 from tests.conftest import (
     CITY,
     CITY_OFFICIAL,
@@ -21,6 +20,7 @@ from tests.conftest import (
     VILLAGE_CADRE,
     WUMA,
 )
+from villagegraph import resolvers
 
 RECORD = """mutation($i: LedgerEntryInput!) { recordLedgerEntry(input: $i) {
     id category occurredOn text attachments village { code } } }"""
@@ -173,8 +173,8 @@ async def test_keywords_of_every_length_are_served_by_an_index_under_rls(
     city_official = await account_id(CITY_OFFICIAL)
 
     async def plan(conn: asyncpg.Connection, unit: int, terms: list[str]) -> str:
-        params = store._Params(unit, unit + (99_999_999 if unit == int(CITY) else 0))
-        match, _ = store._search(terms, params, ranked=False)
+        params = resolvers.ledger._Params(unit, unit + (99_999_999 if unit == int(CITY) else 0))
+        match, _ = resolvers.ledger._search(terms, params, ranked=False)
         plans: list[str] = []
 
         def collect(_: object, message: asyncpg.PostgresLogMessage) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from schema import SDL_PATH, sdl
+from villagegraph.schema import SDL_PATH, sdl
 
 
 def test_schema_graphql_is_in_sync_with_the_code():

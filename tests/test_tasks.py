@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from resolvers.tasks import escalate_overdue_tasks, remind_due_tasks
 from tests.conftest import (
     COUNTY_OFFICIAL,
     FAR_VILLAGE,
@@ -19,6 +18,7 @@ from tests.conftest import (
     VILLAGE_CADRE,
     WUMA,
 )
+from villagegraph.resolvers.tasks import escalate_overdue_tasks, remind_due_tasks
 
 TASK_FIELDS = """id title status supervised dueAt attachments issuer { code } assignee { code }
     escalatedTo { code } reminders { kind sentAt } completionNote"""

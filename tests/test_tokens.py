@@ -18,9 +18,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tenants.auth import TokenService
 from tests.conftest import CITY, WUMA
 from villagegraph.app import create_app
+from villagegraph.tenants.auth import TokenService
 
 PROBE = (
     f'{{ me {{ id }} unit(code: "{CITY}") {{ name }} notices(unit: "{CITY}") {{ totalCount }} }}'

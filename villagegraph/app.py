@@ -42,13 +42,6 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Subscr
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from schema import build_schema
-from schema.context import Context
-from schema.errors import Unauthenticated, VillageGraphError
-from schema.extensions import INTERNAL_MESSAGE
-from schema.subscriptions import SocketSession
-from tenants.auth import InvalidToken, TokenService
-from tenants.session import ScopedSession, UnknownAccount
 from villagegraph.config import Settings
 from villagegraph.database import Database, create_request_pool
 from villagegraph.http_limits import HttpLimits
@@ -64,7 +57,14 @@ from villagegraph.limits import (
 from villagegraph.logs import request_id_var
 from villagegraph.metrics import Metrics
 from villagegraph.persisted import PersistedDocuments
+from villagegraph.schema import build_schema
+from villagegraph.schema.context import Context
+from villagegraph.schema.errors import Unauthenticated, VillageGraphError
+from villagegraph.schema.extensions import INTERNAL_MESSAGE
+from villagegraph.schema.subscriptions import SocketSession
 from villagegraph.subscriptions import NoticeHub
+from villagegraph.tenants.auth import InvalidToken, TokenService
+from villagegraph.tenants.session import ScopedSession, UnknownAccount
 
 log = logging.getLogger("villagegraph.requests")
 

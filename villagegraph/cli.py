@@ -116,7 +116,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
-    from schema import sdl
+    from villagegraph.schema import sdl
 
     sys.stdout.write(sdl())
     return 0

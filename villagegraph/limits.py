@@ -38,8 +38,8 @@ from graphql import (
     parse,
 )
 
-from schema.errors import BadUserInput, Forbidden, QueryTooComplex, RateLimited
-from tenants.principal import Principal
+from villagegraph.schema.errors import BadUserInput, Forbidden, QueryTooComplex, RateLimited
+from villagegraph.tenants.principal import Principal
 
 DEFAULT_PAGE = 20  # what a connection returns without `first` (schema/pagination.py)
 LIST_FANOUT = 10  # assumed length of a plain list field, for the cost estimate

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from schema.errors import BadUserInput, VillageGraphError
+from villagegraph.schema.errors import BadUserInput, VillageGraphError
 
 
 class PersistedQueryNotFound(VillageGraphError):

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from resolvers.consultations import ELECTORS_SQL, REPRESENTATIVE_TAG, VOTING_AGE, close
+from villagegraph.resolvers.consultations import ELECTORS_SQL, REPRESENTATIVE_TAG, VOTING_AGE, close
 from villagegraph.seed.demo import DEMO_NOW, demo_villages
 
 MONTHS = [f"{2025 + (11 + i) // 12}-{(11 + i) % 12 + 1:02d}" for i in range(12)]  # 2025-12..2026-11

@@ -11,7 +11,7 @@ from importlib import resources
 
 import asyncpg
 
-from tenants.auth import hash_password
+from villagegraph.tenants.auth import hash_password
 
 DEMO_PASSWORD = "demo"
 DEMO_NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone(timedelta(hours=8)))

@@ -39,8 +39,8 @@ from datetime import datetime, timedelta, timezone
 
 import asyncpg
 
-from tenants.auth import hash_password
 from villagegraph.seed.demo import BOARD_TITLES, BOARDS, GIVEN, SURNAMES, wenzhou_divisions
+from villagegraph.tenants.auth import hash_password
 
 CITY = 330300000000
 SCALE_END = datetime(2026, 11, 1, 9, 0, tzinfo=timezone(timedelta(hours=8)))

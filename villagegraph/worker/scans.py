@@ -13,8 +13,12 @@ from datetime import datetime
 
 import asyncpg
 
-from resolvers.consultations import close_due_consultations
-from resolvers.tasks import escalate_overdue_tasks, raise_disclosure_tasks, remind_due_tasks
+from villagegraph.resolvers.consultations import close_due_consultations
+from villagegraph.resolvers.tasks import (
+    escalate_overdue_tasks,
+    raise_disclosure_tasks,
+    remind_due_tasks,
+)
 
 Scan = Callable[[asyncpg.Connection, datetime], Awaitable[int]]
 
