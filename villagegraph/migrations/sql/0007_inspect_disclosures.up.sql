@@ -1,0 +1,8 @@
+set local role vg_owner;
+set local search_path = vg, public;
+
+alter table vg.inspections drop constraint inspections_subject_check,
+                   add constraint inspections_subject_check
+                   check (subject in ('LEDGER', 'TASKS', 'NOTICES', 'FINANCE'));
+
+reset role;

@@ -1,0 +1,6 @@
+set local role vg_owner;
+set local search_path = vg, public;
+drop trigger notices_notify on vg.notices;
+drop function vg.notify_notice();
+drop function vg.outbox_depth();
+reset role;
