@@ -1,3 +1,6 @@
+-- 0001_core upgrade: sent as is, in one transaction, by versions/0001_core.py.
+-- Conventions: docs/CONVENTIONS.md.
+
 create extension if not exists pg_trgm schema public;
 
 do $$
@@ -16,6 +19,7 @@ grant vg_owner to current_user;
 grant vg_request to current_user;
 
 create schema if not exists vg authorization vg_owner;
+-- Unqualified names in this migration resolve to vg; so do the database's sessions.
 select set_config('search_path', 'vg, public', true);
 do $$ begin execute format('alter database %I set search_path = vg, public', current_database()); end $$;
 set local role vg_owner;
@@ -346,6 +350,8 @@ language sql volatile security definer set search_path = vg, pg_catalog as $$
     returning id
 $$;
 
+-- Tenant tables: row-level security on and forced (the owner bypasses it only through
+-- BYPASSRLS), and the request role's table privileges. Policies follow below.
 alter table vg.residents enable row level security;
 alter table vg.residents force row level security;
 grant select on vg.residents to vg_request;

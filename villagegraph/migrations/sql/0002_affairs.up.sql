@@ -1,3 +1,6 @@
+-- 0002_affairs upgrade: sent as is, in one transaction, by versions/0002_affairs.py.
+-- Conventions: docs/CONVENTIONS.md.
+
 set local role vg_owner;
 set local search_path = vg, public;
 
@@ -286,6 +289,12 @@ create table vg.suggestion_replies (
 alter sequence vg.suggestion_replies_id_seq owned by vg.suggestion_replies.id;
 create index suggestion_replies_thread on vg.suggestion_replies (suggestion_id, replied_at, id);
 
+-- Tenant tables: row-level security on and forced (the owner bypasses it only through
+-- BYPASSRLS), and the request role's table privileges. Policies follow below.
+-- What the request role may supply on insert is named column by column; timestamps,
+-- results and states that the figures rely on (recorded_at, cast_at, closed_at, status...)
+-- come from defaults and triggers only, so nobody back-dates an entry or inserts a
+-- consultation already decided. (The table-wide insert granted first is revoked again.)
 alter table vg.finance_entries enable row level security;
 alter table vg.finance_entries force row level security;
 grant select, insert on vg.finance_entries to vg_request;

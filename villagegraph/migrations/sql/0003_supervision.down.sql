@@ -1,3 +1,6 @@
+-- 0003_supervision downgrade: sent as is, in one transaction, by versions/0003_supervision.py.
+-- Conventions: docs/CONVENTIONS.md.
+
 set local role vg_owner;
 set local search_path = vg, public;
 

@@ -1,3 +1,6 @@
+-- 0003_supervision upgrade: sent as is, in one transaction, by versions/0003_supervision.py.
+-- Conventions: docs/CONVENTIONS.md.
+
 set local role vg_owner;
 set local search_path = vg, public;
 
@@ -139,6 +142,8 @@ alter table vg.outbox
     add column locked_until timestamptz,     -- a claiming worker's lease
     add column delivered_by text;            -- which worker delivered it
 
+-- Tenant tables: row-level security on and forced (the owner bypasses it only through
+-- BYPASSRLS), and the request role's table privileges. Policies follow below.
 alter table vg.task_reminders enable row level security;
 alter table vg.task_reminders force row level security;
 grant select on vg.task_reminders to vg_request;

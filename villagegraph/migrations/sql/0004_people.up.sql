@@ -1,3 +1,7 @@
+-- 0004_people upgrade: sent as is, in one transaction, by versions/0004_people.py.
+-- Conventions: docs/CONVENTIONS.md.
+
+-- cube is a trusted extension; the nearest-shelter index is built on it.
 create extension if not exists cube schema public;
 set local role vg_owner;
 set local search_path = vg, public;
@@ -250,6 +254,8 @@ alter sequence vg.shelters_id_seq owned by vg.shelters.id;
 create unique index shelters_id on vg.shelters (id);
 create index shelters_position on vg.shelters using gist (position);
 
+-- Tenant tables: row-level security on and forced (the owner bypasses it only through
+-- BYPASSRLS), and the request role's table privileges. Policies follow below.
 alter table vg.households enable row level security;
 alter table vg.households force row level security;
 grant select on vg.households to vg_request;

@@ -1,3 +1,6 @@
+-- 0005_rollups upgrade: sent as is, in one transaction, by versions/0005_rollups.py.
+-- Conventions: docs/CONVENTIONS.md.
+
 set local role vg_owner;
 set local search_path = vg, public;
 
@@ -151,6 +154,8 @@ language sql volatile security definer set search_path = vg, pg_catalog as $$
 $$;
 revoke execute on function vg.rebuild_rollups() from public;
 
+-- Tenant tables: row-level security on and forced (the owner bypasses it only through
+-- BYPASSRLS), and the request role's table privileges. Policies follow below.
 alter table vg.unit_figures enable row level security;
 alter table vg.unit_figures force row level security;
 grant select on vg.unit_figures to vg_request;
@@ -165,5 +170,6 @@ create policy unit_monthly_figures_read on vg.unit_monthly_figures for select us
     unit_code <@ (select vg.read_scope())
 );
 
+-- Rows seeded before this revision (an upgraded database) are counted once.
 select vg.rebuild_rollups();
 reset role;

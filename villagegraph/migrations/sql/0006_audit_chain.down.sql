@@ -1,3 +1,6 @@
+-- 0006_audit_chain downgrade: sent as is, in one transaction, by versions/0006_audit_chain.py.
+-- Conventions: docs/CONVENTIONS.md.
+
 set local role vg_owner;
 set local search_path = vg, public;
 drop trigger audit_no_truncate on vg.audit_log;

@@ -1,3 +1,6 @@
+-- 0006_audit_chain upgrade: sent as is, in one transaction, by versions/0006_audit_chain.py.
+-- Conventions: docs/CONVENTIONS.md.
+
 set local role vg_owner;
 set local search_path = vg, public;
 
@@ -83,6 +86,8 @@ create policy audit_heads_read on vg.audit_heads for select using (
     chain_key <@ (select vg.read_scope())
 );
 
+-- Tenant tables: row-level security on and forced (the owner bypasses it only through
+-- BYPASSRLS), and the request role's table privileges. Policies follow below.
 alter table vg.audit_heads enable row level security;
 alter table vg.audit_heads force row level security;
 grant select on vg.audit_heads to vg_request;

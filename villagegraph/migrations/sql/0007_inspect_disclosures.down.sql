@@ -1,3 +1,6 @@
+-- 0007_inspect_disclosures downgrade: sent as is, in one transaction, by versions/0007_inspect_disclosures.py.
+-- Conventions: docs/CONVENTIONS.md.
+
 set local role vg_owner;
 set local search_path = vg, public;
 delete from vg.inspections where subject in ('NOTICES', 'FINANCE');

@@ -1,5 +1,10 @@
+-- 0008_rollup_reader_lock downgrade: sent as is, in one transaction, by versions/0008_rollup_reader_lock.py.
+-- Conventions: docs/CONVENTIONS.md.
+
 set local role vg_owner;
 set local search_path = vg, public;
+
+-- Back to 0005's trigger function, without the advisory lock.
 
 -- A receipt adds a reader when its resident has no other receipt (that month / ever);
 -- receipts are never deleted. The check walks the primary key's (village, resident)

@@ -1,3 +1,6 @@
+-- 0008_rollup_reader_lock upgrade: sent as is, in one transaction, by versions/0008_rollup_reader_lock.py.
+-- Conventions: docs/CONVENTIONS.md.
+
 set local role vg_owner;
 set local search_path = vg, public;
 
