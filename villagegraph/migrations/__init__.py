@@ -1,7 +1,10 @@
 """Alembic migrations: tables, roles, grants and row-level security policies together.
 
-Each domain has its own revision branching from the core (`alembic upgrade heads`), so a
-domain's tables and the policies guarding them live in one file.
+Each revision is a thin file in versions/ naming its SQL in sql/ (<revision>.up.sql and
+.down.sql), so a domain's tables and the policies guarding them sit in one SQL file. The
+domain branches that grew from the core are merged by 0012_one_history; the history has one
+head from there on (docs/CONVENTIONS.md says how to add a revision). This package must not
+hold SQL in Python strings.
 """
 
 from __future__ import annotations
@@ -25,5 +28,6 @@ def alembic_config(db: Database) -> Config:
 
 
 def upgrade(db: Database) -> None:
-    """Apply every migration of every domain."""
+    """Apply every migration (`heads` is the single head since 0012_one_history; an older
+    database, with one alembic_version row per domain branch, is merged by it)."""
     command.upgrade(alembic_config(db), "heads")

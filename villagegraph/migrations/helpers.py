@@ -1,29 +1,28 @@
-"""Small SQL builders shared by the domain migrations, so every tenant table is guarded alike."""
+"""Runs a revision's SQL file: the SQL of every migration lives in migrations/sql/, where a
+DBA reads it as it is sent; revisions in versions/ only name their files.
+
+This module must not build or rewrite SQL: what a file says is exactly what the server gets.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from pathlib import Path
 
 from alembic import op
 
+SQL_DIR = Path(__file__).parent / "sql"
 
-def guard_tenant_table(table: str, *, read_only: bool = False) -> None:
-    """Turn on forced row-level security and give the request role its privileges.
 
-    Policies are written next to each table in its migration; without one, the request
-    role sees nothing (fail closed).
+def sql_path(name: str) -> Path:
+    """The file `name` (e.g. "0002_affairs.up.sql") in migrations/sql/."""
+    return SQL_DIR / name
+
+
+def run_sql_file(name: str) -> None:
+    """Send the file to the server as one simple query, inside the revision's transaction.
+
+    No parameter processing: `%`, `:name` and backslashes reach PostgreSQL untouched, so a
+    file behaves here as it does in `psql -1 -f`.
     """
-    op.execute(f"alter table vg.{table} enable row level security")
-    op.execute(f"alter table vg.{table} force row level security")
-    privileges = "select" if read_only else "select, insert"
-    op.execute(f"grant {privileges} on vg.{table} to vg_request")
-
-
-@contextmanager
-def as_owner() -> Iterator[None]:
-    """Create the objects of the block as the owner role, so they belong to `vg_owner`."""
-    op.execute("set local role vg_owner")
-    op.execute("set local search_path = vg, public")
-    yield
-    op.execute("reset role")
+    sql = sql_path(name).read_text(encoding="utf-8")
+    op.get_bind().exec_driver_sql(sql, execution_options={"no_parameters": True})

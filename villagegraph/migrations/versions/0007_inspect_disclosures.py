@@ -5,9 +5,7 @@ Revision ID: 0007_inspect_disclosures
 Revises: 0003_supervision
 """
 
-from alembic import op
-
-from villagegraph.migrations.helpers import as_owner
+from villagegraph.migrations.helpers import run_sql_file
 
 revision = "0007_inspect_disclosures"
 down_revision = "0003_supervision"
@@ -16,19 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with as_owner():
-        op.execute(
-            """alter table vg.inspections drop constraint inspections_subject_check,
-                   add constraint inspections_subject_check
-                   check (subject in ('LEDGER', 'TASKS', 'NOTICES', 'FINANCE'))"""
-        )
+    run_sql_file("0007_inspect_disclosures.up.sql")
 
 
 def downgrade() -> None:
-    with as_owner():
-        op.execute("delete from vg.inspections where subject in ('NOTICES', 'FINANCE')")
-        op.execute(
-            """alter table vg.inspections drop constraint inspections_subject_check,
-                   add constraint inspections_subject_check
-                   check (subject in ('LEDGER', 'TASKS'))"""
-        )
+    run_sql_file("0007_inspect_disclosures.down.sql")

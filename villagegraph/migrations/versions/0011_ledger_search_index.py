@@ -12,9 +12,7 @@ Revision ID: 0011_ledger_search_index
 Revises: 0007_inspect_disclosures
 """
 
-from alembic import op
-
-from villagegraph.migrations.helpers import as_owner
+from villagegraph.migrations.helpers import run_sql_file
 
 revision = "0011_ledger_search_index"
 down_revision = "0007_inspect_disclosures"
@@ -22,37 +20,9 @@ branch_labels = None
 depends_on = None
 
 
-MATCHES = r"""
-create function vg.ledger_term_matches(p_lo bigint, p_hi bigint, p_term text)
-returns table (village_code bigint, id bigint)
-language plpgsql stable security definer set search_path = vg, public, pg_catalog as $$
-begin
-    if char_length(p_term) >= 3 then
-        return query
-        select e.village_code, e.id from vg.ledger_entries e
-         where e.village_code between p_lo and p_hi
-           and e.village_code <@ (select vg.read_scope())
-           and e.search_text like '%' || replace(replace(replace(p_term, '\', '\\'), '%', '\%'),
-                                                 '_', '\_') || '%';
-    else
-        return query
-        select e.village_code, e.id from vg.ledger_entries e
-         where e.village_code between p_lo and p_hi
-           and e.village_code <@ (select vg.read_scope())
-           and vg.short_grams(e.search_text) @> array[p_term];
-    end if;
-end
-$$;
-revoke execute on function vg.ledger_term_matches(bigint, bigint, text) from public;
-grant execute on function vg.ledger_term_matches(bigint, bigint, text) to vg_request;
-"""
-
-
 def upgrade() -> None:
-    with as_owner():
-        op.execute(MATCHES)
+    run_sql_file("0011_ledger_search_index.up.sql")
 
 
 def downgrade() -> None:
-    with as_owner():
-        op.execute("drop function vg.ledger_term_matches(bigint, bigint, text)")
+    run_sql_file("0011_ledger_search_index.down.sql")
