@@ -17,22 +17,17 @@ from villagegraph.schema.extensions import CachedParse, MaskInternalErrors, Requ
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
 
-QUERIES: tuple[type, ...] = tuple(parts("villagegraph.schema", "queries"))
-MUTATIONS: tuple[type, ...] = tuple(parts("villagegraph.schema", "mutations"))
-ENTITIES: tuple[type, ...] = tuple(parts("villagegraph.schema", "entities"))
-SUBSCRIPTIONS: tuple[type, ...] = tuple(parts("villagegraph.schema", "subscriptions"))
-
-Query = merge_types("Query", QUERIES)
-Mutation = merge_types("Mutation", MUTATIONS)
-Subscription = merge_types("Subscription", SUBSCRIPTIONS)
-
 
 def build_schema(max_depth: int = 12) -> strawberry.federation.Schema:
+    """The subgraph of every domain's root fields and entities, merged in DOMAINS order.
+    Built on call, not on import, so any layer may import a schema module first."""
     return strawberry.federation.Schema(
-        query=Query,
-        mutation=Mutation,
-        subscription=Subscription,
-        types=list(ENTITIES),
+        query=merge_types("Query", tuple(parts("villagegraph.schema", "queries"))),
+        mutation=merge_types("Mutation", tuple(parts("villagegraph.schema", "mutations"))),
+        subscription=merge_types(
+            "Subscription", tuple(parts("villagegraph.schema", "subscriptions"))
+        ),
+        types=list(parts("villagegraph.schema", "entities")),
         extensions=[
             RequestTransaction,
             MaskInternalErrors,
