@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.conftest import TOWN_OFFICIAL, WUMA
+from tests.demo import TOWN_OFFICIAL, WUMA
 from villagegraph import migrations
 from villagegraph.database import Database, _with_database
 from villagegraph.seed.scale import (

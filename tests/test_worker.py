@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.conftest import WUMA
+from tests.demo import WUMA
 from villagegraph.cli import main
 from villagegraph.config import Settings
 from villagegraph.worker import run_pass
