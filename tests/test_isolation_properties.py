@@ -233,11 +233,11 @@ class Built:
     ids: dict[str, list[int]] = field(default_factory=dict)  # domain table -> row ids
 
 
-async def build(owner_pool: asyncpg.Pool, s: Scenario) -> Built:
+def plan_hierarchy(s: Scenario) -> tuple[list[tuple[int, str, int | None]], list[int]]:
+    """(code, level, parent) of every unit under a fresh city, and the village codes."""
     city = next_city()
-    units = [city]
     villages = []
-    hierarchy = [(city, "CITY", None)]
+    hierarchy: list[tuple[int, str, int | None]] = [(city, "CITY", None)]
     for c in s.counties:
         county = city + c * 1_000_000
         hierarchy.append((county, "COUNTY", city))
@@ -247,6 +247,11 @@ async def build(owner_pool: asyncpg.Pool, s: Scenario) -> Built:
             for v in s.villages[(c, t)]:
                 villages.append(town + v)
                 hierarchy.append((town + v, "VILLAGE", town))
+    return hierarchy, villages
+
+
+async def build(owner_pool: asyncpg.Pool, s: Scenario) -> Built:
+    hierarchy, villages = plan_hierarchy(s)
     units = [code for code, _, _ in hierarchy]
     started = datetime.now(UTC) - timedelta(days=1)
     async with owner_pool.acquire() as conn, conn.transaction():
@@ -254,89 +259,143 @@ async def build(owner_pool: asyncpg.Pool, s: Scenario) -> Built:
             "insert into vg.org_units (code, name, level, parent_code) values ($1, $2, $3, $4)",
             [(code, f"单位{code}", lvl, parent) for code, lvl, parent in hierarchy],
         )
-        resident_ids, account_ids = [], []
-        for i, (home, residence, member, tags) in enumerate(s.residents):
-            rid = await conn.fetchval(
-                """insert into vg.residents
-                       (village_code, name, residence_code, residence_member, tags)
-                   values ($1, $2, $3, $4, $5) returning id""",
-                villages[home],
-                f"村民{i}",
-                None if residence is None else villages[residence],
-                member,
-                tags,
-            )
-            resident_ids.append(rid)
-            account_ids.append(
-                await conn.fetchval(
-                    """insert into vg.accounts
-                           (phone, password_hash, display_name, resident_village, resident_id)
-                       values ($1, $2, $3, $4, $5) returning id""",
-                    f"16{next(_phone_numbers):09d}",
-                    NO_PASSWORD,
-                    f"村民{i}",
-                    villages[home],
-                    rid,
-                )
-            )
-        for i in range(s.staff):
-            account_ids.append(
-                await conn.fetchval(
-                    """insert into vg.accounts (phone, password_hash, display_name)
-                       values ($1, $2, $3) returning id""",
-                    f"16{next(_phone_numbers):09d}",
-                    NO_PASSWORD,
-                    f"干部{i}",
-                )
-            )
-        await conn.executemany(
-            """insert into vg.grants (account_id, role, unit_code, revoked_at)
-               values ($1, $2, $3, case when $4 then now() end)""",
-            [(account_ids[a], role, units[u], revoked) for a, role, u, revoked in s.grants],
+        resident_ids, account_ids = await build_people(conn, s, villages, units)
+        notice_ids = await build_notices(
+            conn, s, villages, units, resident_ids, account_ids, started
         )
-        notice_ids = []
-        for i, (u, board, audience, tags, by) in enumerate(s.notices):
-            notice_ids.append(
-                await conn.fetchval(
-                    """insert into vg.notices (publisher_code, board, title, body, audience,
-                                               target_tags, published_at, published_by)
-                       values ($1, $2, $3, 'body', $4, $5, $6, $7) returning id""",
-                    units[u],
-                    board,
-                    f"通知{i}",
-                    audience,
-                    tags,
-                    started + timedelta(minutes=i * 7 % 5, seconds=i),
-                    None if by is None else account_ids[by],
-                )
-            )
-        await conn.executemany(
-            "insert into vg.notice_reads values ($1, $2, $3, $4)",
-            [
-                (
-                    villages[s.residents[r][0]],
-                    resident_ids[r],
-                    units[s.notices[n][0]],
-                    notice_ids[n],
-                )
-                for r, n in s.receipts
-            ],
-        )
-        await conn.executemany(
-            """insert into vg.outbox (tenant_code, kind, recipient_account, idempotency_key)
-               values ($1, 'property.test', $2, gen_random_uuid()::text)""",
-            [(units[u], None if a is None else account_ids[a]) for u, a in s.outbox],
-        )
-        for u, a in s.audit:
-            # Written as the owner with the account set, the way vg.record_audit does.
-            await conn.execute(
-                """insert into vg.audit_log (account_id, action, tenant_code, entity)
-                   values ($1, 'property.test', $2, 'scenario')""",
-                None if a is None else account_ids[a],
-                None if u is None else units[u],
-            )
+        await build_outbox_and_audit(conn, s, units, account_ids)
         ids = await build_domains(conn, s, hierarchy, villages, account_ids, resident_ids)
     return Built(units, villages, account_ids, resident_ids, notice_ids, ids)
+
+
+async def build_people(
+    conn: asyncpg.Connection, s: Scenario, villages: list[int], units: list[int]
+) -> tuple[list[int], list[int]]:
+    """Residents with their accounts, staff accounts, and the grants; (residents, accounts)."""
+    resident_ids, account_ids = [], []
+    for i, (home, residence, member, tags) in enumerate(s.residents):
+        rid = await conn.fetchval(
+            """insert into vg.residents
+                   (village_code, name, residence_code, residence_member, tags)
+               values ($1, $2, $3, $4, $5) returning id""",
+            villages[home],
+            f"村民{i}",
+            None if residence is None else villages[residence],
+            member,
+            tags,
+        )
+        resident_ids.append(rid)
+        account_ids.append(
+            await conn.fetchval(
+                """insert into vg.accounts
+                       (phone, password_hash, display_name, resident_village, resident_id)
+                   values ($1, $2, $3, $4, $5) returning id""",
+                f"16{next(_phone_numbers):09d}",
+                NO_PASSWORD,
+                f"村民{i}",
+                villages[home],
+                rid,
+            )
+        )
+    for i in range(s.staff):
+        account_ids.append(
+            await conn.fetchval(
+                """insert into vg.accounts (phone, password_hash, display_name)
+                   values ($1, $2, $3) returning id""",
+                f"16{next(_phone_numbers):09d}",
+                NO_PASSWORD,
+                f"干部{i}",
+            )
+        )
+    await conn.executemany(
+        """insert into vg.grants (account_id, role, unit_code, revoked_at)
+           values ($1, $2, $3, case when $4 then now() end)""",
+        [(account_ids[a], role, units[u], revoked) for a, role, u, revoked in s.grants],
+    )
+    return resident_ids, account_ids
+
+
+async def build_notices(
+    conn: asyncpg.Connection,
+    s: Scenario,
+    villages: list[int],
+    units: list[int],
+    resident_ids: list[int],
+    account_ids: list[int],
+    started: datetime,
+) -> list[int]:
+    """Notices and read receipts; the notice ids."""
+    notice_ids: list[int] = []
+    for i, (u, board, audience, tags, by) in enumerate(s.notices):
+        notice_ids.append(
+            await conn.fetchval(
+                """insert into vg.notices (publisher_code, board, title, body, audience,
+                                           target_tags, published_at, published_by)
+                   values ($1, $2, $3, 'body', $4, $5, $6, $7) returning id""",
+                units[u],
+                board,
+                f"通知{i}",
+                audience,
+                tags,
+                started + timedelta(minutes=i * 7 % 5, seconds=i),
+                None if by is None else account_ids[by],
+            )
+        )
+    await conn.executemany(
+        "insert into vg.notice_reads values ($1, $2, $3, $4)",
+        [
+            (
+                villages[s.residents[r][0]],
+                resident_ids[r],
+                units[s.notices[n][0]],
+                notice_ids[n],
+            )
+            for r, n in s.receipts
+        ],
+    )
+    return notice_ids
+
+
+async def build_outbox_and_audit(
+    conn: asyncpg.Connection, s: Scenario, units: list[int], account_ids: list[int]
+) -> None:
+    await conn.executemany(
+        """insert into vg.outbox (tenant_code, kind, recipient_account, idempotency_key)
+           values ($1, 'property.test', $2, gen_random_uuid()::text)""",
+        [(units[u], None if a is None else account_ids[a]) for u, a in s.outbox],
+    )
+    for u, a in s.audit:
+        # Written as the owner with the account set, the way vg.record_audit does.
+        await conn.execute(
+            """insert into vg.audit_log (account_id, action, tenant_code, entity)
+               values ($1, 'property.test', $2, 'scenario')""",
+            None if a is None else account_ids[a],
+            None if u is None else units[u],
+        )
+
+
+@dataclass
+class DomainBuild:
+    """What every domain's build step needs: the owner connection, the scenario's domain
+    draws, the units, villages, accounts and residents built, and the ids inserted."""
+
+    conn: asyncpg.Connection
+    d: Domains
+    units: list[int]
+    parent: dict[int, int | None]
+    home: list[tuple[int, int]]
+    villages: list[int]
+    accounts: list[int]
+    residents: list[int]
+    now: datetime
+    ids: dict[str, list[int]] = field(default_factory=dict)
+
+    async def insert(self, table: str, columns: str, *values: Any) -> int:
+        marks = ", ".join(f"${i + 1}" for i in range(len(values)))
+        sql = f"insert into vg.{table} ({columns}) values ({marks}) returning id"
+        row_id: int = await self.conn.fetchval(sql, *values)
+        self.ids.setdefault(table, []).append(row_id)
+        return row_id
 
 
 async def build_domains(
@@ -348,18 +407,25 @@ async def build_domains(
     residents: list[int],
 ) -> dict[str, list[int]]:
     """The domain rows, written as the owner the way the mutations would leave them."""
-    d, units = s.domains, [code for code, _, _ in hierarchy]
-    parent = {code: up for code, _, up in hierarchy}
-    home = [(villages[v], residents[i]) for i, (v, _, _, _) in enumerate(s.residents)]
-    ids: dict[str, list[int]] = {}
+    b = DomainBuild(
+        conn,
+        s.domains,
+        [code for code, _, _ in hierarchy],
+        {code: up for code, _, up in hierarchy},
+        [(villages[v], residents[i]) for i, (v, _, _, _) in enumerate(s.residents)],
+        villages,
+        accounts,
+        residents,
+        datetime.now(UTC),
+    )
+    for step in DOMAIN_BUILD_STEPS:
+        await step(b)
+    return b.ids
 
-    async def insert(table: str, columns: str, *values: Any) -> int:
-        marks = ", ".join(f"${i + 1}" for i in range(len(values)))
-        sql = f"insert into vg.{table} ({columns}) values ({marks}) returning id"
-        row_id: int = await conn.fetchval(sql, *values)
-        ids.setdefault(table, []).append(row_id)
-        return row_id
 
+async def _build_households(b: DomainBuild) -> None:
+    """Residents' identity numbers, phones and households."""
+    conn, d, home = b.conn, b.d, b.home
     for i, (has_id, has_phone) in enumerate(d.identity):
         n = next(_phone_numbers)
         household = f"户{i // 2}"
@@ -378,6 +444,11 @@ async def build_domains(
             household,
             home[i][1],
         )
+
+
+async def _build_finance(b: DomainBuild) -> None:
+    """Finance entries (some reversed) and budgets."""
+    d, villages, insert = b.d, b.villages, b.insert
     for v, direction, reversed_ in d.finance:
         entry = await insert(
             "finance_entries",
@@ -409,7 +480,19 @@ async def build_domains(
             "办公",
             1000,
         )
-    now = datetime.now(UTC)
+
+
+async def _build_consultations(b: DomainBuild) -> None:
+    """Consultations with rolls, ballots and comments."""
+    conn, d, home, villages, accounts, insert, now = (
+        b.conn,
+        b.d,
+        b.home,
+        b.villages,
+        b.accounts,
+        b.insert,
+        b.now,
+    )
     for v, closed, electors in d.consultations:
         cid = await insert(
             "consultations",
@@ -453,11 +536,16 @@ async def build_domains(
             "consultation_comments",
             "village_code, consultation_id, author_account, author_name, body",
             villages[d.consultations[c][0]],
-            ids["consultations"][c],
+            b.ids["consultations"][c],
             accounts[a],
             "某人",
             "意见",
         )
+
+
+async def _build_suggestions(b: DomainBuild) -> None:
+    """Suggestions and their replies."""
+    d, home, accounts, insert = b.d, b.home, b.accounts, b.insert
     for r, status in d.suggestions:
         await insert(
             "suggestions",
@@ -474,10 +562,15 @@ async def build_domains(
             "suggestion_replies",
             "village_code, suggestion_id, body, replied_by",
             home[d.suggestions[k][0]][0],
-            ids["suggestions"][k],
+            b.ids["suggestions"][k],
             "答复",
             accounts[a],
         )
+
+
+async def _build_tasks(b: DomainBuild) -> None:
+    """Tasks, reminders and the city's task and disclosure rules."""
+    conn, d, units, parent, insert, now = b.conn, b.d, b.units, b.parent, b.insert, b.now
     for u, up, escalated, done in d.tasks:
         issuer = units[u]
         for _ in range(up):
@@ -498,7 +591,7 @@ async def build_domains(
         await conn.execute(
             "insert into vg.task_reminders values ($1, $2, $3, $4, $5)",
             units[d.tasks[t][0]],
-            ids["tasks"][t],
+            b.ids["tasks"][t],
             kind,
             now + timedelta(days=1),
             now,
@@ -509,6 +602,11 @@ async def build_domains(
             "insert into vg.disclosure_rules values ($1, 'FINANCE', 1, 1, 10, '2026-01-01')",
             units[0],
         )
+
+
+async def _build_channel_addresses(b: DomainBuild) -> None:
+    """Accounts' channel addresses (notifications)."""
+    conn, d, accounts = b.conn, b.d, b.accounts
     for a, channel in d.addresses:
         await conn.execute(
             "insert into vg.channel_addresses values ($1, $2, $3)",
@@ -516,6 +614,11 @@ async def build_domains(
             channel,
             f"addr-{a}",
         )
+
+
+async def _build_ledger(b: DomainBuild) -> None:
+    """Ledger entries."""
+    d, villages, insert, now = b.d, b.villages, b.insert, b.now
     for v in d.ledger:
         await insert(
             "ledger_entries",
@@ -525,6 +628,11 @@ async def build_domains(
             now.date(),
             "村情记录",
         )
+
+
+async def _build_inspections(b: DomainBuild) -> None:
+    """Inspections."""
+    d, villages, accounts, insert = b.d, b.villages, b.accounts, b.insert
     for v, a in d.inspections:
         await insert(
             "inspections",
@@ -535,6 +643,11 @@ async def build_domains(
             "LEDGER",
             villages[v],
         )
+
+
+async def _build_cadres(b: DomainBuild) -> None:
+    """Cadres and party members."""
+    conn, d, home, villages, insert = b.conn, b.d, b.home, b.villages, b.insert
     for v, r, ended in d.cadres:
         await insert(
             "cadres",
@@ -552,6 +665,11 @@ async def build_domains(
         await conn.execute(
             "insert into vg.party_members values ($1, $2, '2020-01-01', null, $1)", *home[r]
         )
+
+
+async def _build_listings(b: DomainBuild) -> None:
+    """Listings."""
+    d, home, insert = b.d, b.home, b.insert
     for r, kind, status in d.listings:
         await insert(
             "listings",
@@ -564,6 +682,11 @@ async def build_domains(
             status,
             "不合格" if status == "REJECTED" else None,
         )
+
+
+async def _build_shelters(b: DomainBuild) -> None:
+    """Shelters."""
+    d, units, insert = b.d, b.units, b.insert
     for u, status in d.shelters:
         await insert(
             "shelters",
@@ -576,7 +699,21 @@ async def build_domains(
             100,
             status,
         )
-    return ids
+
+
+DOMAIN_BUILD_STEPS = (
+    _build_households,
+    _build_finance,
+    _build_consultations,
+    _build_suggestions,
+    _build_tasks,
+    _build_channel_addresses,
+    _build_ledger,
+    _build_inspections,
+    _build_cadres,
+    _build_listings,
+    _build_shelters,
+)
 
 
 async def snapshot(owner_pool: asyncpg.Pool, tables: list[str] | None = None) -> World:
