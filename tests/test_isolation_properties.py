@@ -8,8 +8,9 @@ never a real one), so examples do not see one another's rows except where the ru
 say so (the whole database is the model's world, demo data included). The seed is fixed
 (derandomize); VILLAGEGRAPH_PROPERTY_EXAMPLES raises the budget (default 20).
 
-To cover a new domain: add its tenant table to reference_model.TABLES, generate some of
-its rows in `build` below, and add its list/lookup queries to GRAPHQL_CHECKS.
+To cover a new domain: add its tenant tables' rules to tests/isolation/<domain>.py, generate
+some of its rows in a build step (DOMAIN_BUILD_STEPS below), and add its list/lookup
+queries to GRAPHQL_CHECKS.
 """
 
 from __future__ import annotations
@@ -1280,7 +1281,7 @@ async def test_every_tenant_table_has_a_rule_in_the_reference_model(owner_pool):
     )
     tables = {r["relname"] for r in rows} - model.PUBLIC_TABLES
     missing = sorted(tables - set(model.TABLES))
-    assert not missing, f"add these tenant tables to tests/reference_model.TABLES: {missing}"
+    assert not missing, f"add rules for these tenant tables to tests/isolation/<domain>.py: {missing}"
 
 
 def test_the_model_reads_division_codes_like_the_architecture_says():
