@@ -289,23 +289,56 @@ async def run(args: argparse.Namespace, home: Path) -> int:
         if args.quick
         else Budget(sequential=1000, seconds=15, load_seconds=10, repeat=args.repeat or 3)
     )
+    selected = [c for c in CASES if not args.cases or c.name in args.cases]
+    env, facts, tables = await _prepare(db, settings, args.scale, selected)
+    results, rss = await _measure_all(args, home, db, settings, selected, env, tables, budget)
+    report = {
+        "scale": facts,
+        "machine": started_on | {"load_average_end": os.getloadavg()},
+        "quick": args.quick,
+        "seeding_seconds": round(seeding, 1),
+        "workers": args.workers,
+        "service_rss_mb_max": round(max(rss, default=0) / 2**20, 1),
+        "cases": results,
+    }
+    _report(args, report, results, began)
+    return 0
+
+
+async def _prepare(
+    db: Database, settings: Settings, scale: str, selected: list[Case]
+) -> tuple[BenchEnv, dict[str, Any], set[str]]:
+    """Who acts, what the scale holds, which tables exist; each selected case's setup."""
     admin = await asyncpg.connect(db.admin_dsn)
     try:
         env = await load_env(admin, settings)
-        facts = await scale_facts(admin, args.scale)
+        facts = await scale_facts(admin, scale)
         tables = {
             row["relname"]
             for row in await admin.fetch(
                 "select relname from pg_class where relnamespace = 'vg'::regnamespace"
             )
         }
-        selected = [c for c in CASES if not args.cases or c.name in args.cases]
         for case in selected:
             if case.setup is not None and all(t in tables for t in case.requires):
                 await case.setup(admin, env)
     finally:
         await admin.close()
+    return env, facts, tables
 
+
+async def _measure_all(
+    args: argparse.Namespace,
+    home: Path,
+    db: Database,
+    settings: Settings,
+    selected: list[Case],
+    env: BenchEnv,
+    tables: set[str],
+    budget: Budget,
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """Start the service, measure every selected case against it, stop it; the results
+    and the service's resident-set samples."""
     port = args.port or _free_port()
     service = start_service(home, port, args.workers, args.profile)
     pool = await create_request_pool(db, settings)
@@ -316,33 +349,13 @@ async def run(args: argparse.Namespace, home: Path) -> int:
         await wait_healthy(port, service)
         if args.profile:  # py-spy writes its profile when the service exits
             proc = proc.children()[0]
-
-        async def sample_rss() -> None:
-            """The largest resident set of any service process (a worker, or the parent)."""
-            while True:
-                for process in [proc, *proc.children(recursive=True)]:
-                    with contextlib.suppress(psutil.Error):
-                        rss.append(process.memory_info().rss)
-                await asyncio.sleep(0.25)
-
-        sampler = asyncio.create_task(sample_rss())
+        sampler = asyncio.create_task(_sample_rss(proc, rss))
         for case in selected:
             missing = [t for t in case.requires if t not in tables]
             if missing:
                 results.append({"name": case.name, "skipped": f"no table vg.{missing[0]}"})
                 continue
-            print(f"measuring {case.name} ...", file=sys.stderr, flush=True)
-            try:
-                measured = await measure_case(case, env, port, pool, budget, proc)
-            except RuntimeError as error:  # a refused request: report it, measure the rest
-                results.append({"name": case.name, "failed": str(error)[:300]})
-                continue
-            if case.check is not None:
-                admin = await asyncpg.connect(db.admin_dsn)
-                try:
-                    measured["check"] = await case.check(admin, env)
-                finally:
-                    await admin.close()
+            measured = await _measure_one(case, env, port, pool, budget, proc, db)
             results.append(measured)
         sampler.cancel()
     finally:
@@ -350,16 +363,45 @@ async def run(args: argparse.Namespace, home: Path) -> int:
         if proc.is_running():
             proc.terminate()
         service.wait(timeout=60)
+    return results, rss
 
-    report = {
-        "scale": facts,
-        "machine": started_on | {"load_average_end": os.getloadavg()},
-        "quick": args.quick,
-        "seeding_seconds": round(seeding, 1),
-        "workers": args.workers,
-        "service_rss_mb_max": round(max(rss, default=0) / 2**20, 1),
-        "cases": results,
-    }
+
+async def _sample_rss(proc: psutil.Process, rss: list[int]) -> None:
+    """The largest resident set of any service process (a worker, or the parent)."""
+    while True:
+        for process in [proc, *proc.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                rss.append(process.memory_info().rss)
+        await asyncio.sleep(0.25)
+
+
+async def _measure_one(
+    case: Case,
+    env: BenchEnv,
+    port: int,
+    pool: asyncpg.Pool,
+    budget: Budget,
+    proc: psutil.Process,
+    db: Database,
+) -> dict[str, Any]:
+    print(f"measuring {case.name} ...", file=sys.stderr, flush=True)
+    try:
+        measured = await measure_case(case, env, port, pool, budget, proc)
+    except RuntimeError as error:  # a refused request: report it, measure the rest
+        return {"name": case.name, "failed": str(error)[:300]}
+    if case.check is not None:
+        admin = await asyncpg.connect(db.admin_dsn)
+        try:
+            measured["check"] = await case.check(admin, env)
+        finally:
+            await admin.close()
+    return measured
+
+
+def _report(
+    args: argparse.Namespace, report: dict[str, Any], results: list[dict[str, Any]], began: float
+) -> None:
+    facts = report["scale"]
     RESULTS.mkdir(exist_ok=True)
     text = json.dumps(report, indent=2, ensure_ascii=False, default=str)
     (RESULTS / "latest.json").write_text(text)
@@ -377,7 +419,6 @@ async def run(args: argparse.Namespace, home: Path) -> int:
         f"service: {args.workers} worker(s), largest RSS {report['service_rss_mb_max']} MiB; "
         f"total {time.monotonic() - began:.0f} s; results in {RESULTS / 'latest.json'}"
     )
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

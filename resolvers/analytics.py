@@ -7,7 +7,8 @@ aggregate (`value`). The query groups it by tier (the tenant code truncated to t
 town or village), by month and by category, filtered to a subtree and a period. It runs
 under the caller's RLS context like every query, so a measure can never widen what a
 caller sees; it only reads, returns at most `limit` groups, and runs under a
-statement_timeout. A domain adds its measure by appending one `Measure` to MEASURES below.
+statement_timeout. A domain declares its measures as `Measure` constants in its own resolvers
+module and names them in villagegraph/domains.DOMAINS.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 import asyncpg
 
+from villagegraph.domains import parts
+from villagegraph.resolvers.measure import Measure
 from villagegraph.schema.errors import BadUserInput, QueryTooComplex
 from villagegraph.tenants.session import ScopedSession
 
@@ -25,120 +28,9 @@ MAX_GROUPS = 1000
 TIME_ZONE = "Asia/Shanghai"  # months are the calendar months of the villages
 
 
-@dataclass(frozen=True)
-class Measure:
-    name: str  # the AnalyticsMeasure enum value, UPPER_CASE
-    description: str
-    source: str  # FROM clause; tables are read under RLS
-    tenant: str  # bigint division code column
-    time: str | None  # timestamptz/date column; None: a stock, not filtered by period
-    category: str | None  # text column; None: no CATEGORY grouping
-    value: str = "count(*)"  # aggregate; must add up across groups for SUM-like measures
-
-
-MEASURES: list[Measure] = [
-    Measure(
-        name="NOTICES",
-        description="Notices published, by the publishing unit; category: board.",
-        source="vg.notices n",
-        tenant="n.publisher_code",
-        time="n.published_at",
-        category="n.board",
-    ),
-    Measure(
-        name="NOTICE_READS",
-        description="Read receipts, by the reader's village; category: the notice's board.",
-        source="vg.notice_reads r join vg.notices n"
-        " on n.publisher_code = r.notice_publisher and n.id = r.notice_id",
-        tenant="r.resident_village",
-        time="r.read_at",
-        category="n.board",
-    ),
-    Measure(
-        name="RESIDENTS",
-        description="Registered residents, by household village; category: tag (a resident"
-        " with several tags counts once in each, once in any total).",
-        source="vg.residents p left join lateral unnest(p.tags) as t (tag) on true",
-        tenant="p.village_code",
-        time=None,
-        category="t.tag",
-        value="count(distinct p.id)",
-    ),
-    Measure(
-        name="FINANCE_INCOME",
-        description="Income booked (reversals net out), by village and period; category: the"
-        " entry's category.",
-        source="vg.finance_entries f",
-        tenant="f.village_code",
-        time="((f.period || '-01')::timestamp at time zone 'Asia/Shanghai')",
-        category="f.category",
-        value="coalesce(sum(f.amount) filter (where f.direction = 'INCOME'), 0)",
-    ),
-    Measure(
-        name="FINANCE_EXPENSE",
-        description="Expense booked (reversals net out), by village and period; category: the"
-        " entry's category.",
-        source="vg.finance_entries f",
-        tenant="f.village_code",
-        time="((f.period || '-01')::timestamp at time zone 'Asia/Shanghai')",
-        category="f.category",
-        value="coalesce(sum(f.amount) filter (where f.direction = 'EXPENSE'), 0)",
-    ),
-    Measure(
-        name="CONSULTATIONS",
-        description="Consultations (码上协商) by village, when voting opens; category: the rule.",
-        source="vg.consultations c",
-        tenant="c.village_code",
-        time="c.opens_at",
-        category="c.rule",
-    ),
-    Measure(
-        name="BALLOTS",
-        description="Ballots cast in closed consultations, by village and closing time;"
-        " category: the rule. Open votes are secret until they close.",
-        source="vg.consultations c",
-        tenant="c.village_code",
-        time="c.closed_at",
-        category="c.rule",
-        value="coalesce(sum(c.ballots_cast), 0)",
-    ),
-    Measure(
-        name="TASKS",
-        description="Tasks (待办/督办) by assignee unit, when assigned; category: supervised"
-        " (督办) or not.",
-        source="vg.tasks t",
-        tenant="t.assignee_code",
-        time="t.created_at",
-        category="case when t.supervised then 'SUPERVISED' else 'ROUTINE' end",
-    ),
-    Measure(
-        name="TASKS_COMPLETED_LATE",
-        description="Tasks completed after their due date, by assignee unit and completion"
-        " time; category: supervised or not.",
-        source="vg.tasks t",
-        tenant="t.assignee_code",
-        time="t.completed_at",
-        category="case when t.supervised then 'SUPERVISED' else 'ROUTINE' end",
-        value="count(*) filter (where t.completed_at > t.due_at)",
-    ),
-    Measure(
-        name="LEDGER_ENTRIES",
-        description="Ledger entries (村情记录) by village and the day they record; category:"
-        " the entry's category.",
-        source="vg.ledger_entries l",
-        tenant="l.village_code",
-        time="(l.occurred_on::timestamp at time zone 'Asia/Shanghai')",
-        category="l.category",
-    ),
-    Measure(
-        name="SUGGESTIONS",
-        description="Suggestions (提建议) by village, when submitted; category: status.",
-        source="vg.suggestions s",
-        tenant="s.village_code",
-        time="s.submitted_at",
-        category="s.status",
-    ),
-]
+# Every domain's measures (its `Measure` constants in resolvers/<domain>.py), in the order
+# of villagegraph/domains.DOMAINS: the order of the AnalyticsMeasure enum.
+MEASURES: tuple[Measure, ...] = tuple(parts("villagegraph.resolvers", "measures"))
 
 
 def measure_named(name: str) -> Measure:

@@ -20,7 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
+import asyncpg
+
 from villagegraph.resolvers.loaders import Loader, by_key, grouped
+from villagegraph.resolvers.measure import Measure
+from villagegraph.resolvers.notices import insert_notice
 from villagegraph.resolvers.notifications import enqueue_notification
 from villagegraph.tenants.session import ScopedSession
 
@@ -307,46 +311,60 @@ async def close(
         closed_by,
     )
     assert closed is not None
-    notice_id = await db.fetchval(
-        """insert into vg.notices (publisher_code, board, title, body, audience, published_by,
-                                   published_at)
-           values ($1, 'AFFAIRS', $2, $3, 'MEMBERS', $4, $5)
-           returning id""",
+    closed = await _publish_resolution(db, closed, closed_by)
+    await _audit_close(db, closed)
+    await _notify_resolution(cast(ScopedSession, db), closed)
+    return closed
+
+
+async def _publish_resolution(db: Statements, closed: Any, closed_by: int | None) -> Any:
+    """The resolution notice on the village's AFFAIRS board, linked from the consultation."""
+    notice = await insert_notice(
+        db,
         closed["village_code"],
+        "AFFAIRS",
         f"协商结果：{closed['title']}",
         resolution_text(closed),
+        "MEMBERS",
         closed_by,
-        closed["closed_at"],
+        published_at=closed["closed_at"],
     )
-    closed = await db.fetchrow(
+    linked = await db.fetchrow(
         f"""update vg.consultations c set resolution_notice_id = $2 where c.id = $1
          returning {CONSULTATION_COLUMNS}""",
-        consultation_id,
-        notice_id,
+        closed["id"],
+        notice["id"],
     )
-    assert closed is not None
+    assert linked is not None
+    return linked
+
+
+async def _audit_close(db: Statements, closed: Any) -> None:
     detail = {
         "ballots": closed["ballots_cast"],
         "electors": closed["eligible_count"],
         "votes": list(closed["votes"]),
         "passed": closed["passed"],
-        "notice": notice_id,
+        "notice": closed["resolution_notice_id"],
     }
     await db.execute(
         "select vg.record_audit('consultation.close', $1, 'consultation', $2, $3::jsonb)",
         closed["village_code"],
-        str(consultation_id),
+        str(closed["id"]),
         json.dumps(detail, ensure_ascii=False),
     )
-    # The village's members learn of the resolution through the notice; the outbox carries
-    # it to them (a village-wide message, no single recipient) and to the consultation's
-    # creator. enqueue_notification needs only `fetchval`, which both connections have.
-    outbox = cast(ScopedSession, db)
+
+
+async def _notify_resolution(outbox: ScopedSession, closed: Any) -> None:
+    """The village's members learn of the resolution through the notice; the outbox carries
+    it to them (a village-wide message, no single recipient) and to the consultation's
+    creator. enqueue_notification needs only `fetchval`, which both connections have."""
+    consultation_id = closed["id"]
     payload = {
         "consultation": consultation_id,
         "title": closed["title"],
         "passed": closed["passed"],
-        "notice": notice_id,
+        "notice": closed["resolution_notice_id"],
     }
     await enqueue_notification(
         outbox,
@@ -365,7 +383,6 @@ async def close(
             payload=payload,
             idempotency_key=f"consultation.closed:{consultation_id}",
         )
-    return closed
 
 
 async def close_due_consultations(conn: Any, now: datetime, limit: int = 100) -> list[int]:
@@ -450,3 +467,32 @@ class CommentsByConsultationIdLoader(Loader[int, list[Any]]):
             keys,
         )
         return grouped(rows, keys, "consultation_id")
+
+
+async def close_ended_consultations(conn: asyncpg.Connection, now: datetime) -> int:
+    """码上协商 whose voting window has ended: count, decide and publish the resolution."""
+    return len(await close_due_consultations(conn, now))
+
+
+# --- analytics measures (resolvers/analytics.py) ---------------------------------------
+
+CONSULTATIONS = Measure(
+    name="CONSULTATIONS",
+    description="Consultations (码上协商) by village, when voting opens; category: the rule.",
+    source="vg.consultations c",
+    tenant="c.village_code",
+    time="c.opens_at",
+    category="c.rule",
+)
+
+
+BALLOTS = Measure(
+    name="BALLOTS",
+    description="Ballots cast in closed consultations, by village and closing time;"
+    " category: the rule. Open votes are secret until they close.",
+    source="vg.consultations c",
+    tenant="c.village_code",
+    time="c.closed_at",
+    category="c.rule",
+    value="coalesce(sum(c.ballots_cast), 0)",
+)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from villagegraph.resolvers.measure import Measure
 from villagegraph.tenants.session import ScopedSession
 
 ENTRY_COLUMNS = (
@@ -181,3 +182,29 @@ async def budget_lines(db: ScopedSession, village: int, years: list[int]) -> lis
         village,
         years,
     )
+
+
+# --- analytics measures (resolvers/analytics.py) ---------------------------------------
+
+FINANCE_INCOME = Measure(
+    name="FINANCE_INCOME",
+    description="Income booked (reversals net out), by village and period; category: the"
+    " entry's category.",
+    source="vg.finance_entries f",
+    tenant="f.village_code",
+    time="((f.period || '-01')::timestamp at time zone 'Asia/Shanghai')",
+    category="f.category",
+    value="coalesce(sum(f.amount) filter (where f.direction = 'INCOME'), 0)",
+)
+
+
+FINANCE_EXPENSE = Measure(
+    name="FINANCE_EXPENSE",
+    description="Expense booked (reversals net out), by village and period; category: the"
+    " entry's category.",
+    source="vg.finance_entries f",
+    tenant="f.village_code",
+    time="((f.period || '-01')::timestamp at time zone 'Asia/Shanghai')",
+    category="f.category",
+    value="coalesce(sum(f.amount) filter (where f.direction = 'EXPENSE'), 0)",
+)

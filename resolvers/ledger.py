@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 from villagegraph.resolvers.loaders import Loader, by_key
+from villagegraph.resolvers.measure import Measure
 from villagegraph.tenants.session import ScopedSession
 
 LEDGER_COLUMNS = (
@@ -149,3 +150,16 @@ class CorrectionByLedgerEntryIdLoader(Loader[int, Any]):
             keys,
         )
         return by_key(rows, keys, "corrects_id")
+
+
+# --- analytics measures (resolvers/analytics.py) ---------------------------------------
+
+LEDGER_ENTRIES = Measure(
+    name="LEDGER_ENTRIES",
+    description="Ledger entries (村情记录) by village and the day they record; category:"
+    " the entry's category.",
+    source="vg.ledger_entries l",
+    tenant="l.village_code",
+    time="(l.occurred_on::timestamp at time zone 'Asia/Shanghai')",
+    category="l.category",
+)

@@ -1,4 +1,5 @@
-"""Notices (公开 boards and columns): publishing, feeds, drill-down, read receipts.
+"""Notices (公开 boards and columns): publishing, feeds, drill-down, read receipts, and the
+notice a subscriber is sent.
 
 A feed is read per publisher: the caller's visible publishers are its villages' 4-8
 ancestor-or-self units, so each walks the (publisher, published_at) index for one page
@@ -8,10 +9,19 @@ and the pages are merged, instead of filtering the whole table through the polic
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from villagegraph.resolvers.loaders import Loader, by_key
+from villagegraph.resolvers.measure import Measure
 from villagegraph.tenants.session import ScopedSession
+
+# 公开 boards by their Chinese names, as titles say them (a disclosure rule names one).
+BOARD_LABELS = {
+    "ORGANIZATION": "组织公开",
+    "PARTY_AFFAIRS": "党务公开",
+    "FINANCE": "财务公开",
+    "AFFAIRS": "事务公开",
+}
 
 NOTICE_COLUMNS = (
     "n.id, n.publisher_code, n.board, n.title, n.body, n.audience, n.target_tags, "
@@ -102,6 +112,45 @@ async def subtree_count(db: ScopedSession, lo: int, hi: int, board: str | None) 
     )
 
 
+class Statements(Protocol):
+    """What publishing needs: a request's ScopedSession or the worker's owner connection."""
+
+    async def fetchrow(self, sql: str, /, *args: Any) -> Any: ...
+
+
+async def insert_notice(
+    db: Statements,
+    publisher: int,
+    board: str,
+    title: str,
+    body: str,
+    audience: str,
+    published_by: int | None,
+    target_tags: list[str] | None = None,
+    published_at: datetime | None = None,
+) -> Any:
+    """The one statement that puts a notice on a board (NOTIFY reaches subscribers through
+    the table's trigger); `published_at` None: now. Callers audit it as their action."""
+    row = await db.fetchrow(
+        f"""insert into vg.notices as n
+                (publisher_code, board, title, body, audience, target_tags, published_by,
+                 published_at)
+            values ($1, $2, $3, $4, $5, coalesce($6::text[], '{{}}'), $7,
+                    coalesce($8::timestamptz, now()))
+            returning {NOTICE_COLUMNS}""",
+        publisher,
+        board,
+        title,
+        body,
+        audience,
+        target_tags,
+        published_by,
+        published_at,
+    )
+    assert row is not None  # RLS refusals raise; an insert always returns its row
+    return row
+
+
 async def publish(
     db: ScopedSession,
     publisher: int,
@@ -112,20 +161,8 @@ async def publish(
     target_tags: list[str],
     account_id: int,
 ) -> Any:
-    row = await db.fetchrow(
-        f"""insert into vg.notices as n
-                (publisher_code, board, title, body, audience, target_tags, published_by)
-            values ($1, $2, $3, $4, $5, $6, $7)
-            returning {NOTICE_COLUMNS}""",
-        publisher,
-        board,
-        title,
-        body,
-        audience,
-        target_tags,
-        account_id,
-    )
-    assert row is not None  # RLS refusals raise; an insert always returns its row
+    """A staff member publishes: the notice and its audit record."""
+    row = await insert_notice(db, publisher, board, title, body, audience, account_id, target_tags)
     await db.audit(
         "notice.publish",
         publisher,
@@ -134,6 +171,21 @@ async def publish(
         {"board": board, "audience": audience, "target_tags": target_tags, "title": title},
     )
     return row
+
+
+async def published_to_subscriber(
+    db: ScopedSession, publisher: int, notice_id: int, board: str | None
+) -> Any:
+    """A just-published notice as a subscriber may read it (RLS: audience, target tags),
+    on `board` when given; None when it may not."""
+    return await db.fetchrow(
+        f"""select {NOTICE_COLUMNS} from vg.notices n
+             where n.publisher_code = $1 and n.id = $2
+               and ($3::text is null or n.board = $3)""",
+        publisher,
+        notice_id,
+        board,
+    )
 
 
 async def mark_read(
@@ -189,3 +241,26 @@ class ReadCountByNoticeIdLoader(Loader[int, int]):
         )
         counts = {row["notice_id"]: row["reads"] for row in rows}
         return [counts.get(key, 0) for key in keys]
+
+
+# --- analytics measures (resolvers/analytics.py) ---------------------------------------
+
+NOTICES = Measure(
+    name="NOTICES",
+    description="Notices published, by the publishing unit; category: board.",
+    source="vg.notices n",
+    tenant="n.publisher_code",
+    time="n.published_at",
+    category="n.board",
+)
+
+
+NOTICE_READS = Measure(
+    name="NOTICE_READS",
+    description="Read receipts, by the reader's village; category: the notice's board.",
+    source="vg.notice_reads r join vg.notices n"
+    " on n.publisher_code = r.notice_publisher and n.id = r.notice_id",
+    tenant="r.resident_village",
+    time="r.read_at",
+    category="n.board",
+)

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from villagegraph.resolvers.loaders import Loader, by_key
+from villagegraph.resolvers.measure import Measure
 from villagegraph.tenants.session import ScopedSession
 
 RESIDENT_COLUMNS = (
@@ -336,3 +337,17 @@ class CadreByIdLoader(Loader[int, Any]):
             f"select {CADRE_COLUMNS} from vg.cadres where id = any($1::bigint[])", keys
         )
         return by_key(rows, keys, "id")
+
+
+# --- analytics measures (resolvers/analytics.py) ---------------------------------------
+
+RESIDENTS = Measure(
+    name="RESIDENTS",
+    description="Registered residents, by household village; category: tag (a resident"
+    " with several tags counts once in each, once in any total).",
+    source="vg.residents p left join lateral unnest(p.tags) as t (tag) on true",
+    tenant="p.village_code",
+    time=None,
+    category="t.tag",
+    value="count(distinct p.id)",
+)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from villagegraph.resolvers.loaders import Loader, by_key, grouped
+from villagegraph.resolvers.measure import Measure
 from villagegraph.resolvers.notifications import enqueue_notification
 from villagegraph.tenants.session import ScopedSession
 
@@ -154,3 +155,15 @@ class RepliesBySuggestionIdLoader(Loader[int, list[Any]]):
             keys,
         )
         return grouped(rows, keys, "suggestion_id")
+
+
+# --- analytics measures (resolvers/analytics.py) ---------------------------------------
+
+SUGGESTIONS = Measure(
+    name="SUGGESTIONS",
+    description="Suggestions (提建议) by village, when submitted; category: status.",
+    source="vg.suggestions s",
+    tenant="s.village_code",
+    time="s.submitted_at",
+    category="s.status",
+)

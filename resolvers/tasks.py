@@ -15,6 +15,8 @@ from typing import Any
 import asyncpg
 
 from villagegraph.resolvers.loaders import Loader, by_key, grouped
+from villagegraph.resolvers.measure import Measure
+from villagegraph.resolvers.notices import BOARD_LABELS
 from villagegraph.resolvers.notifications import enqueue_notification
 from villagegraph.tenants.session import ScopedSession
 
@@ -320,15 +322,6 @@ async def escalate_overdue_tasks(conn: asyncpg.Connection, now: datetime) -> int
     return int(status.split()[-1])
 
 
-# 公开 boards a disclosure rule may name, for the titles of the tasks it raises.
-BOARD_LABELS = {
-    "ORGANIZATION": "组织公开",
-    "PARTY_AFFAIRS": "党务公开",
-    "FINANCE": "财务公开",
-    "AFFAIRS": "事务公开",
-}
-
-
 async def raise_disclosure_tasks(conn: asyncpg.Connection, now: datetime) -> int:
     """Disclosure compliance: every village that published nothing on a rule's board between
     the previous deadline and a deadline that has passed gets one supervised task from its
@@ -396,3 +389,28 @@ async def raise_disclosure_tasks(conn: asyncpg.Connection, now: datetime) -> int
         json.dumps(BOARD_LABELS, ensure_ascii=False),
     )
     return int(raised)
+
+
+# --- analytics measures (resolvers/analytics.py) ---------------------------------------
+
+TASKS = Measure(
+    name="TASKS",
+    description="Tasks (待办/督办) by assignee unit, when assigned; category: supervised"
+    " (督办) or not.",
+    source="vg.tasks t",
+    tenant="t.assignee_code",
+    time="t.created_at",
+    category="case when t.supervised then 'SUPERVISED' else 'ROUTINE' end",
+)
+
+
+TASKS_COMPLETED_LATE = Measure(
+    name="TASKS_COMPLETED_LATE",
+    description="Tasks completed after their due date, by assignee unit and completion"
+    " time; category: supervised or not.",
+    source="vg.tasks t",
+    tenant="t.assignee_code",
+    time="t.completed_at",
+    category="case when t.supervised then 'SUPERVISED' else 'ROUTINE' end",
+    value="count(*) filter (where t.completed_at > t.due_at)",
+)

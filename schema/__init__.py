@@ -1,7 +1,7 @@
 """The GraphQL schema: strawberry types per domain, merged into one Federation 2 subgraph.
 
-A domain adds its root fields by appending its Query/Mutation classes below; nothing
-else in this file needs to change.
+The root types merge every domain's classes, in the order of villagegraph/domains.DOMAINS
+(which names them); a domain adds its fields there, never here.
 """
 
 from __future__ import annotations
@@ -12,65 +12,22 @@ import strawberry
 from strawberry.extensions import QueryDepthLimiter, ValidationCache
 from strawberry.tools import merge_types
 
-from villagegraph.schema.accounts import AccountMutation, AccountQuery
-from villagegraph.schema.analytics import AnalyticsQuery
-from villagegraph.schema.consultations import ConsultationMutation, ConsultationQuery
-from villagegraph.schema.dashboard import DashboardQuery
+from villagegraph.domains import parts
 from villagegraph.schema.extensions import CachedParse, MaskInternalErrors, RequestTransaction
-from villagegraph.schema.finance import FinanceMutation, FinanceQuery
-from villagegraph.schema.hierarchy import HierarchyQuery, OrgUnit
-from villagegraph.schema.ledger import LedgerMutation, LedgerQuery
-from villagegraph.schema.listings import ListingMutation, ListingQuery
-from villagegraph.schema.notices import Notice, NoticeMutation, NoticeQuery
-from villagegraph.schema.residents import Resident, ResidentMutation, ResidentQuery
-from villagegraph.schema.shelters import ShelterMutation, ShelterQuery
-from villagegraph.schema.subscriptions import NoticeSubscription
-from villagegraph.schema.suggestions import SuggestionMutation, SuggestionQuery
-from villagegraph.schema.tasks import TaskMutation, TaskQuery
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
 
-QUERIES: tuple[type, ...] = (
-    AccountQuery,
-    HierarchyQuery,
-    NoticeQuery,
-    DashboardQuery,
-    ResidentQuery,
-    ListingQuery,
-    ShelterQuery,
-    FinanceQuery,
-    ConsultationQuery,
-    SuggestionQuery,
-    AnalyticsQuery,
-    TaskQuery,
-    LedgerQuery,
-)
-MUTATIONS: tuple[type, ...] = (
-    AccountMutation,
-    NoticeMutation,
-    ResidentMutation,
-    ListingMutation,
-    ShelterMutation,
-    FinanceMutation,
-    ConsultationMutation,
-    SuggestionMutation,
-    TaskMutation,
-    LedgerMutation,
-)
-ENTITIES: tuple[type, ...] = (OrgUnit, Notice, Resident)
-SUBSCRIPTIONS: tuple[type, ...] = (NoticeSubscription,)
-
-Query = merge_types("Query", QUERIES)
-Mutation = merge_types("Mutation", MUTATIONS)
-Subscription = merge_types("Subscription", SUBSCRIPTIONS)
-
 
 def build_schema(max_depth: int = 12) -> strawberry.federation.Schema:
+    """The subgraph of every domain's root fields and entities, merged in DOMAINS order.
+    Built on call, not on import, so any layer may import a schema module first."""
     return strawberry.federation.Schema(
-        query=Query,
-        mutation=Mutation,
-        subscription=Subscription,
-        types=list(ENTITIES),
+        query=merge_types("Query", tuple(parts("villagegraph.schema", "queries"))),
+        mutation=merge_types("Mutation", tuple(parts("villagegraph.schema", "mutations"))),
+        subscription=merge_types(
+            "Subscription", tuple(parts("villagegraph.schema", "subscriptions"))
+        ),
+        types=list(parts("villagegraph.schema", "entities")),
         extensions=[
             RequestTransaction,
             MaskInternalErrors,

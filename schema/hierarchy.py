@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -11,15 +10,10 @@ import strawberry
 from villagegraph.resolvers.hierarchy import OrgUnitByCodeLoader, OrgUnitChildrenByCodeLoader
 from villagegraph.schema.context import Info
 from villagegraph.schema.errors import BadUserInput, NotFound
-from villagegraph.tenants.hierarchy import is_division_code, subtree_end
+from villagegraph.tenants.hierarchy import Level, is_division_code, subtree_end
 
-
-@strawberry.enum(description="The tier of an org unit.")
-class Level(Enum):
-    CITY = "CITY"
-    COUNTY = "COUNTY"
-    TOWN = "TOWN"
-    VILLAGE = "VILLAGE"
+# One Level: the division-code tier of tenants/hierarchy.py, exposed as the GraphQL enum.
+strawberry.enum(Level, description="The tier of an org unit.")
 
 
 @strawberry.federation.type(keys=["code"], description="An administrative unit (行政区划).")

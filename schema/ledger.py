@@ -1,13 +1,12 @@
 """The ledger (村情记录 / 电子台账): cadres record village affairs, append-only (a correction
 is a new entry naming the one it corrects); superiors search it by keyword over their
 subtree for remote inspection (远程验收), and every such read from outside a village is
-recorded and listed by `inspections`.
+recorded (schema/inspections.py lists them).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -69,49 +68,6 @@ class LedgerEntry:
 
 
 LedgerEntryConnection = Connection[LedgerEntry]
-
-
-@strawberry.enum
-class InspectionSubject(Enum):
-    LEDGER = "LEDGER"
-    TASKS = "TASKS"
-    NOTICES = "NOTICES"
-    FINANCE = "FINANCE"
-
-
-@strawberry.type(
-    description="远程验收: an official outside a village read its ledger, tasks, notices or finance."
-)
-class Inspection:
-    id: strawberry.ID
-    subject: InspectionSubject
-    inspector_name: str
-    search: str | None
-    inspected_at: datetime
-    village_code: strawberry.Private[int]
-    queried_code: strawberry.Private[int]
-
-    @classmethod
-    def from_row(cls, row: Any) -> Inspection:
-        return cls(
-            id=strawberry.ID(str(row["id"])),
-            subject=InspectionSubject(row["subject"]),
-            inspector_name=row["inspector_name"],
-            search=row["search"],
-            inspected_at=row["inspected_at"],
-            village_code=row["village_code"],
-            queried_code=row["queried_unit"],
-        )
-
-    @strawberry.field(description="The inspected village.")
-    async def village(self, info: Info) -> OrgUnit:
-        unit = await load_unit(info, self.village_code)
-        assert unit is not None
-        return unit
-
-    @strawberry.field(description="The unit the inspector asked about (the village or above).")
-    async def queried_unit(self, info: Info) -> OrgUnit | None:
-        return await load_unit(info, self.queried_code)
 
 
 @strawberry.input
@@ -177,29 +133,6 @@ class LedgerQuery:
             LedgerEntry.from_row,
             lambda row: (row["relevance"], row["occurred_on"].isoformat(), row["id"]),
             lambda: resolvers.ledger.subtree_count(db, lo, hi, terms),
-        )
-
-    @strawberry.field(
-        description="Who read a village's ledger or tasks from outside, newest first."
-    )
-    async def inspections(
-        self,
-        info: Info,
-        unit: strawberry.ID,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[Inspection]:
-        size = page_size(first)
-        cursor = decode_cursor(after, 2)
-        lo, hi = subtree_bounds(division_code(unit))
-        db = info.context.db
-        rows = await resolvers.inspections.inspections_page(db, lo, hi, cursor, size + 1)
-        return connection(
-            rows,
-            size,
-            Inspection.from_row,
-            lambda row: (row["inspected_at"].isoformat(), row["id"]),
-            lambda: resolvers.inspections.inspections_count(db, lo, hi),
         )
 
 

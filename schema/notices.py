@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -20,6 +21,8 @@ from villagegraph.schema.errors import Forbidden, NotFound, Unauthenticated
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, tag_list, text
 from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.schema.subscriptions import event_session
+from villagegraph.tenants.session import ScopedSession
 
 
 @strawberry.enum(
@@ -201,3 +204,35 @@ class NoticeMutation:
                 info.context.db, row, principal.household_village, principal.resident_id
             )
         return Notice.from_row(row)
+
+
+@strawberry.type
+class NoticeSubscription:
+    @strawberry.subscription(
+        description="Notices reaching the caller's feed, as they are published (log in with"
+        ' connection_init payload {"Authorization": "Bearer <token>"}).'
+    )
+    async def notice_published(
+        self, info: Info, board: Board | None = None
+    ) -> AsyncGenerator[Notice, None]:
+        account = info.context.db.account_id
+        if account is None:
+            raise Unauthenticated("Log in to follow your feed.")
+        state = info.context.request.scope["vg.state"]
+        board_value = board.value if board else None
+        async for event in state["hub"].events():
+            session = ScopedSession(state["pool"], account)
+            try:
+                principal = await session.principal()
+                if principal is None or event.publisher not in principal.feed_publishers():
+                    continue
+                row = await resolvers.notices.published_to_subscriber(
+                    session, event.publisher, event.id, board_value
+                )
+                if row is None:
+                    continue
+                info.context._loaders.clear()
+                with event_session(session):
+                    yield Notice.from_row(row)
+            finally:
+                await session.close(commit=False)

@@ -1,27 +1,21 @@
-"""Subscriptions (graphql-transport-ws): new notices reaching the caller's feed.
+"""Subscriptions over graphql-transport-ws: which transaction a socket's fields resolve in.
 
-Events come from villagegraph/subscriptions.NoticeHub (PostgreSQL LISTEN/NOTIFY). For each
-event the subscriber opens a short transaction of its own, under its own RLS context, and
-reads the notice the way the feed does (publisher among its villages' and grants'
-ancestors, then RLS for audience and target tags); only what it may read is sent. Fields
-of the sent notice resolve in that same transaction, which closes before the next event.
-A socket's context carries a SocketSession instead of a request session: it points, in
+A domain's subscription (schema/notices.NoticeSubscription) opens, for each event, a short
+transaction of its own under the subscriber's RLS context and sends only what it may read;
+fields of the sent object resolve in that same transaction (`event_session`), which closes
+before the next event. This module decides no visibility. A socket's context carries a SocketSession instead of a request session: it points, in
 each subscription's own task, at the session of the event being sent, so several
 subscriptions on one socket never share a transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-import strawberry
-
-from villagegraph.resolvers.notices import NOTICE_COLUMNS
-from villagegraph.schema.context import Info
-from villagegraph.schema.errors import BadUserInput, Unauthenticated
-from villagegraph.schema.notices import Board, Notice
+from villagegraph.schema.errors import BadUserInput
 from villagegraph.tenants.session import ScopedSession
 
 _event_session: ContextVar[ScopedSession | None] = ContextVar("vg_event_session", default=None)
@@ -43,41 +37,11 @@ class SocketSession:
         """Each event's session is closed by its subscription; nothing is left to end."""
 
 
-@strawberry.type
-class NoticeSubscription:
-    @strawberry.subscription(
-        description="Notices reaching the caller's feed, as they are published (log in with"
-        ' connection_init payload {"Authorization": "Bearer <token>"}).'
-    )
-    async def notice_published(
-        self, info: Info, board: Board | None = None
-    ) -> AsyncGenerator[Notice, None]:
-        account = info.context.db.account_id
-        if account is None:
-            raise Unauthenticated("Log in to follow your feed.")
-        state = info.context.request.scope["vg.state"]
-        board_value = board.value if board else None
-        async for event in state["hub"].events():
-            session = ScopedSession(state["pool"], account)
-            try:
-                principal = await session.principal()
-                if principal is None or event.publisher not in principal.feed_publishers():
-                    continue
-                row = await session.fetchrow(
-                    f"""select {NOTICE_COLUMNS} from vg.notices n
-                         where n.publisher_code = $1 and n.id = $2
-                           and ($3::text is null or n.board = $3)""",
-                    event.publisher,
-                    event.id,
-                    board_value,
-                )
-                if row is None:
-                    continue
-                info.context._loaders.clear()
-                token = _event_session.set(session)
-                try:
-                    yield Notice.from_row(row)
-                finally:
-                    _event_session.reset(token)
-            finally:
-                await session.close(commit=False)
+@contextmanager
+def event_session(session: ScopedSession) -> Iterator[None]:
+    """Point the socket's `db` at `session` while one event is sent (fields resolve in it)."""
+    token = _event_session.set(session)
+    try:
+        yield
+    finally:
+        _event_session.reset(token)

@@ -19,6 +19,10 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.demo import (
+    ROOT,
+    WUMA,
+)
 from villagegraph import migrations
 from villagegraph.app import create_app
 from villagegraph.config import Settings
@@ -34,28 +38,6 @@ from villagegraph.schema.context import Context
 from villagegraph.seed import seed_demo
 from villagegraph.tenants.auth import TokenService, hash_password
 from villagegraph.tenants.session import ScopedSession
-
-ROOT = Path(__file__).resolve().parent.parent
-
-# The demo accounts of API.md.
-CITY_OFFICIAL = "13800000000"
-COUNTY_OFFICIAL = "13800000001"
-TOWN_OFFICIAL = "13800000002"
-VILLAGE_CADRE = "13800000003"
-RESIDENT = "13800000010"
-NEIGHBOUR = "13800000011"
-FAR_RESIDENT = "13800000012"
-ANALYST = "13800000020"
-
-CITY = "330300000000"
-LUCHENG = "330302000000"
-RUIAN = "330381000000"
-WUMA = "330302006000"
-TENGQIAO = "330302102000"
-ANYANG = "330381001000"
-VILLAGE = "330302006001"
-NEIGHBOUR_VILLAGE = "330302006002"
-FAR_VILLAGE = "330381001001"
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,8 @@ It shares no code with the policies or resolvers (not even tenants/hierarchy.py)
 stated twice, independently, is how a wrong policy shows up. It works on a `World`, a
 snapshot of every tenant table read as the owner, and decides row by row.
 
-A domain that adds a tenant table adds ONE entry to `TABLES` below (its primary key and
-a `visible(principal, row, world)` rule); a domain that adds a list or lookup query adds
+A domain that adds a tenant table adds ONE entry to `RULES` in tests/isolation/<domain>.py
+(its primary key and a `visible(principal, row, world)` rule; TABLES joins them); a domain that adds a list or lookup query adds
 one `GraphQLCheck` in tests/test_isolation_properties.py (`GRAPHQL_CHECKS`), built from
 `TABLES[...]` so the rule is written once. The property test fails for a tenant table
 that has no entry here.
@@ -14,9 +14,12 @@ that has no entry here.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from villagegraph.domains import DOMAINS
 
 Row = dict[str, Any]
 World = dict[str, list[Row]]
@@ -296,48 +299,6 @@ class TableRule:
     visible: Callable[[ModelPrincipal, Row, World], bool]
 
 
-TABLES: dict[str, TableRule] = {
-    "residents": TableRule(("village_code", "id"), resident_visible),
-    "accounts": TableRule(("id",), account_visible),
-    "grants": TableRule(("id",), grant_visible),
-    "notices": TableRule(("publisher_code", "id"), notice_visible),
-    "notice_reads": TableRule(
-        ("resident_village", "resident_id", "notice_id"), notice_read_visible
-    ),
-    "outbox": TableRule(("id",), outbox_visible),
-    "audit_log": TableRule(("id",), audit_visible),
-    "audit_heads": TableRule(("chain_key",), audit_head_visible),
-    "finance_entries": TableRule(("village_code", "id"), villagers_only),
-    "finance_budgets": TableRule(("village_code", "id"), villagers_only),
-    "consultations": TableRule(("village_code", "id"), villagers_only),
-    "consultation_electors": TableRule(
-        ("village_code", "consultation_id", "resident_village", "resident_id"), elector_visible
-    ),
-    "ballots": TableRule(
-        ("village_code", "consultation_id", "resident_village", "resident_id"), ballot_visible
-    ),
-    "consultation_comments": TableRule(("village_code", "id"), villagers_only),
-    "suggestions": TableRule(("village_code", "id"), villagers_only),
-    "suggestion_replies": TableRule(("village_code", "id"), villagers_only),
-    "tasks": TableRule(("assignee_code", "id"), task_visible),
-    "task_reminders": TableRule(
-        ("assignee_code", "task_id", "kind", "due_at"), task_reminder_visible
-    ),
-    "task_rules": TableRule(("city_code",), city_rule_visible),
-    "disclosure_rules": TableRule(("city_code", "board"), city_rule_visible),
-    "channel_addresses": TableRule(("account_id", "channel"), channel_address_visible),
-    "ledger_entries": TableRule(("village_code", "id"), staff_of_village),
-    "inspections": TableRule(("village_code", "id"), staff_of_village),
-    "households": TableRule(("village_code", "household_no"), staff_of_village),
-    "resident_history": TableRule(("village_code", "resident_id", "valid_from"), staff_of_village),
-    "cadres": TableRule(("village_code", "id"), cadre_visible),
-    "party_members": TableRule(("village_code", "resident_id", "joined_on"), party_member_visible),
-    "listings": TableRule(("village_code", "id"), listing_visible),
-    "shelters": TableRule(("unit_code", "id"), shelter_visible),
-    "unit_figures": TableRule(("unit_code",), figures_visible),
-    "unit_monthly_figures": TableRule(("unit_code", "month"), figures_visible),
-}
-
 # Not tenant-owned: readable by everyone, anonymous callers included.
 PUBLIC_TABLES = {"org_units"}
 
@@ -393,3 +354,12 @@ def dashboard_residents(world: World, p: ModelPrincipal, unit: int) -> int | Non
         return None
     rows = visible_rows(world, "residents", p)
     return sum(1 for r in rows if inside(unit, r["village_code"]))
+
+
+# Every domain's rules (tests/isolation/<domain>.py, `RULES`), joined here, at the end of the
+# module, because those modules take TableRule and the rules above from it.
+TABLES: dict[str, TableRule] = {
+    table: rule
+    for domain in DOMAINS
+    for table, rule in importlib.import_module(f"tests.isolation.{domain.name}").RULES.items()
+}

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.conftest import (
+from tests.demo import (
     ANALYST,
     CITY,
     CITY_OFFICIAL,

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.api_support import NODE_DIR, LiveServer, node_or_skip
-from tests.conftest import RESIDENT, VILLAGE
+from tests.demo import RESIDENT, VILLAGE
 from tests.federation.social_assistance import create_app as social_app
 from villagegraph.app import create_app
 

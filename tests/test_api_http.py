@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.api_support import login, service
-from tests.conftest import RESIDENT, VILLAGE
+from tests.demo import RESIDENT, VILLAGE
 from villagegraph.persisted import PersistedDocuments, sha256
 
 UNIT = 'query Unit { unit(code: "' + VILLAGE + '") { code name } }'

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from tests.api_support import login, service
-from tests.conftest import ANALYST, CITY, RESIDENT, TOWN_OFFICIAL, VILLAGE, GraphQLClient
+from tests.conftest import GraphQLClient
+from tests.demo import ANALYST, CITY, RESIDENT, TOWN_OFFICIAL, VILLAGE
 from villagegraph.app import create_app
 from villagegraph.limits import DEFAULT_LIMITS, RateLimiter, limits_for, measure_document
 from villagegraph.resolvers import notices

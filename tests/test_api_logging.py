@@ -7,7 +7,7 @@ import io
 import json
 import logging
 
-from tests.conftest import CITY
+from tests.demo import CITY
 from villagegraph.logs import JsonFormatter
 
 

@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.api_support import LiveServer
-from tests.conftest import RESIDENT, VILLAGE, VILLAGE_CADRE
+from tests.demo import RESIDENT, VILLAGE, VILLAGE_CADRE
 from villagegraph.app import create_app
 
 PUBLISH = """mutation($u: ID!, $a: Audience!, $t: [String!]) {

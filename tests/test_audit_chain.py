@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.conftest import RESIDENT
+from tests.demo import RESIDENT
 from villagegraph import migrations
 from villagegraph.audit import verify_chain
 from villagegraph.database import Database, _with_database

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import CITY, VILLAGE_CADRE, WUMA
+from tests.demo import CITY, VILLAGE_CADRE, WUMA
 from villagegraph.tenants.auth import TokenService
 
 API_CODES = {

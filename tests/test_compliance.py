@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from tests.conftest import TOWN_OFFICIAL, WUMA
+from tests.demo import TOWN_OFFICIAL, WUMA
 from villagegraph.resolvers.tasks import raise_disclosure_tasks
 
 CST = timezone(timedelta(hours=8))

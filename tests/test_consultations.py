@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.conftest import (
+from tests.demo import (
     ANALYST,
     CITY_OFFICIAL,
     NEIGHBOUR,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tests.conftest import (
+from tests.demo import (
     ANALYST,
     CITY,
     CITY_OFFICIAL,

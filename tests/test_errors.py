@@ -6,7 +6,7 @@ import time
 
 import jwt
 
-from tests.conftest import CITY, CITY_OFFICIAL, RESIDENT
+from tests.demo import CITY, CITY_OFFICIAL, RESIDENT
 
 
 async def test_invalid_division_code_is_bad_user_input(gql):

@@ -24,7 +24,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import CITY, ROOT, VILLAGE, VILLAGE_CADRE
+from tests.demo import CITY, ROOT, VILLAGE, VILLAGE_CADRE
 from villagegraph import migrations
 from villagegraph.app import create_app
 from villagegraph.audit import verify_chain

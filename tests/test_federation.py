@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import NEIGHBOUR, RESIDENT, TOWN_OFFICIAL, VILLAGE, VILLAGE_CADRE
+from tests.demo import NEIGHBOUR, RESIDENT, TOWN_OFFICIAL, VILLAGE, VILLAGE_CADRE
 
 ENTITIES = """
 query($r: [_Any!]!) {

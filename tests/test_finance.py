@@ -8,7 +8,7 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
-from tests.conftest import (
+from tests.demo import (
     ANALYST,
     CITY,
     CITY_OFFICIAL,

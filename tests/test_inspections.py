@@ -3,7 +3,7 @@ finance from outside the village are recorded; the village's own staff are not."
 
 from __future__ import annotations
 
-from tests.conftest import COUNTY_OFFICIAL, LUCHENG, RESIDENT, TOWN_OFFICIAL, VILLAGE
+from tests.demo import COUNTY_OFFICIAL, LUCHENG, RESIDENT, TOWN_OFFICIAL, VILLAGE
 
 INSPECTIONS = """query($u: ID!) { inspections(unit: $u, first: 100) {
     edges { node { subject inspectorName village { code } queriedUnit { code } } } } }"""

@@ -9,7 +9,7 @@ import uuid
 import asyncpg
 import pytest
 
-from tests.conftest import (
+from tests.demo import (
     CITY,
     CITY_OFFICIAL,
     COUNTY_OFFICIAL,

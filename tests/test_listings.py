@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import (
+from tests.demo import (
     ANALYST,
     CITY,
     NEIGHBOUR,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.conftest import (
+from tests.demo import (
     ANALYST,
     CITY,
     CITY_OFFICIAL,

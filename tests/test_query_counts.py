@@ -5,7 +5,7 @@ The first statement of every request is vg.begin_request (sets the RLS context).
 
 from __future__ import annotations
 
-from tests.conftest import CITY, CITY_OFFICIAL, RESIDENT, WUMA
+from tests.demo import CITY, CITY_OFFICIAL, RESIDENT, WUMA
 
 FEED = """{
   feed(first: 50) {

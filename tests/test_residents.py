@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import (
+from tests.demo import (
     ANALYST,
     CITY,
     CITY_OFFICIAL,

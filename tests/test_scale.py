@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.conftest import TOWN_OFFICIAL, WUMA
+from tests.demo import TOWN_OFFICIAL, WUMA
 from villagegraph import migrations
 from villagegraph.database import Database, _with_database
 from villagegraph.seed.scale import (
@@ -139,6 +139,14 @@ async def _fingerprint(conn: asyncpg.Connection) -> list[str]:
 
 async def assert_domains_consistent(conn: asyncpg.Connection) -> None:
     """What the domains' triggers and rules would have made of the generated rows."""
+    await assert_consultations_consistent(conn)
+    await assert_finance_consistent(conn)
+    await assert_suggestions_consistent(conn)
+    await assert_tasks_consistent(conn)
+    await assert_ledger_and_people_consistent(conn)
+
+
+async def assert_consultations_consistent(conn: asyncpg.Connection) -> None:
     # A closed consultation's stored result is what its ballots give, by the migration's
     # own count and decision; the open poll has ballots and no result yet.
     wrong = await conn.fetch(
@@ -166,6 +174,9 @@ async def assert_domains_consistent(conn: asyncpg.Connection) -> None:
                             on c.village_code = b.village_code and c.id = b.consultation_id
                            where b.cast_at < c.opens_at or b.cast_at >= c.closes_at)"""
     )
+
+
+async def assert_finance_consistent(conn: asyncpg.Connection) -> None:
     # A reversal negates the entry it corrects, in its period and category.
     finance = await conn.fetchrow(
         """select count(r.id) as reversals,
@@ -178,6 +189,9 @@ async def assert_domains_consistent(conn: asyncpg.Connection) -> None:
     assert finance["reversals"] > 0 and finance["bad"] == 0
     periods = await conn.fetchval("select count(distinct period) from vg.finance_entries")
     assert periods == 24
+
+
+async def assert_suggestions_consistent(conn: asyncpg.Connection) -> None:
     # Suggestions in every state; the first answer is the first reply, and only answered
     # ones have one.
     states = {r[0] for r in await conn.fetch("select distinct status from vg.suggestions")}
@@ -190,6 +204,9 @@ async def assert_domains_consistent(conn: asyncpg.Connection) -> None:
                         where r.village_code = s.village_code and r.suggestion_id = s.id)
                    or (s.first_answered_at is not null) <> (s.status in ('ANSWERED', 'CLOSED')))"""
     )
+
+
+async def assert_tasks_consistent(conn: asyncpg.Connection) -> None:
     # Tasks done on time, late, overdue, escalated (to the issuer's superior), open; every
     # reminder is for a task of its assignee.
     end = SCALE_END
@@ -209,6 +226,9 @@ async def assert_domains_consistent(conn: asyncpg.Connection) -> None:
     assert all(tasks[k] > 0 for k in ("on_time", "late", "overdue", "escalated", "open"))
     kinds = {r[0] for r in await conn.fetch("select distinct kind from vg.task_reminders")}
     assert kinds == {"DUE_SOON", "OVERDUE", "ESCALATED"}
+
+
+async def assert_ledger_and_people_consistent(conn: asyncpg.Connection) -> None:
     # The ledger holds the benchmark's keyword; six people hold today's seats per village
     # (the 书记 chairs the committee too); every 党员 is a party member.
     assert await conn.fetchval(

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.conftest import ANALYST, CITY, RESIDENT, TOWN_OFFICIAL, VILLAGE_CADRE, WUMA
+from tests.demo import ANALYST, CITY, RESIDENT, TOWN_OFFICIAL, VILLAGE_CADRE, WUMA
 
 EARTH_RADIUS = 6371008.8  # metres, the IUGG mean radius the database uses too
 SHELTERS = """

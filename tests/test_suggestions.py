@@ -6,15 +6,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from tests.conftest import (
-    ANALYST,
-    NEIGHBOUR,
-    RESIDENT,
-    TOWN_OFFICIAL,
-    VILLAGE,
-    VILLAGE_CADRE,
-    WUMA,
-)
+from tests.demo import ANALYST, NEIGHBOUR, RESIDENT, TOWN_OFFICIAL, VILLAGE, VILLAGE_CADRE, WUMA
 
 SUGGESTION = "id title status reason mine firstAnsweredAt replies { body } village { code }"
 SUBMIT = f"""mutation($input: SubmitSuggestionInput!) {{

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from tests.conftest import (
+from tests.demo import (
     COUNTY_OFFICIAL,
     FAR_VILLAGE,
     LUCHENG,

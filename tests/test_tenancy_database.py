@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import FAR_RESIDENT, NEIGHBOUR, NEIGHBOUR_VILLAGE, RESIDENT, VILLAGE
+from tests.demo import FAR_RESIDENT, NEIGHBOUR, NEIGHBOUR_VILLAGE, RESIDENT, VILLAGE
 
 # Tables that are not tenant-owned: the public hierarchy.
 PUBLIC_TABLES = {"org_units"}

@@ -18,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.conftest import CITY, WUMA
+from tests.demo import CITY, WUMA
 from villagegraph.app import create_app
 from villagegraph.tenants.auth import TokenService
 

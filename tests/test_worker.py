@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.conftest import WUMA
+from tests.demo import WUMA
 from villagegraph.cli import main
 from villagegraph.config import Settings
 from villagegraph.worker import run_pass
@@ -418,7 +418,7 @@ def test_worker_command_runs_one_pass(database, settings, monkeypatch):
 
 
 async def test_village_wide_notifications_fan_out_to_each_member_once(owner_pool, make_village):
-    from villagegraph.worker.scans import fan_out_village_notifications
+    from villagegraph.resolvers.notifications import fan_out_village_notifications
 
     village = await make_village(residents=3)
     key = f"consultation.resolution:{uuid.uuid4().hex}"

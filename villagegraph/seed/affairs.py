@@ -8,8 +8,9 @@ Deterministic: dates are fixed around DEMO_NOW and choices come from the seeded 
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 
@@ -155,63 +156,92 @@ async def _seed_consultations(
             eligibility,
             cadre,
         )
-        await conn.execute(
-            f"""insert into vg.consultation_electors
-                    (village_code, consultation_id, resident_village, resident_id, household)
-                select c.village_code, c.id, r.village_code, r.id,
-                       coalesce(r.household_no, r.village_code || '/' || r.id)
-                  from vg.consultations c
-                  join vg.residents r on {ELECTORS_SQL[eligibility]}
-                 where c.village_code = $1 and c.id = $2
-                   and r.birth_date <= ((c.opens_at at time zone 'Asia/Shanghai')::date
-                                        - interval '{VOTING_AGE} years')""",
-            village,
-            consultation,
-        )
-        electors = await conn.fetch(
-            """select resident_village, resident_id from vg.consultation_electors
-                where village_code = $1 and consultation_id = $2
-                order by resident_village, resident_id""",
-            village,
-            consultation,
-        )
-        turnout = 0.75 if closed else 0.3
-        # The demo residents (accounts 138000000xx) keep their ballot for the demo.
-        ballots = [
-            (
-                village,
-                consultation,
-                e["resident_village"],
-                e["resident_id"],
-                0 if rng.random() < 0.7 else rng.randrange(len(options)),
-                opens_at + timedelta(hours=rng.randrange(1, days * 24)),
-            )
-            for e in electors
-            if rng.random() < turnout
-            and not await conn.fetchval(
-                "select exists (select 1 from vg.accounts where resident_village = $1"
-                " and resident_id = $2)",
-                e["resident_village"],
-                e["resident_id"],
-            )
-        ]
-        await conn.executemany(
-            """insert into vg.ballots
-                   (village_code, consultation_id, resident_village, resident_id, option_index,
-                    cast_at)
-               values ($1, $2, $3, $4, $5, least($6, now()))""",
-            ballots,
+        electors = await _enrol_electors(conn, village, consultation, eligibility)
+        await _cast_demo_ballots(
+            conn, rng, village, consultation, electors, len(options), opens_at, days, closed
         )
         if closed:
-            await conn.execute(
-                "update vg.consultations set closes_at = $2 where id = $1", consultation, closes_at
-            )
-            await close(conn, consultation, None, closes_at)
-            await conn.execute(
-                "update vg.outbox set status = 'SENT', sent_at = $2 where idempotency_key like $1",
-                f"consultation.%:{consultation}",
-                closes_at,
-            )
+            await _close_past(conn, consultation, closes_at)
+
+
+async def _enrol_electors(
+    conn: asyncpg.Connection, village: int, consultation: int, eligibility: str
+) -> list[Any]:
+    """The roll, as the migration's eligibility rule draws it at opening."""
+    await conn.execute(
+        f"""insert into vg.consultation_electors
+                (village_code, consultation_id, resident_village, resident_id, household)
+            select c.village_code, c.id, r.village_code, r.id,
+                   coalesce(r.household_no, r.village_code || '/' || r.id)
+              from vg.consultations c
+              join vg.residents r on {ELECTORS_SQL[eligibility]}
+             where c.village_code = $1 and c.id = $2
+               and r.birth_date <= ((c.opens_at at time zone 'Asia/Shanghai')::date
+                                    - interval '{VOTING_AGE} years')""",
+        village,
+        consultation,
+    )
+    electors = await conn.fetch(
+        """select resident_village, resident_id from vg.consultation_electors
+            where village_code = $1 and consultation_id = $2
+            order by resident_village, resident_id""",
+        village,
+        consultation,
+    )
+    return electors
+
+
+async def _cast_demo_ballots(
+    conn: asyncpg.Connection,
+    rng: random.Random,
+    village: int,
+    consultation: int,
+    electors: list[Any],
+    option_count: int,
+    opens_at: datetime,
+    days: int,
+    closed: bool,
+) -> None:
+    turnout = 0.75 if closed else 0.3
+    # The demo residents (accounts 138000000xx) keep their ballot for the demo.
+    ballots = [
+        (
+            village,
+            consultation,
+            e["resident_village"],
+            e["resident_id"],
+            0 if rng.random() < 0.7 else rng.randrange(option_count),
+            opens_at + timedelta(hours=rng.randrange(1, days * 24)),
+        )
+        for e in electors
+        if rng.random() < turnout
+        and not await conn.fetchval(
+            "select exists (select 1 from vg.accounts where resident_village = $1"
+            " and resident_id = $2)",
+            e["resident_village"],
+            e["resident_id"],
+        )
+    ]
+    await conn.executemany(
+        """insert into vg.ballots
+               (village_code, consultation_id, resident_village, resident_id, option_index,
+                cast_at)
+           values ($1, $2, $3, $4, $5, least($6, now()))""",
+        ballots,
+    )
+
+
+async def _close_past(conn: asyncpg.Connection, consultation: int, closes_at: datetime) -> None:
+    """Set the window to its real end, close it as staff would, and mark its messages sent."""
+    await conn.execute(
+        "update vg.consultations set closes_at = $2 where id = $1", consultation, closes_at
+    )
+    await close(conn, consultation, None, closes_at)
+    await conn.execute(
+        "update vg.outbox set status = 'SENT', sent_at = $2 where idempotency_key like $1",
+        f"consultation.%:{consultation}",
+        closes_at,
+    )
 
 
 async def _seed_suggestions(

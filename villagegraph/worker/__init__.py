@@ -1,6 +1,5 @@
 """The background worker (`villagegraph worker [--once]`): runs the periodic scans
-(reminders, escalation, disclosure compliance, and whatever other domains append to
-SCANS), then delivers the outbox through the channel adapters.
+(every domain's, as villagegraph/domains.DOMAINS names them in worker/scans.SCANS), then delivers the outbox through the channel adapters.
 
 It runs as the owner role on its own pool; several workers may run at once.
 """

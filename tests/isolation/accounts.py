@@ -1,0 +1,12 @@
+"""The reference rules of the accounts domain's tenant tables: each table's primary key and
+who may see a row, in the words of tests/reference_model.py; the isolation property test
+compares the service and the database against them."""
+
+from __future__ import annotations
+
+from tests.reference_model import TableRule, account_visible, grant_visible
+
+RULES: dict[str, TableRule] = {
+    "accounts": TableRule(("id",), account_visible),
+    "grants": TableRule(("id",), grant_visible),
+}
