@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
+from graphql import GraphQLSchema
 from strawberry.extensions import QueryDepthLimiter, ValidationCache
 from strawberry.tools import merge_types
 
@@ -81,6 +82,12 @@ def build_schema(max_depth: int = 12) -> strawberry.federation.Schema:
             lambda: ValidationCache(maxsize=512),
         ],
     )
+
+
+def graphql_core_schema(schema: strawberry.federation.Schema) -> GraphQLSchema:
+    """The graphql-core schema under strawberry's (strawberry offers no public accessor):
+    what document measuring (villagegraph/limits.py) and schema diffing work on."""
+    return schema._schema
 
 
 def sdl() -> str:

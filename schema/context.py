@@ -33,6 +33,10 @@ class Context:
             self._loaders[loader_class] = loader_class(self.db)  # type: ignore[call-arg]
         return self._loaders[loader_class]  # type: ignore[no-any-return]
 
+    def reset_loaders(self) -> None:
+        """Forget cached loads: a subscription's next event reads in a new transaction."""
+        self._loaders.clear()
+
 
 Info = strawberry.Info[Context, None]
 

@@ -73,7 +73,7 @@ class NoticeSubscription:
                 )
                 if row is None:
                     continue
-                info.context._loaders.clear()
+                info.context.reset_loaders()
                 token = _event_session.set(session)
                 try:
                     yield Notice.from_row(row)

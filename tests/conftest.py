@@ -24,9 +24,9 @@ from villagegraph.app import create_app
 from villagegraph.config import Settings
 from villagegraph.database import (
     Database,
-    _with_database,
     create_owner_pool,
     create_request_pool,
+    database_url_with_name,
     start_embedded,
 )
 from villagegraph.schema import build_schema
@@ -75,7 +75,7 @@ def database() -> Any:
             await conn.close()
 
     asyncio.run(admin(f'create database "{name}"'))
-    db = Database(admin_dsn=_with_database(server_dsn, name))
+    db = Database(admin_dsn=database_url_with_name(server_dsn, name))
     migrations.upgrade(db)
     yield db
     asyncio.run(admin(f'drop database "{name}" with (force)'))

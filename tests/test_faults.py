@@ -28,7 +28,7 @@ from tests.conftest import CITY, ROOT, VILLAGE, VILLAGE_CADRE
 from villagegraph import migrations
 from villagegraph.app import create_app
 from villagegraph.audit import verify_chain
-from villagegraph.database import Database, _with_database, create_owner_pool
+from villagegraph.database import Database, create_owner_pool, database_url_with_name
 from villagegraph.seed import seed_demo
 from villagegraph.tenants.auth import TokenService
 from villagegraph.tenants.session import ScopedSession
@@ -71,7 +71,7 @@ async def fault_server(settings) -> AsyncIterator[FaultServer]:
         admin = await asyncpg.connect(str(server.get_uri()))
         await admin.execute('create database "villagegraph"')
         await admin.close()
-        database = Database(admin_dsn=_with_database(str(server.get_uri()), "villagegraph"))
+        database = Database(admin_dsn=database_url_with_name(str(server.get_uri()), "villagegraph"))
         await asyncio.to_thread(migrations.upgrade, database)
         owner = await create_owner_pool(database, max_size=1)
         await seed_demo(owner)
