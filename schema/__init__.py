@@ -13,6 +13,7 @@ from graphql import GraphQLSchema
 from strawberry.extensions import QueryDepthLimiter, ValidationCache
 from strawberry.tools import merge_types
 
+from villagegraph.config import Settings
 from villagegraph.schema.accounts import AccountMutation, AccountQuery
 from villagegraph.schema.analytics import AnalyticsQuery
 from villagegraph.schema.consultations import ConsultationMutation, ConsultationQuery
@@ -66,7 +67,7 @@ Mutation = merge_types("Mutation", MUTATIONS)
 Subscription = merge_types("Subscription", SUBSCRIPTIONS)
 
 
-def build_schema(max_depth: int = 12) -> strawberry.federation.Schema:
+def build_schema(max_depth: int = Settings.max_depth) -> strawberry.federation.Schema:
     return strawberry.federation.Schema(
         query=Query,
         mutation=Mutation,

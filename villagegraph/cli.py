@@ -143,8 +143,8 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the GraphQL service")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default=Settings.host)
+    serve.add_argument("--port", type=int, default=Settings.port)
     serve.add_argument(
         "--demo", action="store_true", help="seed the demo data into an empty database"
     )

@@ -19,9 +19,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("villagegraph.http_limits")
 
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-DEFAULT_TIMEOUT_SECONDS = 30.0
-
 
 class BodyTooLarge(Exception):
     pass
@@ -45,12 +42,7 @@ async def error_response(send: Send, status: int, code: str, message: str) -> No
 
 
 class HttpLimits:
-    def __init__(
-        self,
-        app: ASGIApp,
-        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-    ) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, timeout_seconds: float) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.timeout_seconds = timeout_seconds
