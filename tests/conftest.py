@@ -20,7 +20,6 @@ import httpx
 import pytest
 
 from villagegraph import migrations
-from villagegraph.app import create_app
 from villagegraph.config import Settings
 from villagegraph.database import (
     Database,
@@ -32,8 +31,9 @@ from villagegraph.database import (
 from villagegraph.schema import build_schema
 from villagegraph.schema.context import Context
 from villagegraph.seed import seed_demo
+from villagegraph.server import create_app
 from villagegraph.tenants.auth import TokenService, hash_password
-from villagegraph.tenants.session import ScopedSession
+from villagegraph.tenants.session import RequestSession, ScopedSession
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -200,7 +200,7 @@ def execute(
     async def run(
         query: str, account_id: int | None, variables: dict[str, Any] | None = None
     ) -> tuple[Any, ScopedSession]:
-        session = ScopedSession(request_pool, account_id)
+        session = RequestSession(request_pool, account_id)
         context = Context(
             request=None,
             response=None,

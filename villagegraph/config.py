@@ -76,7 +76,7 @@ class Settings:
     max_depth: int = setting("VILLAGEGRAPH_MAX_DEPTH", 12, int)
     pool_min_size: int = setting("VILLAGEGRAPH_POOL_MIN", 2, int)
     pool_max_size: int = setting("VILLAGEGRAPH_POOL_MAX", 10, int)
-    # HTTP limits (villagegraph/http_limits.py), before GraphQL parses anything.
+    # HTTP limits (villagegraph/server/http_limits.py), before GraphQL parses anything.
     max_body_bytes: int = setting("VILLAGEGRAPH_MAX_BODY_BYTES", 1024 * 1024, int)
     request_timeout_seconds: float = setting("VILLAGEGRAPH_REQUEST_TIMEOUT", 30.0, float)
     # API protection (villagegraph/limits.py): per-role overrides of DEFAULT_LIMITS, e.g.

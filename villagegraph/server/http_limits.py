@@ -2,9 +2,8 @@
 shape (a JSON body must be an object) and the time a request may take.
 
 A body over the limit is refused with 413 without being read further; a request that
-runs past the timeout is cancelled, its database transaction rolled back and its
-connection returned to the pool (the session is found in the ASGI scope under
-`vg.session`), and the client gets 504. Both answers are GraphQL-shaped JSON errors.
+runs past the timeout is cancelled (the GraphQL view then rolls its transaction back and
+returns its connection to the pool) and the client gets 504. Both answers are GraphQL-shaped JSON errors.
 This module knows nothing about who is asking; per-principal limits live elsewhere.
 """
 
@@ -13,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from villagegraph.server.auth import caller_of
 
 log = logging.getLogger("villagegraph.http_limits")
 
@@ -81,8 +81,8 @@ class HttpLimits:
         try:
             await asyncio.wait_for(self.app(scope, replay, tracking_send), self.timeout_seconds)
         except TimeoutError:
-            await self._abandon(scope)
-            log.warning("request %s timed out", scope.get("vg.request_id"))
+            caller = caller_of(scope)
+            log.warning("request %s timed out", caller.request_id if caller else "-")
             if not started:
                 await error_response(
                     send,
@@ -131,14 +131,3 @@ class HttpLimits:
             return await receive()
 
         return replay
-
-    @staticmethod
-    async def _abandon(scope: Scope) -> None:
-        """Roll back the timed-out request's transaction and give its connection back."""
-        session: Any = scope.get("vg.session")
-        if session is None:
-            return
-        try:
-            await session.close(commit=False)
-        except Exception:  # the connection may be mid-query; releasing it is what matters
-            log.exception("closing a timed-out request's session failed")
