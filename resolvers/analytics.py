@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from villagegraph.schema.errors import BadUserInput, QueryTooComplex
+from villagegraph.errors import BadUserInput, QueryTooComplex
 from villagegraph.tenants.session import ScopedSession
 
 MAX_GROUPS = 1000

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-import asyncpg
 import strawberry
 
 from villagegraph import resolvers
+from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound, database_refusals
 from villagegraph.resolvers.consultations import (
     CommentsByConsultationIdLoader,
     ConsultationByIdLoader,
@@ -23,7 +23,6 @@ from villagegraph.resolvers.consultations import (
 )
 from villagegraph.resolvers.notices import NoticeByIdLoader
 from villagegraph.schema.context import Info, require_principal
-from villagegraph.schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
 from villagegraph.schema.notices import Notice
@@ -316,18 +315,14 @@ class ConsultationMutation:
             db, row, principal.household_village, principal.resident_id
         ):
             raise Forbidden("You are not on the roll of this consultation.")
-        try:
+        with database_refusals(
+            unique=Conflict("You have already voted in this consultation."),
+            foreign_key=Forbidden("You are not on the roll of this consultation."),
+            wrong_state=Conflict("Voting is not open for this consultation.", reason="NOT_OPEN"),
+        ):
             await resolvers.consultations.cast_ballot(
                 db, row, option, principal.household_village, principal.resident_id
             )
-        except asyncpg.UniqueViolationError as error:
-            raise Conflict("You have already voted in this consultation.") from error
-        except asyncpg.ForeignKeyViolationError as error:
-            raise Forbidden("You are not on the roll of this consultation.") from error
-        except asyncpg.ObjectNotInPrerequisiteStateError as error:
-            raise Conflict(
-                "Voting is not open for this consultation.", reason="NOT_OPEN"
-            ) from error
         return Consultation.from_row(row)
 
     @strawberry.mutation(

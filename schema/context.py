@@ -11,7 +11,7 @@ import strawberry
 from starlette.requests import Request
 
 from villagegraph.config import Settings
-from villagegraph.schema.errors import Unauthenticated
+from villagegraph.errors import Unauthenticated
 from villagegraph.subscriptions import NoticeHub
 from villagegraph.tenants.auth import TokenService
 from villagegraph.tenants.principal import Principal

@@ -13,9 +13,9 @@ from typing import Any
 import strawberry
 
 from villagegraph import resolvers
+from villagegraph.errors import BadUserInput, Forbidden, NotFound
 from villagegraph.resolvers.ledger import CorrectionByLedgerEntryIdLoader, LedgerEntryByIdLoader
 from villagegraph.schema.context import Info, require_principal
-from villagegraph.schema.errors import BadUserInput, Forbidden, NotFound
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
 from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 import strawberry
 
 from villagegraph import resolvers
+from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.resolvers.hierarchy import OrgUnitByCodeLoader
 from villagegraph.resolvers.listings import ListingByIdLoader
 from villagegraph.schema.context import Info, require_principal
-from villagegraph.schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
 from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size

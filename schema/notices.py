@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 
 from villagegraph import resolvers
+from villagegraph.errors import Forbidden, NotFound, Unauthenticated
 from villagegraph.resolvers.inspections import record_inspection
 from villagegraph.resolvers.notices import (
     NoticeByIdLoader,
@@ -16,7 +17,6 @@ from villagegraph.resolvers.notices import (
     ReadCountByNoticeIdLoader,
 )
 from villagegraph.schema.context import Info, principal_of, require_principal
-from villagegraph.schema.errors import Forbidden, NotFound, Unauthenticated
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, tag_list, text
 from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size

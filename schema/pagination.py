@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from villagegraph.schema.errors import BadUserInput
+from villagegraph.errors import BadUserInput
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 100

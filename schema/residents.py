@@ -14,6 +14,7 @@ from typing import Any
 import strawberry
 
 from villagegraph import resolvers
+from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.resolvers.residents import (
     CadreByIdLoader,
     HouseholdByKeyLoader,
@@ -23,7 +24,6 @@ from villagegraph.resolvers.residents import (
     ResidentsByHouseholdLoader,
 )
 from villagegraph.schema.context import Info, principal_of, require_principal
-from villagegraph.schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from villagegraph.schema.inputs import LOCAL_TIME, division_code, record_id, tag_list, text
 from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size

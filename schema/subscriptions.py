@@ -19,9 +19,9 @@ from typing import Any
 import asyncpg
 import strawberry
 
+from villagegraph.errors import BadUserInput, Unauthenticated
 from villagegraph.resolvers.notices import NOTICE_COLUMNS
 from villagegraph.schema.context import Info
-from villagegraph.schema.errors import BadUserInput, Unauthenticated
 from villagegraph.schema.notices import Board, Notice
 from villagegraph.tenants.principal import Principal
 from villagegraph.tenants.session import RequestSession, ScopedSession

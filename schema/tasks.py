@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 import strawberry
 
 from villagegraph import resolvers
+from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.resolvers.inspections import record_inspection
 from villagegraph.resolvers.tasks import RemindersByTaskIdLoader, TaskByIdLoader
 from villagegraph.schema.context import Info, require_principal
-from villagegraph.schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
 from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size

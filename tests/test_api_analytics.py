@@ -16,8 +16,8 @@ from tests.conftest import (
     VILLAGE_CADRE,
     WUMA,
 )
+from villagegraph.errors import QueryTooComplex
 from villagegraph.resolvers.analytics import MEASURES, AnalyticsRequest, Measure, run_analytics
-from villagegraph.schema.errors import QueryTooComplex
 from villagegraph.tenants.session import RequestSession
 
 ANALYTICS = """

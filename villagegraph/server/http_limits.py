@@ -15,6 +15,7 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from villagegraph.errors import BadUserInput, QueryTooComplex
 from villagegraph.server.auth import caller_of
 
 log = logging.getLogger("villagegraph.http_limits")
@@ -57,16 +58,16 @@ class HttpLimits:
         )
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await error_response(send, 413, "BAD_USER_INPUT", too_large)
+            await error_response(send, 413, BadUserInput.code, too_large)
             return
         try:
             body = await self._read_body(receive)
         except BodyTooLarge:
-            await error_response(send, 413, "BAD_USER_INPUT", too_large)
+            await error_response(send, 413, BadUserInput.code, too_large)
             return
         if not self._is_graphql_object(scope, body):
             await error_response(
-                send, 400, "BAD_USER_INPUT", "The request body must be a JSON object."
+                send, 400, BadUserInput.code, "The request body must be a JSON object."
             )
             return
         replay = self._replay(body, receive)
@@ -87,7 +88,7 @@ class HttpLimits:
                 await error_response(
                     send,
                     504,
-                    "QUERY_TOO_COMPLEX",
+                    QueryTooComplex.code,
                     f"The request took longer than {self.timeout_seconds:g} s and was "
                     "stopped; ask for less (fewer fields, smaller pages).",
                 )

@@ -11,6 +11,8 @@ import json
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from villagegraph.errors import Unauthenticated
+
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
@@ -21,7 +23,7 @@ def unauthenticated(request_id: str) -> Response:
             "errors": [
                 {
                     "message": "Your token is invalid or expired; log in again.",
-                    "extensions": {"code": "UNAUTHENTICATED", "requestId": request_id},
+                    "extensions": {"code": Unauthenticated.code, "requestId": request_id},
                 }
             ]
         },

@@ -28,10 +28,10 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from villagegraph.errors import RateLimited, Unauthenticated, VillageGraphError
 from villagegraph.persisted import PersistedDocuments
 from villagegraph.schema import build_schema, graphql_core_schema
 from villagegraph.schema.context import Context, SocketContext
-from villagegraph.schema.errors import RateLimited, Unauthenticated, VillageGraphError
 from villagegraph.schema.extensions import INTERNAL_MESSAGE
 from villagegraph.schema.subscriptions import SocketSession
 from villagegraph.server.admission import Admission

@@ -17,8 +17,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 
+from villagegraph.errors import Unauthenticated, VillageGraphError
 from villagegraph.schema.context import Context, SocketContext
-from villagegraph.schema.errors import VillageGraphError
 from villagegraph.schema.subscriptions import SocketSession
 from villagegraph.tenants.auth import InvalidToken, TokenService
 
@@ -55,5 +55,5 @@ async def log_in(context: Any, tokens: TokenService) -> None:
         try:
             account_id = await tokens.account_for_header(str(header))
         except InvalidToken as error:
-            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from error
+            raise ConnectionRejectionError({"code": Unauthenticated.code}) from error
         context.db = SocketSession(account_id)
