@@ -26,10 +26,14 @@ from villagegraph.schema.context import Info, require_principal
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
 from villagegraph.schema.notices import Notice
-from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.schema.pagination import Connection, Keyset, Page
 from villagegraph.schema.villagers import may_read_village, require_village_writer
 
 MAX_WINDOW_DAYS = 90
+
+
+# The sort key, and so the cursor, of the connection field below (schema/pagination.py).
+CONSULTATION_ORDER = Keyset(("opens_at", datetime), ("id", int))
 
 
 @strawberry.enum
@@ -225,17 +229,14 @@ class ConsultationQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Consultation]:
-        size = page_size(first)
-        cursor = decode_cursor(after, 2)
+        page = Page(CONSULTATION_ORDER, first, after)
         lo, hi = subtree_bounds(division_code(unit))
         value = status.value if status else None
         db = info.context.db
-        rows = await resolvers.consultations.page(db, lo, hi, value, cursor, size + 1)
-        return connection(
+        rows = await resolvers.consultations.page(db, lo, hi, value, page.after, page.limit)
+        return page.connection(
             rows,
-            size,
             Consultation.from_row,
-            lambda row: (row["opens_at"].isoformat(), row["id"]),
             lambda: resolvers.consultations.count(db, lo, hi, value),
         )
 

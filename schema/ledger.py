@@ -18,11 +18,16 @@ from villagegraph.resolvers.ledger import CorrectionByLedgerEntryIdLoader, Ledge
 from villagegraph.schema.context import Info, require_principal
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
-from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.schema.pagination import Connection, Keyset, Page
 from villagegraph.schema.tasks import attachment_links
 from villagegraph.tenants.hierarchy import Level, level_of
 
 MAX_TERMS = 5
+
+
+# The sort keys, and so the cursors, of the connection fields below (schema/pagination.py).
+LEDGER_ORDER = Keyset(("relevance", int), ("occurred_on", date), ("id", int))
+INSPECTION_ORDER = Keyset(("inspected_at", datetime), ("id", int))
 
 
 @strawberry.type(description="村情记录: one entry of a village's ledger.")
@@ -154,13 +159,12 @@ class LedgerQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[LedgerEntry]:
-        size = page_size(first)
-        cursor = decode_cursor(after, 3)
+        page = Page(LEDGER_ORDER, first, after)
         code = division_code(unit)
         lo, hi = subtree_bounds(code)
         terms = search_terms(search)
         db = info.context.db
-        rows = await resolvers.ledger.subtree_page(db, lo, hi, terms, cursor, size + 1)
+        rows = await resolvers.ledger.subtree_page(db, lo, hi, terms, page.after, page.limit)
         principal = await db.principal()
         if principal is not None:
             await resolvers.inspections.record_inspection(
@@ -168,14 +172,12 @@ class LedgerQuery:
                 principal,
                 subject="LEDGER",
                 queried_unit=code,
-                villages={row["village_code"] for row in rows[:size]} | {code},
+                villages={row["village_code"] for row in page.rows(rows)} | {code},
                 search=" ".join(terms) or None,
             )
-        return connection(
+        return page.connection(
             rows,
-            size,
             LedgerEntry.from_row,
-            lambda row: (row["relevance"], row["occurred_on"].isoformat(), row["id"]),
             lambda: resolvers.ledger.subtree_count(db, lo, hi, terms),
         )
 
@@ -189,16 +191,13 @@ class LedgerQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Inspection]:
-        size = page_size(first)
-        cursor = decode_cursor(after, 2)
+        page = Page(INSPECTION_ORDER, first, after)
         lo, hi = subtree_bounds(division_code(unit))
         db = info.context.db
-        rows = await resolvers.inspections.inspections_page(db, lo, hi, cursor, size + 1)
-        return connection(
+        rows = await resolvers.inspections.inspections_page(db, lo, hi, page.after, page.limit)
+        return page.connection(
             rows,
-            size,
             Inspection.from_row,
-            lambda row: (row["inspected_at"].isoformat(), row["id"]),
             lambda: resolvers.inspections.inspections_count(db, lo, hi),
         )
 

@@ -19,7 +19,10 @@ from villagegraph.resolvers.notices import (
 from villagegraph.schema.context import Info, principal_of, require_principal
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, tag_list, text
-from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.schema.pagination import Connection, Keyset, Page
+
+# The sort key, and so the cursor, of the connection field below (schema/pagination.py).
+NOTICE_ORDER = Keyset(("published_at", datetime), ("id", int))
 
 
 @strawberry.enum(
@@ -103,16 +106,6 @@ class PublishNoticeInput:
     target_tags: list[str] | None = None
 
 
-def _page(rows: list[Any], size: int, count: Any) -> Connection[Notice]:
-    return connection(
-        rows,
-        size,
-        Notice.from_row,
-        lambda row: (row["published_at"].isoformat(), row["id"]),
-        count,
-    )
-
-
 @strawberry.type
 class NoticeQuery:
     @strawberry.field(description="The caller's home feed: what reaches it, newest first.")
@@ -123,16 +116,19 @@ class NoticeQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Notice]:
-        size = page_size(first)
-        cursor = decode_cursor(after, 2)
+        page = Page(NOTICE_ORDER, first, after)
         principal = await principal_of(info)
         if principal is None:
             raise Unauthenticated("Log in to see your feed.")
         publishers = principal.feed_publishers()
         board_value = board.value if board else None
         db = info.context.db
-        rows = await resolvers.notices.feed_page(db, publishers, board_value, cursor, size + 1)
-        return _page(rows, size, lambda: resolvers.notices.feed_count(db, publishers, board_value))
+        rows = await resolvers.notices.feed_page(
+            db, publishers, board_value, page.after, page.limit
+        )
+        return page.connection(
+            rows, Notice.from_row, lambda: resolvers.notices.feed_count(db, publishers, board_value)
+        )
 
     @strawberry.field(description="Notices published inside a unit's subtree (drill-down).")
     async def notices(
@@ -143,12 +139,11 @@ class NoticeQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Notice]:
-        size = page_size(first)
-        cursor = decode_cursor(after, 2)
+        page = Page(NOTICE_ORDER, first, after)
         lo, hi = subtree_bounds(division_code(unit))
         board_value = board.value if board else None
         db = info.context.db
-        rows = await resolvers.notices.subtree_page(db, lo, hi, board_value, cursor, size + 1)
+        rows = await resolvers.notices.subtree_page(db, lo, hi, board_value, page.after, page.limit)
         principal = await db.principal()
         if principal is not None:
             await record_inspection(
@@ -156,9 +151,11 @@ class NoticeQuery:
                 principal,
                 subject="NOTICES",
                 queried_unit=lo,
-                villages={row["publisher_code"] for row in rows[:size]} | {lo},
+                villages={row["publisher_code"] for row in page.rows(rows)} | {lo},
             )
-        return _page(rows, size, lambda: resolvers.notices.subtree_count(db, lo, hi, board_value))
+        return page.connection(
+            rows, Notice.from_row, lambda: resolvers.notices.subtree_count(db, lo, hi, board_value)
+        )
 
     @strawberry.field(description="One notice, when the caller can see it.")
     async def notice(self, info: Info, id: strawberry.ID) -> Notice | None:

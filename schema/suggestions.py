@@ -17,8 +17,11 @@ from villagegraph.resolvers.suggestions import RepliesBySuggestionIdLoader, Sugg
 from villagegraph.schema.context import Info, require_principal
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
-from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.schema.pagination import Connection, Keyset, Page
 from villagegraph.schema.villagers import require_village_writer
+
+# The sort key, and so the cursor, of the connection field below (schema/pagination.py).
+SUGGESTION_ORDER = Keyset(("submitted_at", datetime), ("id", int))
 
 
 @strawberry.enum
@@ -114,17 +117,14 @@ class SuggestionQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Suggestion]:
-        size = page_size(first)
-        cursor = decode_cursor(after, 2)
+        page = Page(SUGGESTION_ORDER, first, after)
         lo, hi = subtree_bounds(division_code(unit))
         value = status.value if status else None
         db = info.context.db
-        rows = await resolvers.suggestions.page(db, lo, hi, value, cursor, size + 1)
-        return connection(
+        rows = await resolvers.suggestions.page(db, lo, hi, value, page.after, page.limit)
+        return page.connection(
             rows,
-            size,
             Suggestion.from_row,
-            lambda row: (row["submitted_at"].isoformat(), row["id"]),
             lambda: resolvers.suggestions.count(db, lo, hi, value),
         )
 
