@@ -22,7 +22,7 @@ from pathlib import Path
 import asyncpg
 
 from villagegraph import migrations
-from villagegraph.database import Database, _with_database
+from villagegraph.database import Database, database_url_with_name
 
 
 async def run(dsn: str, clients: int, transactions: int, mode: str) -> float:
@@ -67,7 +67,7 @@ async def main() -> None:
         admin = await asyncpg.connect(str(server.get_uri()))
         await admin.execute("create database villagegraph")
         await admin.close()
-        db = Database(admin_dsn=_with_database(str(server.get_uri()), "villagegraph"))
+        db = Database(admin_dsn=database_url_with_name(str(server.get_uri()), "villagegraph"))
         await asyncio.to_thread(migrations.upgrade, db)
         for mode in ("no chain", "per-tenant chains", "one shared chain"):
             rate = await run(db.admin_dsn, args.clients, args.transactions, mode)

@@ -15,9 +15,9 @@ import signal
 import uvicorn
 from starlette.applications import Starlette
 
-from villagegraph.app import create_app
 from villagegraph.config import Settings
 from villagegraph.database import Database, resolve_database
+from villagegraph.server import create_app
 
 
 def app() -> Starlette:

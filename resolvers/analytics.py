@@ -20,8 +20,8 @@ from typing import Any
 import asyncpg
 
 from villagegraph.domains import parts
+from villagegraph.errors import BadUserInput, QueryTooComplex
 from villagegraph.resolvers.measure import Measure
-from villagegraph.schema.errors import BadUserInput, QueryTooComplex
 from villagegraph.tenants.session import ScopedSession
 
 MAX_GROUPS = 1000

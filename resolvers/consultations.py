@@ -179,11 +179,10 @@ async def page(
     lo: int,
     hi: int,
     status: str | None,
-    cursor: list[Any] | None,
+    after: tuple[datetime, int] | None,
     limit: int,
 ) -> list[Any]:
-    after_time = datetime.fromisoformat(cursor[0]) if cursor else None
-    after_id = int(cursor[1]) if cursor else None
+    after_time, after_id = after or (None, None)
     return await db.fetch(
         f"""select {CONSULTATION_COLUMNS} from vg.consultations c
              where c.village_code between $1 and $2

@@ -48,10 +48,9 @@ async def record_inspection(
 
 
 async def inspections_page(
-    db: ScopedSession, lo: int, hi: int, cursor: list[Any] | None, limit: int
+    db: ScopedSession, lo: int, hi: int, after: tuple[datetime, int] | None, limit: int
 ) -> list[Any]:
-    after_time = datetime.fromisoformat(cursor[0]) if cursor else None
-    after_id = int(cursor[1]) if cursor else None
+    after_time, after_id = after or (None, None)
     return await db.fetch(
         """select i.id, i.village_code, i.account_id, i.inspector_name, i.subject,
                   i.queried_unit, i.search, i.inspected_at

@@ -58,17 +58,18 @@ async def subtree_page(
     lo: int,
     hi: int,
     terms: list[str],
-    cursor: list[Any] | None,
+    after_key: tuple[int, date, int] | None,
     limit: int,
 ) -> list[Any]:
     """Entries of a subtree, most relevant first (when searching), then newest."""
     params = _Params(lo, hi)
     match, relevance = _search(terms, params)
     after = ""
-    if cursor:
+    if after_key:
+        relevance_after, occurred_after, id_after = after_key
         after = (
-            f"where (e.relevance, e.occurred_on, e.id) < ({params.add(int(cursor[0]))}, "
-            f"{params.add(date.fromisoformat(cursor[1]))}, {params.add(int(cursor[2]))})"
+            f"where (e.relevance, e.occurred_on, e.id) < ({params.add(relevance_after)}, "
+            f"{params.add(occurred_after)}, {params.add(id_after)})"
         )
     return await db.fetch(
         f"""select * from (

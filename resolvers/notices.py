@@ -29,20 +29,14 @@ NOTICE_COLUMNS = (
 )
 
 
-def _after(cursor: list[Any] | None) -> tuple[datetime | None, int | None]:
-    if cursor is None:
-        return None, None
-    return datetime.fromisoformat(cursor[0]), int(cursor[1])
-
-
 async def feed_page(
     db: ScopedSession,
     publishers: list[int],
     board: str | None,
-    cursor: list[Any] | None,
+    after: tuple[datetime, int] | None,
     limit: int,
 ) -> list[Any]:
-    after_time, after_id = _after(cursor)
+    after_time, after_id = after or (None, None)
     return await db.fetch(
         f"""select {NOTICE_COLUMNS}
               from unnest($1::bigint[]) as p (code)
@@ -80,10 +74,10 @@ async def subtree_page(
     lo: int,
     hi: int,
     board: str | None,
-    cursor: list[Any] | None,
+    after: tuple[datetime, int] | None,
     limit: int,
 ) -> list[Any]:
-    after_time, after_id = _after(cursor)
+    after_time, after_id = after or (None, None)
     return await db.fetch(
         f"""select {NOTICE_COLUMNS} from vg.notices n
              where n.publisher_code between $1 and $2

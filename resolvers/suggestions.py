@@ -105,10 +105,14 @@ async def reply(db: ScopedSession, suggestion: Any, body: str, account_id: int) 
 
 
 async def page(
-    db: ScopedSession, lo: int, hi: int, status: str | None, cursor: list[Any] | None, limit: int
+    db: ScopedSession,
+    lo: int,
+    hi: int,
+    status: str | None,
+    after: tuple[datetime, int] | None,
+    limit: int,
 ) -> list[Any]:
-    after_time = datetime.fromisoformat(cursor[0]) if cursor else None
-    after_id = int(cursor[1]) if cursor else None
+    after_time, after_id = after or (None, None)
     return await db.fetch(
         f"""select {SUGGESTION_COLUMNS} from vg.suggestions s
              where s.village_code between $1 and $2

@@ -54,12 +54,11 @@ async def subtree_page(
     hi: int,
     status: str | None,
     escalated_only: bool,
-    cursor: list[Any] | None,
+    after: tuple[datetime, int] | None,
     limit: int,
 ) -> list[Any]:
     """Tasks assigned inside a subtree, soonest due first (keyset on due_at, id)."""
-    after_due = datetime.fromisoformat(cursor[0]) if cursor else None
-    after_id = int(cursor[1]) if cursor else None
+    after_due, after_id = after or (None, None)
     return await db.fetch(
         f"""select {TASK_COLUMNS} from vg.tasks t
              where {_filters(status)}

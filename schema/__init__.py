@@ -9,16 +9,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
+from graphql import GraphQLSchema
 from strawberry.extensions import QueryDepthLimiter, ValidationCache
 from strawberry.tools import merge_types
 
+from villagegraph.config import Settings
 from villagegraph.domains import parts
 from villagegraph.schema.extensions import CachedParse, MaskInternalErrors, RequestTransaction
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
 
 
-def build_schema(max_depth: int = 12) -> strawberry.federation.Schema:
+def build_schema(max_depth: int = Settings.max_depth) -> strawberry.federation.Schema:
     """The subgraph of every domain's root fields and entities, merged in DOMAINS order.
     Built on call, not on import, so any layer may import a schema module first."""
     return strawberry.federation.Schema(
@@ -38,6 +40,12 @@ def build_schema(max_depth: int = 12) -> strawberry.federation.Schema:
             lambda: ValidationCache(maxsize=512),
         ],
     )
+
+
+def graphql_core_schema(schema: strawberry.federation.Schema) -> GraphQLSchema:
+    """The graphql-core schema under strawberry's (strawberry offers no public accessor):
+    what document measuring (villagegraph/limits.py) and schema diffing work on."""
+    return schema._schema
 
 
 def sdl() -> str:

@@ -6,10 +6,10 @@ from enum import Enum
 
 import strawberry
 
+from villagegraph.errors import Unauthenticated
 from villagegraph.resolvers.accounts import authenticate
 from villagegraph.resolvers.residents import ResidentByIdLoader
 from villagegraph.schema.context import Info, principal_of
-from villagegraph.schema.errors import Unauthenticated
 from villagegraph.schema.hierarchy import OrgUnit, load_unit
 from villagegraph.schema.inputs import text
 from villagegraph.schema.residents import Resident

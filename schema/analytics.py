@@ -12,6 +12,7 @@ from typing import Annotated, Any, cast
 
 import strawberry
 
+from villagegraph.errors import BadUserInput, Forbidden
 from villagegraph.resolvers.analytics import (
     MAX_GROUPS,
     MEASURES,
@@ -20,7 +21,6 @@ from villagegraph.resolvers.analytics import (
     run_analytics,
 )
 from villagegraph.schema.context import Info, require_principal
-from villagegraph.schema.errors import BadUserInput, Forbidden
 from villagegraph.schema.hierarchy import OrgUnit, load_unit
 from villagegraph.schema.inputs import division_code, period_bound
 from villagegraph.tenants.hierarchy import subtree_end

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-import asyncpg
 import strawberry
 
 from villagegraph import resolvers
+from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound, database_refusals
 from villagegraph.resolvers.consultations import (
     CommentsByConsultationIdLoader,
     ConsultationByIdLoader,
@@ -23,14 +23,17 @@ from villagegraph.resolvers.consultations import (
 )
 from villagegraph.resolvers.notices import NoticeByIdLoader
 from villagegraph.schema.context import Info, require_principal
-from villagegraph.schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
 from villagegraph.schema.notices import Notice
-from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.schema.pagination import Connection, Keyset, Page
 from villagegraph.schema.villagers import may_read_village, require_village_writer
 
 MAX_WINDOW_DAYS = 90
+
+
+# The sort key, and so the cursor, of the connection field below (schema/pagination.py).
+CONSULTATION_ORDER = Keyset(("opens_at", datetime), ("id", int))
 
 
 @strawberry.enum
@@ -226,17 +229,14 @@ class ConsultationQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Consultation]:
-        size = page_size(first)
-        cursor = decode_cursor(after, 2)
+        page = Page(CONSULTATION_ORDER, first, after)
         lo, hi = subtree_bounds(division_code(unit))
         value = status.value if status else None
         db = info.context.db
-        rows = await resolvers.consultations.page(db, lo, hi, value, cursor, size + 1)
-        return connection(
+        rows = await resolvers.consultations.page(db, lo, hi, value, page.after, page.limit)
+        return page.connection(
             rows,
-            size,
             Consultation.from_row,
-            lambda row: (row["opens_at"].isoformat(), row["id"]),
             lambda: resolvers.consultations.count(db, lo, hi, value),
         )
 
@@ -316,18 +316,14 @@ class ConsultationMutation:
             db, row, principal.household_village, principal.resident_id
         ):
             raise Forbidden("You are not on the roll of this consultation.")
-        try:
+        with database_refusals(
+            unique=Conflict("You have already voted in this consultation."),
+            foreign_key=Forbidden("You are not on the roll of this consultation."),
+            wrong_state=Conflict("Voting is not open for this consultation.", reason="NOT_OPEN"),
+        ):
             await resolvers.consultations.cast_ballot(
                 db, row, option, principal.household_village, principal.resident_id
             )
-        except asyncpg.UniqueViolationError as error:
-            raise Conflict("You have already voted in this consultation.") from error
-        except asyncpg.ForeignKeyViolationError as error:
-            raise Forbidden("You are not on the roll of this consultation.") from error
-        except asyncpg.ObjectNotInPrerequisiteStateError as error:
-            raise Conflict(
-                "Voting is not open for this consultation.", reason="NOT_OPEN"
-            ) from error
         return Consultation.from_row(row)
 
     @strawberry.mutation(

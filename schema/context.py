@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import asyncpg
 import strawberry
 from starlette.requests import Request
 
 from villagegraph.config import Settings
-from villagegraph.schema.errors import Unauthenticated
+from villagegraph.errors import Unauthenticated
+from villagegraph.subscriptions import NoticeHub
 from villagegraph.tenants.auth import TokenService
 from villagegraph.tenants.principal import Principal
 from villagegraph.tenants.session import ScopedSession
@@ -25,6 +28,10 @@ class Context:
     settings: Settings
     tokens: TokenService
     request_id: str
+    # What a subscription needs to open a session per event (schema/subscriptions.py);
+    # None where no app runs (a schema executed directly, in tests).
+    pool: asyncpg.Pool | None = None
+    hub: NoticeHub | None = None
     _loaders: dict[type, Any] = field(default_factory=dict)
 
     def loader(self, loader_class: type[L]) -> L:
@@ -32,6 +39,20 @@ class Context:
         if loader_class not in self._loaders:
             self._loaders[loader_class] = loader_class(self.db)  # type: ignore[call-arg]
         return self._loaders[loader_class]  # type: ignore[no-any-return]
+
+    def reset_loaders(self) -> None:
+        """Forget cached loads: a subscription's next event reads in a new transaction."""
+        self._loaders.clear()
+
+
+@dataclass(kw_only=True)
+class SocketContext(Context):
+    """A websocket's context. Strawberry fills `connection_params` from connection_init;
+    `admit_subscription(account, client, payload)` raises the refusal of a subscribe
+    message the caller's limits do not allow."""
+
+    admit_subscription: Callable[[int | None, str, dict[str, Any]], None]
+    connection_params: dict[str, Any] = field(default_factory=dict)
 
 
 Info = strawberry.Info[Context, None]

@@ -8,16 +8,17 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from functools import lru_cache
 
-import asyncpg
 from graphql import DocumentNode, GraphQLError, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from villagegraph.schema.errors import (
-    Forbidden,
+from villagegraph.errors import (
+    INTERNAL_SERVER_ERROR,
+    BadUserInput,
     QueryTooComplex,
     Unauthenticated,
     VillageGraphError,
+    from_database,
 )
 from villagegraph.tenants.session import UnknownAccount
 
@@ -44,7 +45,7 @@ class RequestTransaction(SchemaExtension):
             log.exception("commit failed", extra={"request_id": context.request_id})
             if result is not None:
                 result.data = None
-                code = {"code": "INTERNAL_SERVER_ERROR", "requestId": context.request_id}
+                code = {"code": INTERNAL_SERVER_ERROR, "requestId": context.request_id}
                 result.errors = [
                     GraphQLError(INTERNAL_MESSAGE, original_error=error, extensions=code)
                 ]
@@ -59,7 +60,7 @@ def _expected(error: GraphQLError) -> GraphQLError | None:
         extensions = dict(error.extensions or {})
         if "code" not in extensions:
             depth = "exceeds maximum operation depth" in error.message
-            extensions["code"] = "QUERY_TOO_COMPLEX" if depth else "BAD_USER_INPUT"
+            extensions["code"] = QueryTooComplex.code if depth else BadUserInput.code
         return GraphQLError(
             error.message,
             error.nodes,
@@ -70,16 +71,12 @@ def _expected(error: GraphQLError) -> GraphQLError | None:
         )
     if isinstance(original, VillageGraphError):
         return error
-    replacement: VillageGraphError | None = None
     if isinstance(original, UnknownAccount):
-        replacement = Unauthenticated("Your account no longer exists; log in again.")
-    elif isinstance(original, asyncpg.InsufficientPrivilegeError):
-        replacement = Forbidden("You are not allowed to do this here.")
-    elif isinstance(original, asyncpg.QueryCanceledError):
-        # statement_timeout (analysts run under one): the request asked for too much.
-        replacement = QueryTooComplex(
-            "The request took too long; ask for less.", limit="statementTimeout"
+        replacement: VillageGraphError | None = Unauthenticated(
+            "Your account no longer exists; log in again."
         )
+    else:
+        replacement = from_database(original)
     if replacement is None:
         return None
     return GraphQLError(
@@ -119,7 +116,7 @@ class MaskInternalErrors(SchemaExtension):
                     error.source,
                     error.positions,
                     error.path,
-                    extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+                    extensions={"code": INTERNAL_SERVER_ERROR, "requestId": request_id},
                 )
             masked.append(shown)
         result.errors = masked

@@ -15,9 +15,9 @@ from typing import Annotated, Any
 import strawberry
 
 from villagegraph import resolvers
+from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.resolvers.inspections import record_inspection
 from villagegraph.schema.context import Info, require_principal
-from villagegraph.schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.schema.hierarchy import OrgUnit, load_unit
 from villagegraph.schema.inputs import division_code, record_id, text
 from villagegraph.schema.villagers import may_read_village, require_village_writer

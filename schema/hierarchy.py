@@ -7,9 +7,9 @@ from typing import Any
 
 import strawberry
 
+from villagegraph.errors import BadUserInput, NotFound
 from villagegraph.resolvers.hierarchy import OrgUnitByCodeLoader, OrgUnitChildrenByCodeLoader
 from villagegraph.schema.context import Info
-from villagegraph.schema.errors import BadUserInput, NotFound
 from villagegraph.tenants.hierarchy import Level, is_division_code, subtree_end
 
 # One Level: the division-code tier of tenants/hierarchy.py, exposed as the GraphQL enum.

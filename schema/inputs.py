@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from villagegraph.schema.errors import BadUserInput
+from villagegraph.errors import BadUserInput
 from villagegraph.tenants.hierarchy import is_division_code
 
 # Periods (months, due dates, disclosure deadlines) are reckoned in China Standard Time.

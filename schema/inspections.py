@@ -16,7 +16,10 @@ from villagegraph import resolvers
 from villagegraph.schema.context import Info
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code
-from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.schema.pagination import Connection, Keyset, Page
+
+# The sort key, and so the cursor, of the connection field below (schema/pagination.py).
+INSPECTION_ORDER = Keyset(("inspected_at", datetime), ("id", int))
 
 
 @strawberry.enum
@@ -74,15 +77,12 @@ class InspectionQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Inspection]:
-        size = page_size(first)
-        cursor = decode_cursor(after, 2)
+        page = Page(INSPECTION_ORDER, first, after)
         lo, hi = subtree_bounds(division_code(unit))
         db = info.context.db
-        rows = await resolvers.inspections.inspections_page(db, lo, hi, cursor, size + 1)
-        return connection(
+        rows = await resolvers.inspections.inspections_page(db, lo, hi, page.after, page.limit)
+        return page.connection(
             rows,
-            size,
             Inspection.from_row,
-            lambda row: (row["inspected_at"].isoformat(), row["id"]),
             lambda: resolvers.inspections.inspections_count(db, lo, hi),
         )

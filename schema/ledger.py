@@ -12,16 +12,20 @@ from typing import Any
 import strawberry
 
 from villagegraph import resolvers
+from villagegraph.errors import BadUserInput, Forbidden, NotFound
 from villagegraph.resolvers.ledger import CorrectionByLedgerEntryIdLoader, LedgerEntryByIdLoader
 from villagegraph.schema.context import Info, require_principal
-from villagegraph.schema.errors import BadUserInput, Forbidden, NotFound
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
-from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.schema.pagination import Connection, Keyset, Page
 from villagegraph.schema.tasks import attachment_links
 from villagegraph.tenants.hierarchy import Level, level_of
 
 MAX_TERMS = 5
+
+
+# The sort keys, and so the cursors, of the connection fields below (schema/pagination.py).
+LEDGER_ORDER = Keyset(("relevance", int), ("occurred_on", date), ("id", int))
 
 
 @strawberry.type(description="村情记录: one entry of a village's ledger.")
@@ -110,13 +114,12 @@ class LedgerQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[LedgerEntry]:
-        size = page_size(first)
-        cursor = decode_cursor(after, 3)
+        page = Page(LEDGER_ORDER, first, after)
         code = division_code(unit)
         lo, hi = subtree_bounds(code)
         terms = search_terms(search)
         db = info.context.db
-        rows = await resolvers.ledger.subtree_page(db, lo, hi, terms, cursor, size + 1)
+        rows = await resolvers.ledger.subtree_page(db, lo, hi, terms, page.after, page.limit)
         principal = await db.principal()
         if principal is not None:
             await resolvers.inspections.record_inspection(
@@ -124,14 +127,12 @@ class LedgerQuery:
                 principal,
                 subject="LEDGER",
                 queried_unit=code,
-                villages={row["village_code"] for row in rows[:size]} | {code},
+                villages={row["village_code"] for row in page.rows(rows)} | {code},
                 search=" ".join(terms) or None,
             )
-        return connection(
+        return page.connection(
             rows,
-            size,
             LedgerEntry.from_row,
-            lambda row: (row["relevance"], row["occurred_on"].isoformat(), row["id"]),
             lambda: resolvers.ledger.subtree_count(db, lo, hi, terms),
         )
 

@@ -15,17 +15,21 @@ from urllib.parse import urlsplit
 import strawberry
 
 from villagegraph import resolvers
+from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.resolvers.hierarchy import OrgUnitByCodeLoader
 from villagegraph.resolvers.listings import ListingByIdLoader
 from villagegraph.schema.context import Info, require_principal
-from villagegraph.schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
-from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.schema.pagination import Connection, Keyset, Page
 from villagegraph.tenants.hierarchy import ancestors_or_self
 
 MAX_PHOTOS = 9
 MAX_PRICE = Decimal("9999999999.99")
+
+
+# The sort key, and so the cursor, of the connection field below (schema/pagination.py).
+LISTING_ORDER = Keyset(("id", int))
 
 
 @strawberry.enum
@@ -160,8 +164,7 @@ class ListingQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Listing]:
-        size = page_size(first)
-        cursor = decode_cursor(after, 1)
+        page = Page(LISTING_ORDER, first, after)
         bounds = None if under is None else subtree_bounds(division_code(under, "under"))
         keyword = None if search is None else text(search, "search", max_length=50, required=False)
         keyword = keyword or None
@@ -174,14 +177,12 @@ class ListingQuery:
             bounds,
             keyword,
             status_value,
-            int(cursor[0]) if cursor else None,
-            size + 1,
+            page.after_or_none()[0],
+            page.limit,
         )
-        return connection(
+        return page.connection(
             rows,
-            size,
             Listing.from_row,
-            lambda row: (row["id"],),
             lambda: resolvers.listings.listings_count(
                 db, kind_value, bounds, keyword, status_value
             ),

@@ -10,6 +10,7 @@ from typing import Any
 import strawberry
 
 from villagegraph import resolvers
+from villagegraph.errors import Forbidden, NotFound, Unauthenticated
 from villagegraph.resolvers.inspections import record_inspection
 from villagegraph.resolvers.notices import (
     NoticeByIdLoader,
@@ -17,12 +18,14 @@ from villagegraph.resolvers.notices import (
     ReadCountByNoticeIdLoader,
 )
 from villagegraph.schema.context import Info, principal_of, require_principal
-from villagegraph.schema.errors import Forbidden, NotFound, Unauthenticated
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, tag_list, text
-from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.schema.pagination import Connection, Keyset, Page
 from villagegraph.schema.subscriptions import event_session
-from villagegraph.tenants.session import ScopedSession
+from villagegraph.tenants.session import RequestSession
+
+# The sort key, and so the cursor, of the connection field below (schema/pagination.py).
+NOTICE_ORDER = Keyset(("published_at", datetime), ("id", int))
 
 
 @strawberry.enum(
@@ -106,16 +109,6 @@ class PublishNoticeInput:
     target_tags: list[str] | None = None
 
 
-def _page(rows: list[Any], size: int, count: Any) -> Connection[Notice]:
-    return connection(
-        rows,
-        size,
-        Notice.from_row,
-        lambda row: (row["published_at"].isoformat(), row["id"]),
-        count,
-    )
-
-
 @strawberry.type
 class NoticeQuery:
     @strawberry.field(description="The caller's home feed: what reaches it, newest first.")
@@ -126,16 +119,19 @@ class NoticeQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Notice]:
-        size = page_size(first)
-        cursor = decode_cursor(after, 2)
+        page = Page(NOTICE_ORDER, first, after)
         principal = await principal_of(info)
         if principal is None:
             raise Unauthenticated("Log in to see your feed.")
         publishers = principal.feed_publishers()
         board_value = board.value if board else None
         db = info.context.db
-        rows = await resolvers.notices.feed_page(db, publishers, board_value, cursor, size + 1)
-        return _page(rows, size, lambda: resolvers.notices.feed_count(db, publishers, board_value))
+        rows = await resolvers.notices.feed_page(
+            db, publishers, board_value, page.after, page.limit
+        )
+        return page.connection(
+            rows, Notice.from_row, lambda: resolvers.notices.feed_count(db, publishers, board_value)
+        )
 
     @strawberry.field(description="Notices published inside a unit's subtree (drill-down).")
     async def notices(
@@ -146,12 +142,11 @@ class NoticeQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Notice]:
-        size = page_size(first)
-        cursor = decode_cursor(after, 2)
+        page = Page(NOTICE_ORDER, first, after)
         lo, hi = subtree_bounds(division_code(unit))
         board_value = board.value if board else None
         db = info.context.db
-        rows = await resolvers.notices.subtree_page(db, lo, hi, board_value, cursor, size + 1)
+        rows = await resolvers.notices.subtree_page(db, lo, hi, board_value, page.after, page.limit)
         principal = await db.principal()
         if principal is not None:
             await record_inspection(
@@ -159,9 +154,11 @@ class NoticeQuery:
                 principal,
                 subject="NOTICES",
                 queried_unit=lo,
-                villages={row["publisher_code"] for row in rows[:size]} | {lo},
+                villages={row["publisher_code"] for row in page.rows(rows)} | {lo},
             )
-        return _page(rows, size, lambda: resolvers.notices.subtree_count(db, lo, hi, board_value))
+        return page.connection(
+            rows, Notice.from_row, lambda: resolvers.notices.subtree_count(db, lo, hi, board_value)
+        )
 
     @strawberry.field(description="One notice, when the caller can see it.")
     async def notice(self, info: Info, id: strawberry.ID) -> Notice | None:
@@ -218,10 +215,12 @@ class NoticeSubscription:
         account = info.context.db.account_id
         if account is None:
             raise Unauthenticated("Log in to follow your feed.")
-        state = info.context.request.scope["vg.state"]
+        hub, pool = info.context.hub, info.context.pool
+        if hub is None or pool is None:
+            raise RuntimeError("subscriptions need the running app's pool and notice hub")
         board_value = board.value if board else None
-        async for event in state["hub"].events():
-            session = ScopedSession(state["pool"], account)
+        async for event in hub.events():
+            session = RequestSession(pool, account)
             try:
                 principal = await session.principal()
                 if principal is None or event.publisher not in principal.feed_publishers():
@@ -231,7 +230,7 @@ class NoticeSubscription:
                 )
                 if row is None:
                     continue
-                info.context._loaders.clear()
+                info.context.reset_loaders()
                 with event_session(session):
                     yield Notice.from_row(row)
             finally:

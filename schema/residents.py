@@ -14,6 +14,7 @@ from typing import Any
 import strawberry
 
 from villagegraph import resolvers
+from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.resolvers.residents import (
     CadreByIdLoader,
     HouseholdByKeyLoader,
@@ -23,15 +24,18 @@ from villagegraph.resolvers.residents import (
     ResidentsByHouseholdLoader,
 )
 from villagegraph.schema.context import Info, principal_of, require_principal
-from villagegraph.schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from villagegraph.schema.inputs import LOCAL_TIME, division_code, record_id, tag_list, text
-from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.schema.pagination import Connection, Keyset, Page
 from villagegraph.tenants.hierarchy import Level, child_divisor, level_of
 
 
 def today() -> date:
     return datetime.now(LOCAL_TIME).date()
+
+
+# The sort key, and so the cursor, of the connection field below (schema/pagination.py).
+RESIDENT_ORDER = Keyset(("id", int))
 
 
 @strawberry.enum
@@ -280,20 +284,17 @@ class ResidentQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Resident]:
-        size = page_size(first)
-        cursor = decode_cursor(after, 1)
+        page = Page(RESIDENT_ORDER, first, after)
         lo, hi = subtree_bounds(division_code(unit))
         wanted = tag_list(tags, "tags")
         number, mobile = _identity(id_number, "idNumber"), _identity(phone, "phone")
         db = info.context.db
         rows = await resolvers.residents.residents_page(
-            db, lo, hi, wanted, number, mobile, int(cursor[0]) if cursor else None, size + 1
+            db, lo, hi, wanted, number, mobile, page.after_or_none()[0], page.limit
         )
-        return connection(
+        return page.connection(
             rows,
-            size,
             Resident.from_row,
-            lambda row: (row["id"],),
             lambda: resolvers.residents.residents_count(db, lo, hi, wanted, number, mobile),
         )
 

@@ -16,10 +16,10 @@ from urllib.parse import quote
 import strawberry
 
 from villagegraph import resolvers
+from villagegraph.errors import BadUserInput, Forbidden, NotFound
 from villagegraph.resolvers.notifications import enqueue_notification
 from villagegraph.resolvers.shelters import ShelterByIdLoader
 from villagegraph.schema.context import Info, require_principal
-from villagegraph.schema.errors import BadUserInput, Forbidden, NotFound
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, tag_list, text
 from villagegraph.schema.notices import Notice

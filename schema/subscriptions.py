@@ -15,23 +15,62 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from villagegraph.schema.errors import BadUserInput
+import asyncpg
+
+from villagegraph.errors import BadUserInput
+from villagegraph.tenants.principal import Principal
 from villagegraph.tenants.session import ScopedSession
 
 _event_session: ContextVar[ScopedSession | None] = ContextVar("vg_event_session", default=None)
 
 
-class SocketSession:
+class SocketSession(ScopedSession):
     """The `db` of a websocket's context: the current event's session, per task."""
 
     def __init__(self, account_id: int | None) -> None:
-        self.account_id = account_id
+        self._account_id = account_id
 
-    def __getattr__(self, name: str) -> Any:
+    @property
+    def account_id(self) -> int | None:
+        return self._account_id
+
+    @staticmethod
+    def _event() -> ScopedSession:
         session = _event_session.get()
         if session is None:
             raise BadUserInput("This socket carries subscriptions; send queries over HTTP.")
-        return getattr(session, name)
+        return session
+
+    async def principal(self) -> Principal | None:
+        return await self._event().principal()
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        return await self._event().fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        return await self._event().fetchrow(sql, *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._event().fetchval(sql, *args)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        return await self._event().execute(sql, *args)
+
+    async def savepoint(self) -> Any:
+        return await self._event().savepoint()
+
+    async def audit(
+        self,
+        action: str,
+        tenant: int | None,
+        entity: str,
+        entity_id: Any,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        await self._event().audit(action, tenant, entity, entity_id, detail)
+
+    async def set_account(self, account_id: int) -> Principal | None:
+        return await self._event().set_account(account_id)
 
     async def close(self, commit: bool) -> None:
         """Each event's session is closed by its subscription; nothing is left to end."""

@@ -9,17 +9,19 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-import asyncpg
 import strawberry
 
 from villagegraph import resolvers
+from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound, database_refusals
 from villagegraph.resolvers.suggestions import RepliesBySuggestionIdLoader, SuggestionByIdLoader
 from villagegraph.schema.context import Info, require_principal
-from villagegraph.schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
-from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.schema.pagination import Connection, Keyset, Page
 from villagegraph.schema.villagers import require_village_writer
+
+# The sort key, and so the cursor, of the connection field below (schema/pagination.py).
+SUGGESTION_ORDER = Keyset(("submitted_at", datetime), ("id", int))
 
 
 @strawberry.enum
@@ -115,17 +117,14 @@ class SuggestionQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Suggestion]:
-        size = page_size(first)
-        cursor = decode_cursor(after, 2)
+        page = Page(SUGGESTION_ORDER, first, after)
         lo, hi = subtree_bounds(division_code(unit))
         value = status.value if status else None
         db = info.context.db
-        rows = await resolvers.suggestions.page(db, lo, hi, value, cursor, size + 1)
-        return connection(
+        rows = await resolvers.suggestions.page(db, lo, hi, value, page.after, page.limit)
+        return page.connection(
             rows,
-            size,
             Suggestion.from_row,
-            lambda row: (row["submitted_at"].isoformat(), row["id"]),
             lambda: resolvers.suggestions.count(db, lo, hi, value),
         )
 
@@ -159,12 +158,12 @@ class SuggestionMutation:
         content = text(body, "body", max_length=5000)
         row = await _handled(info, id, "answer suggestions")
         principal = await require_principal(info)
-        try:
+        with database_refusals(
+            wrong_state=Conflict(f"A {_said(row['status'])} suggestion cannot be answered.")
+        ):
             answered = await resolvers.suggestions.reply(
                 info.context.db, row, content, principal.account_id
             )
-        except asyncpg.ObjectNotInPrerequisiteStateError as error:
-            raise Conflict(f"A {_said(row['status'])} suggestion cannot be answered.") from error
         return Suggestion.from_row(answered)
 
     @strawberry.mutation(
@@ -183,12 +182,9 @@ class SuggestionMutation:
         cleaned = text(reason, "reason", max_length=1000, required=False) if reason else None
         if status is SuggestionStatus.REJECTED and not cleaned:
             raise BadUserInput("A rejection needs a reason.", argument="reason")
-        try:
+        refused = f"A {_said(row['status'])} suggestion cannot become {_said(status.value)}."
+        with database_refusals(wrong_state=Conflict(refused)):
             moved = await resolvers.suggestions.move(info.context.db, row, status.value, cleaned)
-        except asyncpg.ObjectNotInPrerequisiteStateError as error:
-            raise Conflict(
-                f"A {_said(row['status'])} suggestion cannot become {_said(status.value)}."
-            ) from error
         return Suggestion.from_row(moved)
 
 

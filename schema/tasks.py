@@ -16,18 +16,22 @@ from urllib.parse import urlsplit
 import strawberry
 
 from villagegraph import resolvers
+from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.resolvers.inspections import record_inspection
 from villagegraph.resolvers.tasks import RemindersByTaskIdLoader, TaskByIdLoader
 from villagegraph.schema.context import Info, require_principal
-from villagegraph.schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
-from villagegraph.schema.pagination import Connection, connection, decode_cursor, page_size
+from villagegraph.schema.pagination import Connection, Keyset, Page
 from villagegraph.tenants.hierarchy import contains
 from villagegraph.tenants.principal import STAFF_ROLES, Principal
 
 MAX_ASSIGNEES = 100
 MAX_ATTACHMENTS = 10
+
+
+# The sort key, and so the cursor, of the connection field below (schema/pagination.py).
+TASK_ORDER = Keyset(("due_at", datetime), ("id", int))
 
 
 @strawberry.enum(description="OVERDUE is derived from the due date when read.")
@@ -216,21 +220,18 @@ class TaskQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Task]:
-        size = page_size(first)
-        cursor = decode_cursor(after, 2)
+        page = Page(TASK_ORDER, first, after)
         code = division_code(unit)
         lo, hi = subtree_bounds(code)
         status_value = status.value if status else None
         db = info.context.db
         rows = await resolvers.tasks.subtree_page(
-            db, code, lo, hi, status_value, bool(escalated), cursor, size + 1
+            db, code, lo, hi, status_value, bool(escalated), page.after, page.limit
         )
-        await inspect_tasks(info, code, rows[:size])
-        return connection(
+        await inspect_tasks(info, code, page.rows(rows))
+        return page.connection(
             rows,
-            size,
             Task.from_row,
-            lambda row: (row["due_at"].isoformat(), row["id"]),
             lambda: resolvers.tasks.subtree_count(db, code, lo, hi, status_value, bool(escalated)),
         )
 

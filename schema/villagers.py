@@ -6,8 +6,8 @@ the affairs migration are the boundary.
 
 from __future__ import annotations
 
+from villagegraph.errors import BadUserInput, Forbidden
 from villagegraph.schema.context import Info, require_principal
-from villagegraph.schema.errors import BadUserInput, Forbidden
 from villagegraph.schema.hierarchy import require_unit
 from villagegraph.tenants.hierarchy import Level, level_of
 from villagegraph.tenants.principal import Principal

@@ -9,6 +9,7 @@ is counted, which is how tests pin the number of queries an operation makes.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import json
 from typing import Any
@@ -22,7 +23,53 @@ class UnknownAccount(Exception):
     """The token named an account that no longer exists."""
 
 
-class ScopedSession:
+class ScopedSession(abc.ABC):
+    """What resolvers may do with the caller's transaction. `RequestSession` is the one an
+    HTTP request holds; a websocket's subscriptions hand each event its own
+    (schema/subscriptions.py)."""
+
+    @property
+    @abc.abstractmethod
+    def account_id(self) -> int | None: ...
+
+    @abc.abstractmethod
+    async def principal(self) -> Principal | None: ...
+
+    @abc.abstractmethod
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]: ...
+
+    @abc.abstractmethod
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None: ...
+
+    @abc.abstractmethod
+    async def fetchval(self, sql: str, *args: Any) -> Any: ...
+
+    @abc.abstractmethod
+    async def execute(self, sql: str, *args: Any) -> str: ...
+
+    @abc.abstractmethod
+    async def savepoint(self) -> Any: ...
+
+    @abc.abstractmethod
+    async def audit(
+        self,
+        action: str,
+        tenant: int | None,
+        entity: str,
+        entity_id: Any,
+        detail: dict[str, Any] | None = None,
+    ) -> None: ...
+
+    @abc.abstractmethod
+    async def set_account(self, account_id: int) -> Principal | None: ...
+
+    @abc.abstractmethod
+    async def close(self, commit: bool) -> None: ...
+
+
+class RequestSession(ScopedSession):
+    """One transaction on a `vg_request` connection, taken from the pool on first use."""
+
     def __init__(self, pool: asyncpg.Pool, account_id: int | None) -> None:
         self._pool = pool
         self._account_id = account_id

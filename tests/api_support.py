@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
-from villagegraph.app import create_app
 from villagegraph.config import Settings
 from villagegraph.database import Database
+from villagegraph.server import create_app
 
 
 @contextlib.asynccontextmanager

@@ -24,20 +24,20 @@ from tests.demo import (
     WUMA,
 )
 from villagegraph import migrations
-from villagegraph.app import create_app
 from villagegraph.config import Settings
 from villagegraph.database import (
     Database,
-    _with_database,
     create_owner_pool,
     create_request_pool,
+    database_url_with_name,
     start_embedded,
 )
 from villagegraph.schema import build_schema
 from villagegraph.schema.context import Context
 from villagegraph.seed import seed_demo
+from villagegraph.server import create_app
 from villagegraph.tenants.auth import TokenService, hash_password
-from villagegraph.tenants.session import ScopedSession
+from villagegraph.tenants.session import RequestSession, ScopedSession
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +57,7 @@ def database() -> Any:
             await conn.close()
 
     asyncio.run(admin(f'create database "{name}"'))
-    db = Database(admin_dsn=_with_database(server_dsn, name))
+    db = Database(admin_dsn=database_url_with_name(server_dsn, name))
     migrations.upgrade(db)
     yield db
     asyncio.run(admin(f'drop database "{name}" with (force)'))
@@ -182,7 +182,7 @@ def execute(
     async def run(
         query: str, account_id: int | None, variables: dict[str, Any] | None = None
     ) -> tuple[Any, ScopedSession]:
-        session = ScopedSession(request_pool, account_id)
+        session = RequestSession(request_pool, account_id)
         context = Context(
             request=None,
             response=None,

@@ -16,9 +16,9 @@ from tests.demo import (
     VILLAGE_CADRE,
     WUMA,
 )
+from villagegraph.errors import QueryTooComplex
 from villagegraph.resolvers.analytics import MEASURES, AnalyticsRequest, Measure, run_analytics
-from villagegraph.schema.errors import QueryTooComplex
-from villagegraph.tenants.session import ScopedSession
+from villagegraph.tenants.session import RequestSession
 
 ANALYTICS = """
 query($m: AnalyticsMeasure!, $u: ID!, $by: [AnalyticsDimension!]!, $from: String,
@@ -154,7 +154,7 @@ async def test_a_slow_analysis_stops_at_the_statement_timeout(request_pool, acco
         until=None,
         limit=10,
     )
-    session = ScopedSession(request_pool, await account_id(ANALYST))
+    session = RequestSession(request_pool, await account_id(ANALYST))
     try:
         with pytest.raises(QueryTooComplex):
             await run_analytics(session, request, timeout_ms=50)

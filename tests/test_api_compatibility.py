@@ -11,14 +11,14 @@ from pathlib import Path
 from graphql import build_schema as build_from_sdl
 from graphql import find_breaking_changes
 
-from villagegraph.schema import build_schema
+from villagegraph.schema import build_schema, graphql_core_schema
 
 RELEASED = Path(__file__).resolve().parent.parent / "schema" / "released.graphql"
 
 
 def breaking_changes(released_sdl: str) -> list[str]:
     released = build_from_sdl(released_sdl, assume_valid_sdl=True)
-    current = build_schema()._schema
+    current = graphql_core_schema(build_schema())
     return [change.description for change in find_breaking_changes(released, current)]
 
 

@@ -13,7 +13,7 @@ import pytest
 from tests.api_support import NODE_DIR, LiveServer, node_or_skip
 from tests.demo import RESIDENT, VILLAGE
 from tests.federation.social_assistance import create_app as social_app
-from villagegraph.app import create_app
+from villagegraph.server import create_app
 
 
 @pytest.fixture(scope="module")

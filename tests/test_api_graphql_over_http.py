@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.api_support import NODE_DIR, LiveServer, node_or_skip
-from villagegraph.app import create_app
+from villagegraph.server import create_app
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

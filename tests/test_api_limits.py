@@ -12,9 +12,10 @@ import pytest
 from tests.api_support import login, service
 from tests.conftest import GraphQLClient
 from tests.demo import ANALYST, CITY, RESIDENT, TOWN_OFFICIAL, VILLAGE
-from villagegraph.app import create_app
 from villagegraph.limits import DEFAULT_LIMITS, RateLimiter, limits_for, measure_document
 from villagegraph.resolvers import notices
+from villagegraph.schema import graphql_core_schema
+from villagegraph.server import create_app
 from villagegraph.tenants.auth import TokenService
 
 
@@ -131,7 +132,9 @@ def test_measure_follows_fragments_and_counts_aliases(schema):
       query Q { a: unit(code: "1") { ...F } b: unit(code: "2") { ...F } }
       fragment F on OrgUnit { children { children { code } } }
     """
-    measure = measure_document(document, schema._schema, None, None, limits_for({}, "official"))
+    measure = measure_document(
+        document, graphql_core_schema(schema), None, None, limits_for({}, "official")
+    )
     assert measure is not None
     assert (measure.aliases, measure.depth, measure.operation) == (2, 4, "Q")
     assert measure.cost == 2 * (1 + 1 + 10)  # unit, its children, their children

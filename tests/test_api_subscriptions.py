@@ -13,7 +13,7 @@ from websockets.asyncio.client import connect
 
 from tests.api_support import LiveServer
 from tests.demo import RESIDENT, VILLAGE, VILLAGE_CADRE
-from villagegraph.app import create_app
+from villagegraph.server import create_app
 
 PUBLISH = """mutation($u: ID!, $a: Audience!, $t: [String!]) {
   publishNotice(input: {unit: $u, board: NOTICE, title: "订阅测试", body: "b", audience: $a,

@@ -18,7 +18,7 @@ import pytest
 from tests.demo import RESIDENT
 from villagegraph import migrations
 from villagegraph.audit import verify_chain
-from villagegraph.database import Database, _with_database
+from villagegraph.database import Database, database_url_with_name
 
 
 @pytest.fixture
@@ -180,7 +180,7 @@ async def empty_database(database: Database) -> AsyncIterator[Database]:
     admin = await asyncpg.connect(database.admin_dsn)
     await admin.execute(f'create database "{name}"')
     try:
-        yield Database(admin_dsn=_with_database(database.admin_dsn, name))
+        yield Database(admin_dsn=database_url_with_name(database.admin_dsn, name))
     finally:
         await admin.execute(f'drop database "{name}" with (force)')
         await admin.close()

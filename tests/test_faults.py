@@ -26,12 +26,12 @@ import pytest
 
 from tests.demo import CITY, ROOT, VILLAGE, VILLAGE_CADRE
 from villagegraph import migrations
-from villagegraph.app import create_app
 from villagegraph.audit import verify_chain
-from villagegraph.database import Database, _with_database, create_owner_pool
+from villagegraph.database import Database, create_owner_pool, database_url_with_name
 from villagegraph.seed import seed_demo
+from villagegraph.server import create_app
 from villagegraph.tenants.auth import TokenService
-from villagegraph.tenants.session import ScopedSession
+from villagegraph.tenants.session import RequestSession, ScopedSession
 
 PUBLISH = (
     'mutation($t: String!) { publishNotice(input: {unit: "' + VILLAGE + '", board: NOTICE,'
@@ -71,7 +71,7 @@ async def fault_server(settings) -> AsyncIterator[FaultServer]:
         admin = await asyncpg.connect(str(server.get_uri()))
         await admin.execute('create database "villagegraph"')
         await admin.close()
-        database = Database(admin_dsn=_with_database(str(server.get_uri()), "villagegraph"))
+        database = Database(admin_dsn=database_url_with_name(str(server.get_uri()), "villagegraph"))
         await asyncio.to_thread(migrations.upgrade, database)
         owner = await create_owner_pool(database, max_size=1)
         await seed_demo(owner)
@@ -282,7 +282,7 @@ async def test_a_mutation_failing_at_any_step_leaves_no_row(
 
     village = await make_village(residents=0)
     await gql.token(village["cadre"])  # log in before audit rows start failing
-    original_audit = ScopedSession.audit
+    original_audit = RequestSession.audit
 
     async def failing_audit(self: ScopedSession, *args: Any, **kwargs: Any) -> None:
         if step == "after the audit row":
@@ -295,7 +295,7 @@ async def test_a_mutation_failing_at_any_step_leaves_no_row(
     if step == "at the reply":
         monkeypatch.setattr(notice_schema.Notice, "from_row", failing_reply)
     else:
-        monkeypatch.setattr(ScopedSession, "audit", failing_audit)
+        monkeypatch.setattr(RequestSession, "audit", failing_audit)
     head_before = await owner_pool.fetchval(
         "select seq from vg.audit_heads where chain_key = $1", int(village["code"])
     )

@@ -15,7 +15,7 @@ import pytest
 
 from tests.demo import TOWN_OFFICIAL, WUMA
 from villagegraph import migrations
-from villagegraph.database import Database, _with_database
+from villagegraph.database import Database, database_url_with_name
 from villagegraph.seed.scale import (
     DOMAIN_SEQUENCES,
     SCALE_END,
@@ -95,7 +95,7 @@ async def empty_database(database: Database) -> AsyncIterator[Callable[[], Any]]
         finally:
             await admin.close()
         created.append(name)
-        db = Database(admin_dsn=_with_database(database.admin_dsn, name))
+        db = Database(admin_dsn=database_url_with_name(database.admin_dsn, name))
         migrations.upgrade(db)
         return db
 

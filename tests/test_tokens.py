@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.demo import CITY, WUMA
-from villagegraph.app import create_app
+from villagegraph.server import create_app
 from villagegraph.tenants.auth import TokenService
 
 PROBE = (

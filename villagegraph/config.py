@@ -1,97 +1,126 @@
 """Settings read from the environment, once, in one place.
 
-Every other module receives a `Settings` object; nothing reads `os.environ` elsewhere.
+Every setting is declared once below: its field, its VILLAGEGRAPH_* variable, its cast and
+its default. `Settings.from_env` reads them all through one strict reader (in the spirit
+of Starlette's `Config`): a value that does not cast is refused with the variable's name,
+and a flag accepts only true/1/false/0. Every other module receives a `Settings` object;
+nothing reads `os.environ` elsewhere, and no other module writes a setting's default.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A VILLAGEGRAPH_* variable holds a value its setting cannot take."""
+
+
+def flag(value: str) -> bool:
+    """Only true/1/false/0 (any case): a typo must not silently mean 'on'."""
+    flags = {"true": True, "1": True, "false": False, "0": False}
+    if value.strip().lower() not in flags:
+        raise ValueError(f"{value!r} is not one of true, 1, false, 0")
+    return flags[value.strip().lower()]
+
+
+def optional_text(value: str) -> str | None:
+    return value or None
+
+
+def optional_path(value: str) -> Path | None:
+    return Path(value) if value else None
+
+
+def home_path(value: str) -> Path:
+    return Path(value).expanduser().resolve()
+
+
+def json_object(value: str) -> dict[str, Any]:
+    parsed = json.loads(value or "{}")
+    if not isinstance(parsed, dict):
+        raise ValueError("not a JSON object")
+    return parsed
+
+
+def setting(variable: str, default: T, cast: Callable[[str], Any] = str) -> T:
+    """A field read from `variable` (cast by `cast`) and falling back to `default`."""
+    metadata = {"variable": variable, "cast": cast}
+    if isinstance(default, (dict, list)):
+        return dataclasses.field(  # type: ignore[no-any-return]
+            default_factory=lambda: type(default)(default), metadata=metadata
+        )
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
 class Settings:
-    home: Path
-    database_url: str | None
-    jwt_secret: str | None = None
-    jwt_algorithm: str = "HS256"
-    jwt_public_key: str | None = None
-    jwt_jwks_url: str | None = None
-    jwt_issuer: str = "villagegraph"
-    jwt_audience: str | None = None
-    token_ttl_seconds: int = 7 * 24 * 3600
-    max_depth: int = 12
-    max_page_size: int = 100
-    pool_min_size: int = 2
-    pool_max_size: int = 10
-    max_body_bytes: int = 1024 * 1024
-    request_timeout_seconds: float = 30.0
-    extra: dict[str, str] = field(default_factory=dict)
+    home: Path = setting("VILLAGEGRAPH_HOME", Path("./.villagegraph"), home_path)
+    database_url: str | None = setting("VILLAGEGRAPH_DATABASE_URL", None, optional_text)
+    jwt_secret: str | None = setting("VILLAGEGRAPH_JWT_SECRET", None, optional_text)
+    jwt_algorithm: str = setting("VILLAGEGRAPH_JWT_ALGORITHM", "HS256")
+    jwt_public_key: str | None = setting("VILLAGEGRAPH_JWT_PUBLIC_KEY", None, optional_text)
+    jwt_jwks_url: str | None = setting("VILLAGEGRAPH_JWT_JWKS_URL", None, optional_text)
+    jwt_issuer: str = setting("VILLAGEGRAPH_JWT_ISSUER", "villagegraph")
+    jwt_audience: str | None = setting("VILLAGEGRAPH_JWT_AUDIENCE", None, optional_text)
+    token_ttl_seconds: int = setting("VILLAGEGRAPH_TOKEN_TTL", 7 * 24 * 3600, int)
+    max_depth: int = setting("VILLAGEGRAPH_MAX_DEPTH", 12, int)
+    pool_min_size: int = setting("VILLAGEGRAPH_POOL_MIN", 2, int)
+    pool_max_size: int = setting("VILLAGEGRAPH_POOL_MAX", 10, int)
+    # HTTP limits (villagegraph/server/http_limits.py), before GraphQL parses anything.
+    max_body_bytes: int = setting("VILLAGEGRAPH_MAX_BODY_BYTES", 1024 * 1024, int)
+    request_timeout_seconds: float = setting("VILLAGEGRAPH_REQUEST_TIMEOUT", 30.0, float)
     # API protection (villagegraph/limits.py): per-role overrides of DEFAULT_LIMITS, e.g.
     # VILLAGEGRAPH_LIMITS='{"anonymous": {"rate_per_minute": 30}}'.
-    limits: dict[str, dict[str, int]] = field(default_factory=dict)
-    anonymous_introspection: bool = True
-    analyst_statement_timeout_ms: int = 5000
+    limits: dict[str, dict[str, int]] = setting("VILLAGEGRAPH_LIMITS", {}, json_object)
+    anonymous_introspection: bool = setting("VILLAGEGRAPH_ANONYMOUS_INTROSPECTION", True, flag)
+    analyst_statement_timeout_ms: int = setting("VILLAGEGRAPH_ANALYST_TIMEOUT_MS", 5000, int)
     # Persisted documents (villagegraph/persisted.py): APQ, or only a trusted manifest.
-    automatic_persisted_queries: bool = True
-    trusted_documents: Path | None = None
+    automatic_persisted_queries: bool = setting("VILLAGEGRAPH_APQ", True, flag)
+    trusted_documents: Path | None = setting("VILLAGEGRAPH_TRUSTED_DOCUMENTS", None, optional_path)
     # The notification worker: default channel (log | wechat | sms | webhook) and where
     # each channel's HTTP API lives, so tests can point them at a local server.
-    notify_channel: str = "log"
-    wechat_api_base: str = "https://api.weixin.qq.com"
-    wechat_app_id: str | None = None
-    wechat_app_secret: str | None = None
-    wechat_template_id: str | None = None
-    sms_gateway_url: str | None = None
-    webhook_url: str | None = None
-    outbox_max_attempts: int = 5
-    outbox_backoff_seconds: float = 30.0
-    outbox_lease_seconds: float = 60.0
-    worker_interval_seconds: float = 30.0
+    notify_channel: str = setting("VILLAGEGRAPH_NOTIFY_CHANNEL", "log")
+    wechat_api_base: str = setting("VILLAGEGRAPH_WECHAT_API_BASE", "https://api.weixin.qq.com")
+    wechat_app_id: str | None = setting("VILLAGEGRAPH_WECHAT_APP_ID", None, optional_text)
+    wechat_app_secret: str | None = setting("VILLAGEGRAPH_WECHAT_APP_SECRET", None, optional_text)
+    wechat_template_id: str | None = setting("VILLAGEGRAPH_WECHAT_TEMPLATE_ID", None, optional_text)
+    sms_gateway_url: str | None = setting("VILLAGEGRAPH_SMS_GATEWAY_URL", None, optional_text)
+    webhook_url: str | None = setting("VILLAGEGRAPH_WEBHOOK_URL", None, optional_text)
+    outbox_max_attempts: int = setting("VILLAGEGRAPH_OUTBOX_MAX_ATTEMPTS", 5, int)
+    outbox_backoff_seconds: float = setting("VILLAGEGRAPH_OUTBOX_BACKOFF_SECONDS", 30.0, float)
+    outbox_lease_seconds: float = setting("VILLAGEGRAPH_OUTBOX_LEASE_SECONDS", 60.0, float)
+    worker_interval_seconds: float = setting("VILLAGEGRAPH_WORKER_INTERVAL", 30.0, float)
+    # `villagegraph serve`'s defaults for --host and --port (not read from the environment).
+    host: str = "127.0.0.1"
+    port: int = 8000
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        env = dict(os.environ if env is None else env)
-        home = Path(env.get("VILLAGEGRAPH_HOME", "./.villagegraph")).expanduser().resolve()
-        return cls(
-            home=home,
-            database_url=env.get("VILLAGEGRAPH_DATABASE_URL") or None,
-            jwt_secret=env.get("VILLAGEGRAPH_JWT_SECRET") or None,
-            jwt_algorithm=env.get("VILLAGEGRAPH_JWT_ALGORITHM", "HS256"),
-            jwt_public_key=env.get("VILLAGEGRAPH_JWT_PUBLIC_KEY") or None,
-            jwt_jwks_url=env.get("VILLAGEGRAPH_JWT_JWKS_URL") or None,
-            jwt_issuer=env.get("VILLAGEGRAPH_JWT_ISSUER", "villagegraph"),
-            jwt_audience=env.get("VILLAGEGRAPH_JWT_AUDIENCE") or None,
-            token_ttl_seconds=int(env.get("VILLAGEGRAPH_TOKEN_TTL", 7 * 24 * 3600)),
-            max_depth=int(env.get("VILLAGEGRAPH_MAX_DEPTH", 12)),
-            pool_min_size=int(env.get("VILLAGEGRAPH_POOL_MIN", 2)),
-            pool_max_size=int(env.get("VILLAGEGRAPH_POOL_MAX", 10)),
-            limits=json.loads(env.get("VILLAGEGRAPH_LIMITS") or "{}"),
-            anonymous_introspection=_flag(env.get("VILLAGEGRAPH_ANONYMOUS_INTROSPECTION", "1")),
-            analyst_statement_timeout_ms=int(env.get("VILLAGEGRAPH_ANALYST_TIMEOUT_MS", 5000)),
-            automatic_persisted_queries=_flag(env.get("VILLAGEGRAPH_APQ", "1")),
-            trusted_documents=(
-                Path(env["VILLAGEGRAPH_TRUSTED_DOCUMENTS"])
-                if env.get("VILLAGEGRAPH_TRUSTED_DOCUMENTS")
-                else None
-            ),
-            notify_channel=env.get("VILLAGEGRAPH_NOTIFY_CHANNEL", "log"),
-            wechat_api_base=env.get("VILLAGEGRAPH_WECHAT_API_BASE", "https://api.weixin.qq.com"),
-            wechat_app_id=env.get("VILLAGEGRAPH_WECHAT_APP_ID") or None,
-            wechat_app_secret=env.get("VILLAGEGRAPH_WECHAT_APP_SECRET") or None,
-            wechat_template_id=env.get("VILLAGEGRAPH_WECHAT_TEMPLATE_ID") or None,
-            sms_gateway_url=env.get("VILLAGEGRAPH_SMS_GATEWAY_URL") or None,
-            webhook_url=env.get("VILLAGEGRAPH_WEBHOOK_URL") or None,
-            outbox_max_attempts=int(env.get("VILLAGEGRAPH_OUTBOX_MAX_ATTEMPTS", 5)),
-            outbox_backoff_seconds=float(env.get("VILLAGEGRAPH_OUTBOX_BACKOFF_SECONDS", 30)),
-            outbox_lease_seconds=float(env.get("VILLAGEGRAPH_OUTBOX_LEASE_SECONDS", 60)),
-            worker_interval_seconds=float(env.get("VILLAGEGRAPH_WORKER_INTERVAL", 30)),
-            max_body_bytes=int(env.get("VILLAGEGRAPH_MAX_BODY_BYTES", 1024 * 1024)),
-            request_timeout_seconds=float(env.get("VILLAGEGRAPH_REQUEST_TIMEOUT", 30)),
-        )
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Every declared setting whose variable is set, cast; the rest keep their default."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for spec in dataclasses.fields(cls):
+            variable = spec.metadata.get("variable")
+            if variable is None or variable not in env:
+                continue
+            try:
+                values[spec.name] = spec.metadata["cast"](env[variable])
+            except ValueError as error:
+                raise ConfigError(f"{variable}={env[variable]!r}: {error}") from error
+        settings = cls(**values)
+        if "home" not in values:  # the default home is relative to where we run
+            settings = dataclasses.replace(settings, home=home_path(str(settings.home)))
+        return settings
 
     def signing_secret(self) -> str:
         """The HS256 secret: configured, or generated once into VILLAGEGRAPH_HOME."""
@@ -103,7 +132,3 @@ class Settings:
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
-
-
-def _flag(value: str) -> bool:
-    return value.strip().lower() not in ("", "0", "false", "no", "off")

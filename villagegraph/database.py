@@ -39,7 +39,8 @@ class Database:
         return urlunsplit(parts._replace(scheme="postgresql+psycopg2"))
 
 
-def _with_database(dsn: str, name: str) -> str:
+def database_url_with_name(dsn: str, name: str) -> str:
+    """The same server and credentials as `dsn`, on the database called `name`."""
     parts = urlsplit(dsn)
     return urlunsplit(parts._replace(path="/" + name))
 
@@ -93,7 +94,7 @@ async def resolve_database(settings: Settings, name: str = DATABASE_NAME) -> Dat
         return Database(admin_dsn=settings.database_url)
     server_dsn = start_embedded(settings.home)
     await _ensure_database_exists(server_dsn, name)
-    return Database(admin_dsn=_with_database(server_dsn, name), embedded_home=settings.home)
+    return Database(admin_dsn=database_url_with_name(server_dsn, name), embedded_home=settings.home)
 
 
 async def _become_request_role(conn: asyncpg.Connection) -> None:

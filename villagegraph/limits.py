@@ -38,7 +38,7 @@ from graphql import (
     parse,
 )
 
-from villagegraph.schema.errors import BadUserInput, Forbidden, QueryTooComplex, RateLimited
+from villagegraph.errors import BadUserInput, Forbidden, QueryTooComplex, RateLimited
 from villagegraph.tenants.principal import Principal
 
 DEFAULT_PAGE = 20  # what a connection returns without `first` (schema/pagination.py)

@@ -1,6 +1,6 @@
 """Structured logs: one JSON object per line, carrying the request id of the current request.
 
-The request id is set once per HTTP request (villagegraph/app.py) in a context variable,
+The request id is set once per HTTP request (villagegraph/server/auth.py) in a context variable,
 so every record logged while serving it, from any module, carries the id the response's
 X-Request-Id header shows. This module only formats; it decides nothing about what to log.
 """

@@ -17,19 +17,18 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from villagegraph.schema.errors import BadUserInput, VillageGraphError
+from villagegraph.errors import (
+    BadUserInput,
+    Forbidden,
+    PersistedQueryNotFound,
+    PersistedQueryNotSupported,
+)
+
+__all__ = ["PersistedDocuments", "PersistedQueryNotFound", "PersistedQueryNotSupported"]
 
 
-class PersistedQueryNotFound(VillageGraphError):
-    code = "PERSISTED_QUERY_NOT_FOUND"
-
-
-class PersistedQueryNotSupported(VillageGraphError):
-    code = "PERSISTED_QUERY_NOT_SUPPORTED"
-
-
-class DocumentNotTrusted(VillageGraphError):
-    code = "FORBIDDEN"
+class DocumentNotTrusted(Forbidden):
+    """Trusted-documents mode: this document is not in the manifest."""
 
 
 def sha256(document: str) -> str:

@@ -8,7 +8,7 @@ import asyncpg
 
 from bench.cases import BenchEnv, Case, as_account
 from bench.http import GraphQLConnection
-from villagegraph.schema.pagination import encode_cursor
+from villagegraph.schema.notices import NOTICE_ORDER
 from villagegraph.tenants.hierarchy import ancestors_or_self
 
 FEED_PAGE = 20
@@ -58,7 +58,7 @@ async def deep_cursor_setup(conn: asyncpg.Connection, env: BenchEnv) -> None:
             DEEP_OFFSET - 1,
         )
         if row is not None:
-            cursor = encode_cursor(row["published_at"].isoformat(), row["id"])
+            cursor = NOTICE_ORDER.cursor(row)
             env.deep_cursors[account] = (cursor, row["published_at"], row["id"])
 
 

@@ -2,9 +2,8 @@
 shape (a JSON body must be an object) and the time a request may take.
 
 A body over the limit is refused with 413 without being read further; a request that
-runs past the timeout is cancelled, its database transaction rolled back and its
-connection returned to the pool (the session is found in the ASGI scope under
-`vg.session`), and the client gets 504. Both answers are GraphQL-shaped JSON errors.
+runs past the timeout is cancelled (the GraphQL view then rolls its transaction back and
+returns its connection to the pool) and the client gets 504. Both answers are GraphQL-shaped JSON errors.
 This module knows nothing about who is asking; per-principal limits live elsewhere.
 """
 
@@ -13,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-log = logging.getLogger("villagegraph.http_limits")
+from villagegraph.errors import BadUserInput, QueryTooComplex
+from villagegraph.server.auth import caller_of
 
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-DEFAULT_TIMEOUT_SECONDS = 30.0
+log = logging.getLogger("villagegraph.http_limits")
 
 
 class BodyTooLarge(Exception):
@@ -45,12 +43,7 @@ async def error_response(send: Send, status: int, code: str, message: str) -> No
 
 
 class HttpLimits:
-    def __init__(
-        self,
-        app: ASGIApp,
-        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-    ) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, timeout_seconds: float) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.timeout_seconds = timeout_seconds
@@ -65,16 +58,16 @@ class HttpLimits:
         )
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await error_response(send, 413, "BAD_USER_INPUT", too_large)
+            await error_response(send, 413, BadUserInput.code, too_large)
             return
         try:
             body = await self._read_body(receive)
         except BodyTooLarge:
-            await error_response(send, 413, "BAD_USER_INPUT", too_large)
+            await error_response(send, 413, BadUserInput.code, too_large)
             return
         if not self._is_graphql_object(scope, body):
             await error_response(
-                send, 400, "BAD_USER_INPUT", "The request body must be a JSON object."
+                send, 400, BadUserInput.code, "The request body must be a JSON object."
             )
             return
         replay = self._replay(body, receive)
@@ -89,13 +82,13 @@ class HttpLimits:
         try:
             await asyncio.wait_for(self.app(scope, replay, tracking_send), self.timeout_seconds)
         except TimeoutError:
-            await self._abandon(scope)
-            log.warning("request %s timed out", scope.get("vg.request_id"))
+            caller = caller_of(scope)
+            log.warning("request %s timed out", caller.request_id if caller else "-")
             if not started:
                 await error_response(
                     send,
                     504,
-                    "QUERY_TOO_COMPLEX",
+                    QueryTooComplex.code,
                     f"The request took longer than {self.timeout_seconds:g} s and was "
                     "stopped; ask for less (fewer fields, smaller pages).",
                 )
@@ -139,14 +132,3 @@ class HttpLimits:
             return await receive()
 
         return replay
-
-    @staticmethod
-    async def _abandon(scope: Scope) -> None:
-        """Roll back the timed-out request's transaction and give its connection back."""
-        session: Any = scope.get("vg.session")
-        if session is None:
-            return
-        try:
-            await session.close(commit=False)
-        except Exception:  # the connection may be mid-query; releasing it is what matters
-            log.exception("closing a timed-out request's session failed")

@@ -1,0 +1,62 @@
+"""The Starlette application, assembled in one visible place.
+
+/graphql  GraphQL over HTTP (GraphiQL on GET in a browser) and graphql-transport-ws
+          subscriptions; see view.py and websocket.py.
+/health   200 when the database answers
+/metrics  Prometheus text
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route, WebSocketRoute
+
+from villagegraph.config import Settings
+from villagegraph.database import Database, create_request_pool
+from villagegraph.metrics import Metrics
+from villagegraph.server.auth import BearerAuth
+from villagegraph.server.http_limits import HttpLimits
+from villagegraph.server.probes import Probes
+from villagegraph.server.state import AppState
+from villagegraph.server.view import VillageGraphQL
+from villagegraph.subscriptions import NoticeHub
+from villagegraph.tenants.auth import TokenService
+
+
+def create_app(settings: Settings, database: Database) -> Starlette:
+    state = AppState(
+        settings=settings, database=database, tokens=TokenService(settings), metrics=Metrics()
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.pool = await create_request_pool(database, settings)
+        state.hub = NoticeHub(database.admin_dsn)
+        try:
+            yield
+        finally:
+            await state.hub.close()
+            await state.pool.close()
+
+    probes = Probes(state)
+    graphql = BearerAuth(VillageGraphQL(state), state.tokens, state.metrics)
+    return Starlette(
+        routes=[
+            Route("/health", probes.health),
+            Route("/metrics", probes.metrics),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+        ],
+        lifespan=lifespan,
+        middleware=[
+            Middleware(
+                HttpLimits,
+                max_body_bytes=settings.max_body_bytes,
+                timeout_seconds=settings.request_timeout_seconds,
+            )
+        ],
+    )

@@ -1,0 +1,37 @@
+"""The app's state, one typed object passed explicitly to whatever needs it.
+
+The pool and the notice hub exist only while the app runs (its lifespan opens and closes
+them); asking for them outside that is a programming error, reported as such.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from villagegraph.config import Settings
+from villagegraph.database import Database
+from villagegraph.metrics import Metrics
+from villagegraph.subscriptions import NoticeHub
+from villagegraph.tenants.auth import TokenService
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    database: Database
+    tokens: TokenService
+    metrics: Metrics
+    pool: asyncpg.Pool | None = None
+    hub: NoticeHub | None = None
+
+    def request_pool(self) -> asyncpg.Pool:
+        if self.pool is None:
+            raise RuntimeError("the app has not started: no request pool yet")
+        return self.pool
+
+    def notice_hub(self) -> NoticeHub:
+        if self.hub is None:
+            raise RuntimeError("the app has not started: no notice hub yet")
+        return self.hub
