@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from villagegraph.models import from_record, from_records
+from villagegraph.models.notices import Notice
 from villagegraph.resolvers.loaders import Loader, by_key
 from villagegraph.tenants.session import ScopedSession
 
@@ -31,9 +33,9 @@ async def feed_page(
     board: str | None,
     cursor: list[Any] | None,
     limit: int,
-) -> list[Any]:
+) -> list[Notice]:
     after_time, after_id = _after(cursor)
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select {NOTICE_COLUMNS}
               from unnest($1::bigint[]) as p (code)
               cross join lateral (
@@ -52,6 +54,7 @@ async def feed_page(
         after_id,
         limit,
     )
+    return from_records(Notice, rows)
 
 
 async def feed_count(db: ScopedSession, publishers: list[int], board: str | None) -> int:
@@ -72,9 +75,9 @@ async def subtree_page(
     board: str | None,
     cursor: list[Any] | None,
     limit: int,
-) -> list[Any]:
+) -> list[Notice]:
     after_time, after_id = _after(cursor)
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select {NOTICE_COLUMNS} from vg.notices n
              where n.publisher_code between $1 and $2
                and ($3::text is null or n.board = $3)
@@ -88,6 +91,7 @@ async def subtree_page(
         after_id,
         limit,
     )
+    return from_records(Notice, rows)
 
 
 async def subtree_count(db: ScopedSession, lo: int, hi: int, board: str | None) -> int:
@@ -111,8 +115,8 @@ async def publish(
     audience: str,
     target_tags: list[str],
     account_id: int,
-) -> Any:
-    row = await db.fetchrow(
+) -> Notice:
+    record = await db.fetchrow(
         f"""insert into vg.notices as n
                 (publisher_code, board, title, body, audience, target_tags, published_by)
             values ($1, $2, $3, $4, $5, $6, $7)
@@ -125,19 +129,20 @@ async def publish(
         target_tags,
         account_id,
     )
-    assert row is not None  # RLS refusals raise; an insert always returns its row
+    assert record is not None  # RLS refusals raise; an insert always returns its row
+    row = from_record(Notice, record)
     await db.audit(
         "notice.publish",
         publisher,
         "notice",
-        row["id"],
+        row.id,
         {"board": board, "audience": audience, "target_tags": target_tags, "title": title},
     )
     return row
 
 
 async def mark_read(
-    db: ScopedSession, notice: Any, resident_village: int, resident_id: int
+    db: ScopedSession, notice: Notice, resident_village: int, resident_id: int
 ) -> None:
     """Record the caller's read receipt once; a repeated read changes nothing."""
     inserted = await db.fetchval(
@@ -148,19 +153,19 @@ async def mark_read(
            returning notice_id""",
         resident_village,
         resident_id,
-        notice["publisher_code"],
-        notice["id"],
+        notice.publisher_code,
+        notice.id,
     )
     if inserted is not None:
-        await db.audit("notice.read", resident_village, "notice", notice["id"])
+        await db.audit("notice.read", resident_village, "notice", notice.id)
 
 
-class NoticeByIdLoader(Loader[int, Any]):
-    async def batch_load(self, keys: list[int]) -> list[Any]:
+class NoticeByIdLoader(Loader[int, Notice | None]):
+    async def batch_load(self, keys: list[int]) -> list[Notice | None]:
         rows = await self.db.fetch(
             f"select {NOTICE_COLUMNS} from vg.notices n where n.id = any($1::bigint[])", keys
         )
-        return by_key(rows, keys, "id")
+        return by_key(from_records(Notice, rows), keys, "id")
 
 
 class NoticeReadByNoticeIdLoader(Loader[int, bool]):

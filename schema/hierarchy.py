@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 from enum import Enum
-from typing import Any
 
 import strawberry
 
+from villagegraph.models.hierarchy import OrgUnit as OrgUnitRow
 from villagegraph.resolvers.hierarchy import OrgUnitByCodeLoader, OrgUnitChildrenByCodeLoader
 from villagegraph.schema.context import Info
 from villagegraph.schema.errors import BadUserInput, NotFound
@@ -34,14 +34,14 @@ class OrgUnit:
     parent_code: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: Any) -> OrgUnit:
+    def from_row(cls, row: OrgUnitRow) -> OrgUnit:
         return cls(
-            code=strawberry.ID(str(row["code"])),
-            name=row["name"],
-            level=Level(row["level"]),
-            valid_from=row["valid_from"],
-            valid_to=row["valid_to"],
-            parent_code=row["parent_code"],
+            code=strawberry.ID(str(row.code)),
+            name=row.name,
+            level=Level(row.level),
+            valid_from=row.valid_from,
+            valid_to=row.valid_to,
+            parent_code=row.parent_code,
         )
 
     @property

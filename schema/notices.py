@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 
 from villagegraph import resolvers
+from villagegraph.models.notices import Notice as NoticeRow
 from villagegraph.resolvers.inspections import record_inspection
 from villagegraph.resolvers.notices import (
     NoticeByIdLoader,
@@ -56,16 +57,16 @@ class Notice:
     publisher_code: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: Any) -> Notice:
+    def from_row(cls, row: NoticeRow) -> Notice:
         return cls(
-            id=strawberry.ID(str(row["id"])),
-            board=Board(row["board"]),
-            title=row["title"],
-            body=row["body"],
-            audience=Audience(row["audience"]),
-            target_tags=list(row["target_tags"]),
-            published_at=row["published_at"],
-            publisher_code=row["publisher_code"],
+            id=strawberry.ID(str(row.id)),
+            board=Board(row.board),
+            title=row.title,
+            body=row.body,
+            audience=Audience(row.audience),
+            target_tags=list(row.target_tags),
+            published_at=row.published_at,
+            publisher_code=row.publisher_code,
         )
 
     @strawberry.field
@@ -103,12 +104,12 @@ class PublishNoticeInput:
     target_tags: list[str] | None = None
 
 
-def _page(rows: list[Any], size: int, count: Any) -> Connection[Notice]:
+def _page(rows: list[NoticeRow], size: int, count: Any) -> Connection[Notice]:
     return connection(
         rows,
         size,
         Notice.from_row,
-        lambda row: (row["published_at"].isoformat(), row["id"]),
+        lambda row: (row.published_at.isoformat(), row.id),
         count,
     )
 
@@ -156,7 +157,7 @@ class NoticeQuery:
                 principal,
                 subject="NOTICES",
                 queried_unit=lo,
-                villages={row["publisher_code"] for row in rows[:size]} | {lo},
+                villages={row.publisher_code for row in rows[:size]} | {lo},
             )
         return _page(rows, size, lambda: resolvers.notices.subtree_count(db, lo, hi, board_value))
 
