@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import asyncpg
 import strawberry
 
 from villagegraph import resolvers
+from villagegraph.models.suggestions import Suggestion as SuggestionRow
 from villagegraph.resolvers.suggestions import RepliesBySuggestionIdLoader, SuggestionByIdLoader
 from villagegraph.schema.context import Info, require_principal
 from villagegraph.schema.errors import BadUserInput, Conflict, Forbidden, NotFound
@@ -49,39 +49,37 @@ class Suggestion:
     submitted_at: datetime
     first_answered_at: datetime | None
     updated_at: datetime
-    row: strawberry.Private[Any]
+    row: strawberry.Private[SuggestionRow]
 
     @classmethod
-    def from_row(cls, row: Any) -> Suggestion:
+    def from_row(cls, row: SuggestionRow) -> Suggestion:
         return cls(
-            id=strawberry.ID(str(row["id"])),
-            title=row["title"],
-            body=row["body"],
-            status=SuggestionStatus(row["status"]),
-            reason=row["reason"],
-            submitted_at=row["submitted_at"],
-            first_answered_at=row["first_answered_at"],
-            updated_at=row["updated_at"],
+            id=strawberry.ID(str(row.id)),
+            title=row.title,
+            body=row.body,
+            status=SuggestionStatus(row.status),
+            reason=row.reason,
+            submitted_at=row.submitted_at,
+            first_answered_at=row.first_answered_at,
+            updated_at=row.updated_at,
             row=row,
         )
 
     @strawberry.field
     async def village(self, info: Info) -> OrgUnit:
-        unit = await load_unit(info, self.row["village_code"])
+        unit = await load_unit(info, self.row.village_code)
         assert unit is not None
         return unit
 
     @strawberry.field(description="Whether the caller submitted it.")
     async def mine(self, info: Info) -> bool:
-        return self.row["submitted_by"] == info.context.db.account_id
+        return self.row.submitted_by == info.context.db.account_id
 
     @strawberry.field(description="Answers, oldest first.")
     async def replies(self, info: Info) -> list[SuggestionReply]:
-        rows = await info.context.loader(RepliesBySuggestionIdLoader).load(self.row["id"])
+        rows = await info.context.loader(RepliesBySuggestionIdLoader).load(self.row.id)
         return [
-            SuggestionReply(
-                id=strawberry.ID(str(r["id"])), body=r["body"], replied_at=r["replied_at"]
-            )
+            SuggestionReply(id=strawberry.ID(str(r.id)), body=r.body, replied_at=r.replied_at)
             for r in rows
         ]
 
@@ -95,12 +93,12 @@ class SubmitSuggestionInput:
     body: str
 
 
-async def _handled(info: Info, id: strawberry.ID, action: str) -> Any:
+async def _handled(info: Info, id: strawberry.ID, action: str) -> SuggestionRow:
     await require_principal(info, action)
     row = await info.context.loader(SuggestionByIdLoader).load(record_id(id))
     if row is None:
         raise NotFound("No such suggestion, or it is not open to you.")
-    await require_village_writer(info, row["village_code"], action, "id")
+    await require_village_writer(info, row.village_code, action, "id")
     return row
 
 
@@ -125,7 +123,7 @@ class SuggestionQuery:
             rows,
             size,
             Suggestion.from_row,
-            lambda row: (row["submitted_at"].isoformat(), row["id"]),
+            lambda row: (row.submitted_at.isoformat(), row.id),
             lambda: resolvers.suggestions.count(db, lo, hi, value),
         )
 
@@ -164,7 +162,7 @@ class SuggestionMutation:
                 info.context.db, row, content, principal.account_id
             )
         except asyncpg.ObjectNotInPrerequisiteStateError as error:
-            raise Conflict(f"A {_said(row['status'])} suggestion cannot be answered.") from error
+            raise Conflict(f"A {_said(row.status)} suggestion cannot be answered.") from error
         return Suggestion.from_row(answered)
 
     @strawberry.mutation(
@@ -187,7 +185,7 @@ class SuggestionMutation:
             moved = await resolvers.suggestions.move(info.context.db, row, status.value, cleaned)
         except asyncpg.ObjectNotInPrerequisiteStateError as error:
             raise Conflict(
-                f"A {_said(row['status'])} suggestion cannot become {_said(status.value)}."
+                f"A {_said(row.status)} suggestion cannot become {_said(status.value)}."
             ) from error
         return Suggestion.from_row(moved)
 
