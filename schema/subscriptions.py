@@ -18,6 +18,8 @@ from typing import Any
 
 import strawberry
 
+from villagegraph.models import from_record
+from villagegraph.models.notices import Notice as NoticeRow
 from villagegraph.resolvers.notices import NOTICE_COLUMNS
 from villagegraph.schema.context import Info
 from villagegraph.schema.errors import BadUserInput, Unauthenticated
@@ -76,7 +78,7 @@ class NoticeSubscription:
                 info.context._loaders.clear()
                 token = _event_session.set(session)
                 try:
-                    yield Notice.from_row(row)
+                    yield Notice.from_row(from_record(NoticeRow, row))
                 finally:
                     _event_session.reset(token)
             finally:
