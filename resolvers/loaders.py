@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
+from sqlmodel import SQLModel
 from strawberry.dataloader import DataLoader
 
 from villagegraph.tenants.session import ScopedSession
@@ -26,9 +27,14 @@ class Loader(DataLoader[K, V], Generic[K, V]):
         raise NotImplementedError
 
 
+def _field(row: Any, key: str) -> Any:
+    """`key` of a typed row (villagegraph.models) or of a record not yet converted."""
+    return getattr(row, key) if isinstance(row, SQLModel) else row[key]
+
+
 def by_key(rows: Iterable[Any], keys: Sequence[Any], key: str, default: Any = None) -> list[Any]:
     """Rows in the order of `keys`, `default` where a key has no row."""
-    found = {row[key]: row for row in rows}
+    found = {_field(row, key): row for row in rows}
     return [found.get(k, default) for k in keys]
 
 
@@ -36,5 +42,5 @@ def grouped(rows: Iterable[Any], keys: Sequence[Any], key: str) -> list[list[Any
     """Rows grouped by `key`, one (possibly empty) list per requested key, in key order."""
     groups: dict[Any, list[Any]] = {k: [] for k in keys}
     for row in rows:
-        groups[row[key]].append(row)
+        groups[_field(row, key)].append(row)
     return [groups[k] for k in keys]

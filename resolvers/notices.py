@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
+from villagegraph.models import from_record, from_records
+from villagegraph.models.notices import Notice
 from villagegraph.resolvers.loaders import Loader, by_key
 from villagegraph.resolvers.measure import Measure
 from villagegraph.tenants.session import ScopedSession
@@ -35,9 +37,9 @@ async def feed_page(
     board: str | None,
     after: tuple[datetime, int] | None,
     limit: int,
-) -> list[Any]:
+) -> list[Notice]:
     after_time, after_id = after or (None, None)
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select {NOTICE_COLUMNS}
               from unnest($1::bigint[]) as p (code)
               cross join lateral (
@@ -56,6 +58,7 @@ async def feed_page(
         after_id,
         limit,
     )
+    return from_records(Notice, rows)
 
 
 async def feed_count(db: ScopedSession, publishers: list[int], board: str | None) -> int:
@@ -76,9 +79,9 @@ async def subtree_page(
     board: str | None,
     after: tuple[datetime, int] | None,
     limit: int,
-) -> list[Any]:
+) -> list[Notice]:
     after_time, after_id = after or (None, None)
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select {NOTICE_COLUMNS} from vg.notices n
              where n.publisher_code between $1 and $2
                and ($3::text is null or n.board = $3)
@@ -92,6 +95,7 @@ async def subtree_page(
         after_id,
         limit,
     )
+    return from_records(Notice, rows)
 
 
 async def subtree_count(db: ScopedSession, lo: int, hi: int, board: str | None) -> int:
@@ -154,14 +158,17 @@ async def publish(
     audience: str,
     target_tags: list[str],
     account_id: int,
-) -> Any:
+) -> Notice:
     """A staff member publishes: the notice and its audit record."""
-    row = await insert_notice(db, publisher, board, title, body, audience, account_id, target_tags)
+    row = from_record(
+        Notice,
+        await insert_notice(db, publisher, board, title, body, audience, account_id, target_tags),
+    )
     await db.audit(
         "notice.publish",
         publisher,
         "notice",
-        row["id"],
+        row.id,
         {"board": board, "audience": audience, "target_tags": target_tags, "title": title},
     )
     return row
@@ -169,10 +176,10 @@ async def publish(
 
 async def published_to_subscriber(
     db: ScopedSession, publisher: int, notice_id: int, board: str | None
-) -> Any:
+) -> Notice | None:
     """A just-published notice as a subscriber may read it (RLS: audience, target tags),
     on `board` when given; None when it may not."""
-    return await db.fetchrow(
+    record = await db.fetchrow(
         f"""select {NOTICE_COLUMNS} from vg.notices n
              where n.publisher_code = $1 and n.id = $2
                and ($3::text is null or n.board = $3)""",
@@ -180,10 +187,11 @@ async def published_to_subscriber(
         notice_id,
         board,
     )
+    return None if record is None else from_record(Notice, record)
 
 
 async def mark_read(
-    db: ScopedSession, notice: Any, resident_village: int, resident_id: int
+    db: ScopedSession, notice: Notice, resident_village: int, resident_id: int
 ) -> None:
     """Record the caller's read receipt once; a repeated read changes nothing."""
     inserted = await db.fetchval(
@@ -194,19 +202,19 @@ async def mark_read(
            returning notice_id""",
         resident_village,
         resident_id,
-        notice["publisher_code"],
-        notice["id"],
+        notice.publisher_code,
+        notice.id,
     )
     if inserted is not None:
-        await db.audit("notice.read", resident_village, "notice", notice["id"])
+        await db.audit("notice.read", resident_village, "notice", notice.id)
 
 
-class NoticeByIdLoader(Loader[int, Any]):
-    async def batch_load(self, keys: list[int]) -> list[Any]:
+class NoticeByIdLoader(Loader[int, Notice | None]):
+    async def batch_load(self, keys: list[int]) -> list[Notice | None]:
         rows = await self.db.fetch(
             f"select {NOTICE_COLUMNS} from vg.notices n where n.id = any($1::bigint[])", keys
         )
-        return by_key(rows, keys, "id")
+        return by_key(from_records(Notice, rows), keys, "id")
 
 
 class NoticeReadByNoticeIdLoader(Loader[int, bool]):

@@ -10,8 +10,9 @@ transaction.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from villagegraph.models import from_record, from_records
+from villagegraph.models.suggestions import Suggestion, SuggestionReply
 from villagegraph.resolvers.loaders import Loader, by_key, grouped
 from villagegraph.resolvers.measure import Measure
 from villagegraph.resolvers.notifications import enqueue_notification
@@ -27,8 +28,8 @@ ANSWERED_STATUSES = ("ANSWERED", "CLOSED")
 
 async def submit(
     db: ScopedSession, village: int, resident_id: int, account_id: int, title: str, body: str
-) -> Any:
-    row = await db.fetchrow(
+) -> Suggestion:
+    record = await db.fetchrow(
         f"""insert into vg.suggestions as s
                 (village_code, resident_id, submitted_by, title, body)
             values ($1, $2, $3, $4, $5)
@@ -39,67 +40,73 @@ async def submit(
         title,
         body,
     )
-    assert row is not None
-    await db.audit("suggestion.submit", village, "suggestion", row["id"], {"title": title})
+    assert record is not None
+    row = from_record(Suggestion, record)
+    await db.audit("suggestion.submit", village, "suggestion", row.id, {"title": title})
     return row
 
 
-async def move(db: ScopedSession, suggestion: Any, status: str, reason: str | None) -> Any:
+async def move(
+    db: ScopedSession, suggestion: Suggestion, status: str, reason: str | None
+) -> Suggestion:
     """Change the status; the first answer's time is set by the reply's trigger."""
-    row = await db.fetchrow(
+    record = await db.fetchrow(
         f"""update vg.suggestions s
                set status = $2, reason = coalesce($3, s.reason), updated_at = now()
              where s.id = $1
          returning {SUGGESTION_COLUMNS}""",
-        suggestion["id"],
+        suggestion.id,
         status,
         reason,
     )
-    assert row is not None
+    assert record is not None
+    row = from_record(Suggestion, record)
     await db.audit(
         "suggestion.status",
-        suggestion["village_code"],
+        suggestion.village_code,
         "suggestion",
-        suggestion["id"],
-        {"from": suggestion["status"], "to": status, "reason": reason},
+        suggestion.id,
+        {"from": suggestion.status, "to": status, "reason": reason},
     )
-    if status == "REJECTED" and suggestion["submitted_by"] is not None:
+    if status == "REJECTED" and suggestion.submitted_by is not None:
         await enqueue_notification(
             db,
             kind="suggestion.rejected",
-            tenant=suggestion["village_code"],
-            recipient_account=suggestion["submitted_by"],
+            tenant=suggestion.village_code,
+            recipient_account=suggestion.submitted_by,
             payload={
-                "suggestion": suggestion["id"],
-                "title": suggestion["title"],
+                "suggestion": suggestion.id,
+                "title": suggestion.title,
                 "reason": reason,
             },
-            idempotency_key=f"suggestion.rejected:{suggestion['id']}",
+            idempotency_key=f"suggestion.rejected:{suggestion.id}",
         )
     return row
 
 
-async def reply(db: ScopedSession, suggestion: Any, body: str, account_id: int) -> Any:
+async def reply(
+    db: ScopedSession, suggestion: Suggestion, body: str, account_id: int
+) -> Suggestion:
     """Append the reply, mark the suggestion answered and notify the submitter."""
     reply_id = await db.fetchval(
         """insert into vg.suggestion_replies (village_code, suggestion_id, body, replied_by)
            values ($1, $2, $3, $4) returning id""",
-        suggestion["village_code"],
-        suggestion["id"],
+        suggestion.village_code,
+        suggestion.id,
         body,
         account_id,
     )
     row = await move(db, suggestion, "ANSWERED", None)
-    await db.audit("suggestion.reply", suggestion["village_code"], "suggestion_reply", reply_id)
-    if suggestion["submitted_by"] is None:
+    await db.audit("suggestion.reply", suggestion.village_code, "suggestion_reply", reply_id)
+    if suggestion.submitted_by is None:
         return row  # handed in on paper: the village office tells the submitter
     await enqueue_notification(
         db,
         kind="suggestion.answered",
-        tenant=suggestion["village_code"],
-        recipient_account=suggestion["submitted_by"],
-        payload={"suggestion": suggestion["id"], "title": suggestion["title"], "reply": body},
-        idempotency_key=f"suggestion.answered:{suggestion['id']}:{reply_id}",
+        tenant=suggestion.village_code,
+        recipient_account=suggestion.submitted_by,
+        payload={"suggestion": suggestion.id, "title": suggestion.title, "reply": body},
+        idempotency_key=f"suggestion.answered:{suggestion.id}:{reply_id}",
     )
     return row
 
@@ -111,9 +118,9 @@ async def page(
     status: str | None,
     after: tuple[datetime, int] | None,
     limit: int,
-) -> list[Any]:
+) -> list[Suggestion]:
     after_time, after_id = after or (None, None)
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select {SUGGESTION_COLUMNS} from vg.suggestions s
              where s.village_code between $1 and $2
                and ($3::text is null or s.status = $3)
@@ -127,6 +134,7 @@ async def page(
         after_id,
         limit,
     )
+    return from_records(Suggestion, rows)
 
 
 async def count(db: ScopedSession, lo: int, hi: int, status: str | None) -> int:
@@ -141,24 +149,24 @@ async def count(db: ScopedSession, lo: int, hi: int, status: str | None) -> int:
     )
 
 
-class SuggestionByIdLoader(Loader[int, Any]):
-    async def batch_load(self, keys: list[int]) -> list[Any]:
+class SuggestionByIdLoader(Loader[int, Suggestion | None]):
+    async def batch_load(self, keys: list[int]) -> list[Suggestion | None]:
         rows = await self.db.fetch(
             f"select {SUGGESTION_COLUMNS} from vg.suggestions s where s.id = any($1::bigint[])",
             keys,
         )
-        return by_key(rows, keys, "id")
+        return by_key(from_records(Suggestion, rows), keys, "id")
 
 
-class RepliesBySuggestionIdLoader(Loader[int, list[Any]]):
-    async def batch_load(self, keys: list[int]) -> list[list[Any]]:
+class RepliesBySuggestionIdLoader(Loader[int, list[SuggestionReply]]):
+    async def batch_load(self, keys: list[int]) -> list[list[SuggestionReply]]:
         rows = await self.db.fetch(
             """select id, suggestion_id, body, replied_at from vg.suggestion_replies
                 where suggestion_id = any($1::bigint[])
                 order by replied_at, id""",
             keys,
         )
-        return grouped(rows, keys, "suggestion_id")
+        return grouped(from_records(SuggestionReply, rows), keys, "suggestion_id")
 
 
 # --- analytics measures (resolvers/analytics.py) ---------------------------------------

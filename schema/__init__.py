@@ -33,7 +33,7 @@ def build_schema(max_depth: int = Settings.max_depth) -> strawberry.federation.S
         extensions=[
             RequestTransaction,
             MaskInternalErrors,
-            QueryDepthLimiter(max_depth=max_depth),  # type: ignore[list-item]
+            lambda: QueryDepthLimiter(max_depth=max_depth),
             # Clients send the same few documents over and over: parsing and validating
             # them was ~40% of a feed request (py-spy, bench/). Bounded LRU caches.
             CachedParse,

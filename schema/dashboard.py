@@ -124,7 +124,7 @@ class DashboardQuery:
         figures = await dashboard_figures(info.context.db, scope, requested_figures(info))
         child_rows = await info.context.loader(OrgUnitChildrenByCodeLoader).load(code)
         children = [
-            Dashboard.build(OrgUnit.from_row(row), figures.get(row["code"], {}), [])
+            Dashboard.build(OrgUnit.from_row(row), figures.get(row.code, {}), [])
             for row in child_rows
         ]
         return Dashboard.build(root, figures.get(None, {}), children)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import strawberry
 
 from villagegraph.errors import BadUserInput, NotFound
+from villagegraph.models.hierarchy import OrgUnit as OrgUnitRow
 from villagegraph.resolvers.hierarchy import OrgUnitByCodeLoader, OrgUnitChildrenByCodeLoader
 from villagegraph.schema.context import Info
 from villagegraph.tenants.hierarchy import Level, is_division_code, subtree_end
@@ -28,14 +28,14 @@ class OrgUnit:
     parent_code: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: Any) -> OrgUnit:
+    def from_row(cls, row: OrgUnitRow) -> OrgUnit:
         return cls(
-            code=strawberry.ID(str(row["code"])),
-            name=row["name"],
-            level=Level(row["level"]),
-            valid_from=row["valid_from"],
-            valid_to=row["valid_to"],
-            parent_code=row["parent_code"],
+            code=strawberry.ID(str(row.code)),
+            name=row.name,
+            level=Level(row.level),
+            valid_from=row.valid_from,
+            valid_to=row.valid_to,
+            parent_code=row.parent_code,
         )
 
     @property

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
 
 from villagegraph import resolvers
 from villagegraph.errors import Forbidden, NotFound, Unauthenticated
+from villagegraph.models.notices import Notice as NoticeRow
 from villagegraph.resolvers.inspections import record_inspection
 from villagegraph.resolvers.notices import (
     NoticeByIdLoader,
@@ -62,16 +62,16 @@ class Notice:
     publisher_code: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: Any) -> Notice:
+    def from_row(cls, row: NoticeRow) -> Notice:
         return cls(
-            id=strawberry.ID(str(row["id"])),
-            board=Board(row["board"]),
-            title=row["title"],
-            body=row["body"],
-            audience=Audience(row["audience"]),
-            target_tags=list(row["target_tags"]),
-            published_at=row["published_at"],
-            publisher_code=row["publisher_code"],
+            id=strawberry.ID(str(row.id)),
+            board=Board(row.board),
+            title=row.title,
+            body=row.body,
+            audience=Audience(row.audience),
+            target_tags=list(row.target_tags),
+            published_at=row.published_at,
+            publisher_code=row.publisher_code,
         )
 
     @strawberry.field
@@ -154,7 +154,7 @@ class NoticeQuery:
                 principal,
                 subject="NOTICES",
                 queried_unit=lo,
-                villages={row["publisher_code"] for row in page.rows(rows)} | {lo},
+                villages={row.publisher_code for row in page.rows(rows)} | {lo},
             )
         return page.connection(
             rows, Notice.from_row, lambda: resolvers.notices.subtree_count(db, lo, hi, board_value)

@@ -261,7 +261,7 @@ class ShelterMutation:
             kind="shelters.emergency",
             tenant=code,
             recipient_account=None,
-            payload={"notice": notice["id"], "unit": code, "shelters": len(shelters)},
-            idempotency_key=f"shelters.emergency:{notice['id']}",
+            payload={"notice": notice.id, "unit": code, "shelters": len(shelters)},
+            idempotency_key=f"shelters.emergency:{notice.id}",
         )
         return EmergencyOpening(opened=opened, shelters=shelters, notice=Notice.from_row(notice))

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
 
 from villagegraph import resolvers
 from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound, database_refusals
+from villagegraph.models.suggestions import Suggestion as SuggestionRow
 from villagegraph.resolvers.suggestions import RepliesBySuggestionIdLoader, SuggestionByIdLoader
 from villagegraph.schema.context import Info, require_principal
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
@@ -51,39 +51,37 @@ class Suggestion:
     submitted_at: datetime
     first_answered_at: datetime | None
     updated_at: datetime
-    row: strawberry.Private[Any]
+    row: strawberry.Private[SuggestionRow]
 
     @classmethod
-    def from_row(cls, row: Any) -> Suggestion:
+    def from_row(cls, row: SuggestionRow) -> Suggestion:
         return cls(
-            id=strawberry.ID(str(row["id"])),
-            title=row["title"],
-            body=row["body"],
-            status=SuggestionStatus(row["status"]),
-            reason=row["reason"],
-            submitted_at=row["submitted_at"],
-            first_answered_at=row["first_answered_at"],
-            updated_at=row["updated_at"],
+            id=strawberry.ID(str(row.id)),
+            title=row.title,
+            body=row.body,
+            status=SuggestionStatus(row.status),
+            reason=row.reason,
+            submitted_at=row.submitted_at,
+            first_answered_at=row.first_answered_at,
+            updated_at=row.updated_at,
             row=row,
         )
 
     @strawberry.field
     async def village(self, info: Info) -> OrgUnit:
-        unit = await load_unit(info, self.row["village_code"])
+        unit = await load_unit(info, self.row.village_code)
         assert unit is not None
         return unit
 
     @strawberry.field(description="Whether the caller submitted it.")
     async def mine(self, info: Info) -> bool:
-        return self.row["submitted_by"] == info.context.db.account_id
+        return self.row.submitted_by == info.context.db.account_id
 
     @strawberry.field(description="Answers, oldest first.")
     async def replies(self, info: Info) -> list[SuggestionReply]:
-        rows = await info.context.loader(RepliesBySuggestionIdLoader).load(self.row["id"])
+        rows = await info.context.loader(RepliesBySuggestionIdLoader).load(self.row.id)
         return [
-            SuggestionReply(
-                id=strawberry.ID(str(r["id"])), body=r["body"], replied_at=r["replied_at"]
-            )
+            SuggestionReply(id=strawberry.ID(str(r.id)), body=r.body, replied_at=r.replied_at)
             for r in rows
         ]
 
@@ -97,12 +95,12 @@ class SubmitSuggestionInput:
     body: str
 
 
-async def _handled(info: Info, id: strawberry.ID, action: str) -> Any:
+async def _handled(info: Info, id: strawberry.ID, action: str) -> SuggestionRow:
     await require_principal(info, action)
     row = await info.context.loader(SuggestionByIdLoader).load(record_id(id))
     if row is None:
         raise NotFound("No such suggestion, or it is not open to you.")
-    await require_village_writer(info, row["village_code"], action, "id")
+    await require_village_writer(info, row.village_code, action, "id")
     return row
 
 
@@ -159,7 +157,7 @@ class SuggestionMutation:
         row = await _handled(info, id, "answer suggestions")
         principal = await require_principal(info)
         with database_refusals(
-            wrong_state=Conflict(f"A {_said(row['status'])} suggestion cannot be answered.")
+            wrong_state=Conflict(f"A {_said(row.status)} suggestion cannot be answered.")
         ):
             answered = await resolvers.suggestions.reply(
                 info.context.db, row, content, principal.account_id
@@ -182,7 +180,7 @@ class SuggestionMutation:
         cleaned = text(reason, "reason", max_length=1000, required=False) if reason else None
         if status is SuggestionStatus.REJECTED and not cleaned:
             raise BadUserInput("A rejection needs a reason.", argument="reason")
-        refused = f"A {_said(row['status'])} suggestion cannot become {_said(status.value)}."
+        refused = f"A {_said(row.status)} suggestion cannot become {_said(status.value)}."
         with database_refusals(wrong_state=Conflict(refused)):
             moved = await resolvers.suggestions.move(info.context.db, row, status.value, cleaned)
         return Suggestion.from_row(moved)

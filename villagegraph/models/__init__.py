@@ -1,0 +1,83 @@
+"""Typed rows: one SQLModel table model per table of schema `vg`, one module per domain.
+
+The migrations own the tables; these models only describe them, so that a renamed or retyped
+column fails in mypy instead of at runtime. tests/test_models_match_database.py compares
+them with a migrated database, column by column. Models never create tables, open sessions
+or decide visibility (RLS does); the request path keeps running its own SQL through asyncpg
+and turns each record into a model with `from_record`, without validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import configure_mappers
+from sqlmodel import SQLModel
+
+from villagegraph.models import (
+    accounts,
+    audit,
+    consultations,
+    finance,
+    hierarchy,
+    inspections,
+    ledger,
+    listings,
+    notices,
+    outbox,
+    residents,
+    rollups,
+    shelters,
+    suggestions,
+    tasks,
+)
+
+__all__ = [
+    "accounts",
+    "audit",
+    "consultations",
+    "finance",
+    "from_record",
+    "from_records",
+    "hierarchy",
+    "inspections",
+    "ledger",
+    "listings",
+    "metadata",
+    "notices",
+    "outbox",
+    "residents",
+    "rollups",
+    "shelters",
+    "suggestions",
+    "tasks",
+]
+
+metadata = SQLModel.metadata
+
+# Map every model now, not on the first attribute read in a request.
+configure_mappers()
+
+M = TypeVar("M", bound=SQLModel)
+
+
+def from_record(model: type[M], record: Mapping[str, Any]) -> M:
+    """`record` (an asyncpg Record, or any mapping of column to value) as a `model`.
+
+    No validation and no SQLAlchemy instance state: the values are what PostgreSQL returned,
+    already of the column's Python type. A record that selects only some columns gives a
+    model whose other attributes are missing; such rows are snapshots, never added to an
+    ORM session. Cheaper than `model.model_construct(**record)`, which routes every value
+    through SQLAlchemy's attribute instrumentation.
+    """
+    row = model.__new__(model)
+    object.__setattr__(row, "__dict__", dict(record))
+    object.__setattr__(row, "__pydantic_fields_set__", set())
+    object.__setattr__(row, "__pydantic_extra__", None)
+    object.__setattr__(row, "__pydantic_private__", None)
+    return row
+
+
+def from_records(model: type[M], records: Iterable[Mapping[str, Any]]) -> list[M]:
+    return [from_record(model, record) for record in records]
