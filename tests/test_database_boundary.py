@@ -13,7 +13,7 @@ import re
 import asyncpg
 import pytest
 
-from tests.conftest import CITY, CITY_OFFICIAL, RESIDENT, VILLAGE
+from tests.demo import CITY, CITY_OFFICIAL, RESIDENT, VILLAGE
 from villagegraph import roles
 from villagegraph.audit import verify_chain
 from villagegraph.database import create_worker_pool

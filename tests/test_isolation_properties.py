@@ -585,6 +585,8 @@ async def test_every_principal_sees_exactly_what_the_model_allows(
     scenario, owner_pool, request_pool, client, settings, session_token
 ):
     built = await build(owner_pool, scenario)
+    for account in built.accounts:  # their sessions are rows of the world too
+        await session_token(account)
     world = await snapshot(owner_pool)
     columns = await readable_columns(request_pool)
     tokens = TokenService(settings)

@@ -54,8 +54,11 @@ create table vg.sessions (
 create index sessions_account on vg.sessions (account_id) where revoked_at is null;
 alter table vg.sessions enable row level security;
 alter table vg.sessions force row level security;
--- No role is granted the table: only the definer functions below read or write it.
-create policy sessions_read on vg.sessions for select using (false);
+-- Only the definer functions below write it or read secret_hash; a caller reads its own
+-- account's sessions (which devices are logged in), never another's.
+create policy sessions_read on vg.sessions for select using (account_id = (select vg.account_id()));
+grant select (id, account_id, family_id, parent_id, created_at, expires_at, revoked_at)
+    on vg.sessions to vg_request;
 
 -- ------------------------------------------------------------------ the context
 -- One value: the transaction it is bound to (backend pid, transaction start in epoch
@@ -387,9 +390,9 @@ begin
 end
 $$;
 
--- EXECUTE: nobody by default; invoker functions (they run with the caller's rights) to the
--- request and worker roles; definer functions one by one, each to the role that needs it.
-revoke execute on all functions in schema vg from public;
+-- EXECUTE: nobody by default. Invoker functions (they run with the caller's rights) that
+-- PUBLIC could execute go to the request and worker roles; definer functions one by one,
+-- each to the role that needs it.
 do $$
 declare
     f record;
@@ -397,11 +400,15 @@ begin
     for f in select p.oid::regprocedure as sig
                from pg_proc p where p.pronamespace = 'vg'::regnamespace and not p.prosecdef
                 and p.prorettype <> 'trigger'::regtype
+                and exists (select from aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+                             where a.grantee = 0 and a.privilege_type = 'EXECUTE')
     loop
         execute format('grant execute on function %s to vg_request, vg_worker', f.sig);
     end loop;
 end
 $$;
+revoke execute on all functions in schema vg from public;
+grant execute on function vg.session_id() to vg_request, vg_worker;
 revoke execute on function vg.principal_facts(bigint) from vg_request;
 grant execute on function
     vg.begin_request(text), vg.end_session(), vg.ctx(), vg.require_context(),
