@@ -15,6 +15,7 @@ import signal
 import uvicorn
 from starlette.applications import Starlette
 
+from villagegraph import roles
 from villagegraph.config import Settings
 from villagegraph.database import Database, resolve_database
 from villagegraph.server import create_app
@@ -24,7 +25,8 @@ def app() -> Starlette:
     """The app factory each worker calls (VILLAGEGRAPH_DATABASE_URL set by main)."""
     settings = Settings.from_env()
     assert settings.database_url is not None
-    return create_app(settings, Database(admin_dsn=settings.database_url))
+    passwords = roles.passwords(settings.home, settings.role_passwords)
+    return create_app(settings, Database(settings.database_url, passwords=passwords))
 
 
 def _exit(signum: int, frame: object) -> None:

@@ -8,7 +8,7 @@ from villagegraph.tenants.session import ScopedSession
 
 async def authenticate(db: ScopedSession, phone: str, password: str) -> int | None:
     """The account id when the password matches, else None (same cost either way)."""
-    row = await db.fetchrow("select account_id, password_hash from vg.login_lookup($1)", phone)
+    row = await db.login_lookup(phone)
     if not verify_password(row["password_hash"] if row else None, password):
         return None
     assert row is not None

@@ -96,6 +96,8 @@ class AccountMutation:
         if principal is None:
             raise Unauthenticated("Wrong phone number or password.")
         await db.audit("login", None, "account", account_id)
+        assert db.credential is not None
         return LoginPayload(
-            token=info.context.tokens.issue(account_id), account=Account(principal=principal)
+            token=info.context.tokens.issue(account_id, db.credential.token),
+            account=Account(principal=principal),
         )

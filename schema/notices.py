@@ -212,7 +212,7 @@ class NoticeSubscription:
     async def notice_published(
         self, info: Info, board: Board | None = None
     ) -> AsyncGenerator[Notice, None]:
-        account = info.context.db.account_id
+        account = info.context.db.credential
         if account is None:
             raise Unauthenticated("Log in to follow your feed.")
         hub, pool = info.context.hub, info.context.pool

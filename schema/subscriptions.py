@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 
 from villagegraph.errors import BadUserInput
+from villagegraph.tenants.auth import Credential
 from villagegraph.tenants.principal import Principal
 from villagegraph.tenants.session import ScopedSession
 
@@ -27,12 +28,16 @@ _event_session: ContextVar[ScopedSession | None] = ContextVar("vg_event_session"
 class SocketSession(ScopedSession):
     """The `db` of a websocket's context: the current event's session, per task."""
 
-    def __init__(self, account_id: int | None) -> None:
-        self._account_id = account_id
+    def __init__(self, credential: Credential | None) -> None:
+        self._credential = credential
 
     @property
     def account_id(self) -> int | None:
-        return self._account_id
+        return None if self._credential is None else self._credential.account_id
+
+    @property
+    def credential(self) -> Credential | None:
+        return self._credential
 
     @staticmethod
     def _event() -> ScopedSession:
@@ -68,6 +73,9 @@ class SocketSession(ScopedSession):
         detail: dict[str, Any] | None = None,
     ) -> None:
         await self._event().audit(action, tenant, entity, entity_id, detail)
+
+    async def login_lookup(self, phone: str) -> asyncpg.Record | None:
+        return await self._event().login_lookup(phone)
 
     async def set_account(self, account_id: int) -> Principal | None:
         return await self._event().set_account(account_id)

@@ -1,17 +1,22 @@
-"""Passwords (argon2) and bearer tokens (JWT): turning a request into an account id.
+"""Passwords (argon2) and bearer tokens (JWT): turning a request into a session credential.
 
-HS256 with a secret generated into VILLAGEGRAPH_HOME by default; RS256/ES256 with a
-configured public key or a JWKS URL for an external identity provider, whose `sub` claim
-is the account id. The algorithm is pinned by configuration, never taken from the token
-header, so an HS256 token "signed" with a public key is refused.
+HS256 with a secret generated into VILLAGEGRAPH_HOME by default: the token carries the
+account (`sub`) and the opaque database session it was issued for (`sid`, "<id>.<secret>"),
+which `vg.begin_request` verifies inside PostgreSQL. RS256/ES256 with a configured public
+key or a JWKS URL for an external identity provider, whose `sub` claim is the account id:
+the login role opens a database session for that account (cached per token). The algorithm
+is pinned by configuration, never taken from the token header, so an HS256 token "signed"
+with a public key is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -21,6 +26,14 @@ from villagegraph.config import Settings
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verifying against this keeps an unknown phone as slow as a wrong password.
 _DUMMY_HASH = _hasher.hash("villagegraph-dummy-password")
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A verified bearer token: its account, and the database session to run under."""
+
+    account_id: int
+    token: str
 
 
 class InvalidToken(Exception):
@@ -47,6 +60,9 @@ class TokenService:
             else None
         )
         self._secret: str | None = None
+        # Set by the app: opens database sessions for external identity providers' tokens.
+        self.login_pool: asyncpg.Pool | None = None
+        self._external_sessions: dict[str, tuple[float, str]] = {}
 
     def _hs_secret(self) -> str:
         """The HS256 secret, read once (it was a file read on every request)."""
@@ -70,30 +86,72 @@ class TokenService:
             )
         return self.settings.jwt_public_key
 
-    def issue(self, account_id: int) -> str:
+    def issue(self, account_id: int, session: str) -> str:
+        """A bearer token for `session` (the credential `vg.open_session` returned)."""
         if not self.settings.jwt_algorithm.startswith("HS"):
             raise RuntimeError("tokens are issued by the external identity provider")
         now = int(time.time())
         claims = {
             "sub": str(account_id),
+            "sid": session,
             "iss": self.settings.jwt_issuer,
             "iat": now,
             "exp": now + self.settings.token_ttl_seconds,
         }
         return jwt.encode(claims, self._hs_secret(), algorithm="HS256")
 
-    async def account_for_header(self, header: str) -> int:
-        """The account named by an `Authorization: Bearer <JWT>` value; InvalidToken when
-        it is not one. A JWKS fetch runs off the event loop."""
+    async def credential_for_header(self, header: str) -> Credential:
+        """The credential of an `Authorization: Bearer <JWT>` value; InvalidToken when it is
+        not one. A JWKS fetch runs off the event loop."""
         scheme, _, token = header.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise InvalidToken("not a bearer token")
         if self.fetches_keys:
-            return await asyncio.to_thread(self.account_id, token)
-        return self.account_id(token)
+            claims = await asyncio.to_thread(self.claims, token)
+        else:
+            claims = self.claims(token)
+        account_id = self._account(claims)
+        if self.settings.jwt_algorithm.startswith("HS"):
+            session = claims.get("sid")
+            if not isinstance(session, str):
+                raise InvalidToken("the token names no session")
+            return Credential(account_id, session)
+        return Credential(account_id, await self._external_session(token, account_id, claims))
+
+    async def _external_session(self, token: str, account_id: int, claims: dict[str, Any]) -> str:
+        """A database session for an identity provider's token, opened once per token."""
+        now = time.time()
+        cached = self._external_sessions.get(token)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        if self.login_pool is None:
+            raise RuntimeError("external tokens need the login pool")
+        lifetime = max(1, int(claims["exp"]) - int(now))
+        session = await self.login_pool.fetchval(
+            "select vg.open_session($1, make_interval(secs => $2))", account_id, float(lifetime)
+        )
+        if session is None:
+            raise InvalidToken("the token names no account")
+        if len(self._external_sessions) > 10_000:
+            self._external_sessions = {
+                k: v for k, v in self._external_sessions.items() if v[0] > now
+            }
+        self._external_sessions[token] = (float(claims["exp"]), session)
+        return str(session)
+
+    @staticmethod
+    def _account(claims: dict[str, Any]) -> int:
+        try:
+            return int(claims["sub"])
+        except (ValueError, TypeError) as error:
+            raise InvalidToken(str(error)) from error
 
     def account_id(self, token: str) -> int:
+        """The account a token names (its signature, expiry and issuer checked)."""
+        return self._account(self.claims(token))
+
+    def claims(self, token: str) -> dict[str, Any]:
         try:
             claims = jwt.decode(
                 token,
@@ -103,6 +161,6 @@ class TokenService:
                 audience=self.settings.jwt_audience,
                 options={"require": ["sub", "exp", "iat"]},
             )
-            return int(claims["sub"])
+            return dict(claims)
         except (jwt.PyJWTError, ValueError, TypeError) as error:
             raise InvalidToken(str(error)) from error

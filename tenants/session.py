@@ -1,8 +1,10 @@
 """The scoped database session: one transaction per GraphQL request, RLS context set once.
 
-The connection is taken from the request pool (role `vg_request`, no BYPASSRLS) on the
-first statement; `vg.begin_request` sets the caller's context for the rest of the
-transaction and returns the facts the Principal is built from. Strawberry resolves
+The connection is taken from the request pool (LOGIN role `vg_request`, no BYPASSRLS) on
+the first statement; `vg.begin_request(session token)` verifies the caller's session in the
+database, sets the signed context for the rest of the transaction and returns the facts
+the Principal is built from. The login path (password hashes, new sessions) runs on the
+`vg_login` pool, never on the request connection. Strawberry resolves
 fields concurrently, so statements are serialised on the one connection. Every statement
 is counted, which is how tests pin the number of queries an operation makes.
 """
@@ -16,11 +18,12 @@ from typing import Any
 
 import asyncpg
 
+from villagegraph.tenants.auth import Credential
 from villagegraph.tenants.principal import Principal
 
 
 class UnknownAccount(Exception):
-    """The token named an account that no longer exists."""
+    """The credential names no live session (expired, revoked, or its account is gone)."""
 
 
 class ScopedSession(abc.ABC):
@@ -61,7 +64,14 @@ class ScopedSession(abc.ABC):
     ) -> None: ...
 
     @abc.abstractmethod
+    async def login_lookup(self, phone: str) -> asyncpg.Record | None: ...
+
+    @abc.abstractmethod
     async def set_account(self, account_id: int) -> Principal | None: ...
+
+    @property
+    @abc.abstractmethod
+    def credential(self) -> Credential | None: ...
 
     @abc.abstractmethod
     async def close(self, commit: bool) -> None: ...
@@ -70,9 +80,15 @@ class ScopedSession(abc.ABC):
 class RequestSession(ScopedSession):
     """One transaction on a `vg_request` connection, taken from the pool on first use."""
 
-    def __init__(self, pool: asyncpg.Pool, account_id: int | None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        credential: Credential | None,
+        login_pool: asyncpg.Pool | None = None,
+    ) -> None:
         self._pool = pool
-        self._account_id = account_id
+        self._login_pool = login_pool
+        self._credential = credential
         self._conn: asyncpg.Connection | None = None
         self._transaction: Any = None
         self._lock = asyncio.Lock()
@@ -82,20 +98,26 @@ class RequestSession(ScopedSession):
 
     @property
     def account_id(self) -> int | None:
-        return self._account_id
+        return None if self._credential is None else self._credential.account_id
+
+    @property
+    def credential(self) -> Credential | None:
+        """The verified bearer credential this request runs under (None: anonymous)."""
+        return self._credential
 
     async def _start(self) -> asyncpg.Connection:
         if self.closed:
             raise RuntimeError("the request's session is already closed")
-        if self._conn is not None and self._account_id is not None and self._principal is None:
-            # The token named an account that is gone: every field fails, not just the first.
-            raise UnknownAccount(self._account_id)
+        if self._conn is not None and self._credential is not None and self._principal is None:
+            # The session is gone: every field fails, not just the first.
+            raise UnknownAccount(self._credential.account_id)
         if self._conn is None:
             conn = await self._pool.acquire()
             try:
                 transaction = conn.transaction()
                 await transaction.start()
-                facts = await conn.fetchval("select vg.begin_request($1)", self._account_id)
+                token = None if self._credential is None else self._credential.token
+                facts = await conn.fetchval("select vg.begin_request($1)", token)
             except BaseException:
                 # A connection that failed here may be half-broken (a restart, a killed
                 # backend): never hand it to the next request.
@@ -104,15 +126,16 @@ class RequestSession(ScopedSession):
                 raise
             self._conn, self._transaction = conn, transaction
             self.statements += 1
-            if self._account_id is not None:
-                if facts is None:
-                    raise UnknownAccount(self._account_id)
-                self._principal = Principal.from_facts(json.loads(facts))
+            if self._credential is not None:
+                principal = Principal.from_facts(json.loads(facts)) if facts else None
+                if principal is None or principal.account_id != self._credential.account_id:
+                    raise UnknownAccount(self._credential.account_id)
+                self._principal = principal
         return self._conn
 
     async def principal(self) -> Principal | None:
         """The caller, or None when anonymous. Starts the session if needed."""
-        if self._account_id is None:
+        if self._credential is None:
             return None
         async with self._lock:
             await self._start()
@@ -166,13 +189,28 @@ class RequestSession(ScopedSession):
             json.dumps(detail or {}, ensure_ascii=False, default=str),
         )
 
+    def _login(self) -> asyncpg.Pool:
+        if self._login_pool is None:
+            raise RuntimeError("this session has no login pool")
+        return self._login_pool
+
+    async def login_lookup(self, phone: str) -> asyncpg.Record | None:
+        """The account id and password hash for a phone, through the login role."""
+        return await self._login().fetchrow(
+            "select account_id, password_hash from vg.login_lookup($1)", phone
+        )
+
     async def set_account(self, account_id: int) -> Principal | None:
-        """Switch the context to an account that just proved who it is (login)."""
+        """Open a session for an account that just proved who it is (login) and switch this
+        request's context to it; `credential` is then the new session's."""
+        token = await self._login().fetchval("select vg.open_session($1)", account_id)
+        if token is None:
+            return None
         async with self._lock:
             conn = await self._start()
             self.statements += 1
-            facts = await conn.fetchval("select vg.begin_request($1)", account_id)
-        self._account_id = account_id
+            facts = await conn.fetchval("select vg.begin_request($1)", token)
+        self._credential = Credential(account_id, token)
         self._principal = Principal.from_facts(json.loads(facts)) if facts else None
         return self._principal
 

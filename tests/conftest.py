@@ -23,10 +23,11 @@ from tests.demo import (
     ROOT,
     WUMA,
 )
-from villagegraph import migrations
+from villagegraph import migrations, roles
 from villagegraph.config import Settings
 from villagegraph.database import (
     Database,
+    create_login_pool,
     create_owner_pool,
     create_request_pool,
     database_url_with_name,
@@ -36,17 +37,19 @@ from villagegraph.schema import build_schema
 from villagegraph.schema.context import Context
 from villagegraph.seed import seed_demo
 from villagegraph.server import create_app
-from villagegraph.tenants.auth import TokenService, hash_password
+from villagegraph.tenants.auth import Credential, TokenService, hash_password
 from villagegraph.tenants.session import RequestSession, ScopedSession
 
 
 @pytest.fixture(scope="session")
 def database() -> Any:
     """A fresh database for this test session, dropped at the end."""
+    home = Path(os.environ.get("VILLAGEGRAPH_TEST_HOME", ROOT / ".villagegraph-test"))
+    passwords = roles.passwords(home)
     server_dsn = os.environ.get("VILLAGEGRAPH_TEST_DATABASE_URL")
     if not server_dsn:
-        home = Path(os.environ.get("VILLAGEGRAPH_TEST_HOME", ROOT / ".villagegraph-test"))
-        server_dsn = start_embedded(home)
+        server_dsn = start_embedded(home, passwords[roles.ADMIN])
+    roles.create_roles(server_dsn, passwords)
     name = f"vg_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
     async def admin(sql: str) -> None:
@@ -57,7 +60,7 @@ def database() -> Any:
             await conn.close()
 
     asyncio.run(admin(f'create database "{name}"'))
-    db = Database(admin_dsn=database_url_with_name(server_dsn, name))
+    db = Database(database_url_with_name(server_dsn, name), passwords=passwords)
     migrations.upgrade(db)
     yield db
     asyncio.run(admin(f'drop database "{name}" with (force)'))
@@ -99,6 +102,46 @@ async def request_pool(
     pool = await create_request_pool(database, settings)
     yield pool
     await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def login_pool(database: Database, owner_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_login_pool(database)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def session_token(login_pool: asyncpg.Pool) -> Callable[[int | None], Awaitable[str | None]]:
+    """A database session for an account, as the login path opens one (one per account)."""
+    opened: dict[int, str] = {}
+
+    async def open_for(account: int | None) -> str | None:
+        if account is None:
+            return None
+        if account not in opened:
+            token = await login_pool.fetchval("select vg.open_session($1)", account)
+            if token is None:  # no such account: a well-formed session that does not exist
+                return "999999999999." + "0" * 64
+            opened[account] = token
+        return opened[account]
+
+    return open_for
+
+
+@pytest.fixture(scope="session")
+async def issue_token(
+    settings: Settings, session_token: Callable[[int | None], Awaitable[str | None]]
+) -> Callable[[int], Awaitable[str]]:
+    """A bearer JWT for an account, as login returns it."""
+    tokens = TokenService(settings)
+
+    async def issue(account: int) -> str:
+        session = await session_token(account)
+        assert session is not None
+        return tokens.issue(account, session)
+
+    return issue
 
 
 @pytest.fixture(scope="session")
@@ -174,7 +217,11 @@ def schema() -> Any:
 
 @pytest.fixture
 def execute(
-    schema: Any, request_pool: asyncpg.Pool, settings: Settings
+    schema: Any,
+    request_pool: asyncpg.Pool,
+    login_pool: asyncpg.Pool,
+    settings: Settings,
+    session_token: Callable[[int | None], Awaitable[str | None]],
 ) -> Callable[..., Awaitable[tuple[Any, ScopedSession]]]:
     """Run a document straight through the schema, returning the result and its session,
     so tests can count the SQL statements an operation made."""
@@ -182,7 +229,9 @@ def execute(
     async def run(
         query: str, account_id: int | None, variables: dict[str, Any] | None = None
     ) -> tuple[Any, ScopedSession]:
-        session = RequestSession(request_pool, account_id)
+        token = await session_token(account_id)
+        credential = None if account_id is None or token is None else Credential(account_id, token)
+        session = RequestSession(request_pool, credential, login_pool)
         context = Context(
             request=None,
             response=None,
@@ -206,7 +255,9 @@ async def account_id(owner_pool: asyncpg.Pool) -> Callable[[str], Awaitable[int]
 
 
 @pytest.fixture
-async def as_request_role(request_pool: asyncpg.Pool) -> AsyncIterator[Any]:
+async def as_request_role(
+    request_pool: asyncpg.Pool, session_token: Callable[[int | None], Awaitable[str | None]]
+) -> AsyncIterator[Any]:
     """A raw connection as the request role, inside a transaction that is rolled back.
 
     `await conn.begin_as(account_id)` sets a principal's context; without it the
@@ -216,7 +267,7 @@ async def as_request_role(request_pool: asyncpg.Pool) -> AsyncIterator[Any]:
         transaction = conn.transaction()
         await transaction.start()
         try:
-            yield RequestRoleConnection(conn)
+            yield RequestRoleConnection(conn, session_token)
         finally:
             await transaction.rollback()
 
@@ -224,11 +275,13 @@ async def as_request_role(request_pool: asyncpg.Pool) -> AsyncIterator[Any]:
 class RequestRoleConnection:
     """A request-role connection with `begin_as(account_id)`; other calls pass through."""
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, session_token: Callable[[int | None], Awaitable[Any]]) -> None:
         self._conn = conn
+        self._session_token = session_token
 
     async def begin_as(self, account: int | None) -> Any:
-        return await self._conn.fetchval("select vg.begin_request($1)", account)
+        token = await self._session_token(account)
+        return await self._conn.fetchval("select vg.begin_request($1)", token)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)

@@ -18,6 +18,7 @@ from tests.demo import (
 )
 from villagegraph.errors import QueryTooComplex
 from villagegraph.resolvers.analytics import MEASURES, AnalyticsRequest, Measure, run_analytics
+from villagegraph.tenants.auth import Credential
 from villagegraph.tenants.session import RequestSession
 
 ANALYTICS = """
@@ -134,7 +135,9 @@ async def test_groups_are_limited_and_bad_groupings_refused(gql):
     assert too_many["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-async def test_a_slow_analysis_stops_at_the_statement_timeout(request_pool, account_id):
+async def test_a_slow_analysis_stops_at_the_statement_timeout(
+    request_pool, account_id, session_token
+):
     slow = Measure(
         name="SLOW",
         description="sleeps",
@@ -154,7 +157,9 @@ async def test_a_slow_analysis_stops_at_the_statement_timeout(request_pool, acco
         until=None,
         limit=10,
     )
-    session = RequestSession(request_pool, await account_id(ANALYST))
+    analyst = await account_id(ANALYST)
+    credential = Credential(analyst, await session_token(analyst))
+    session = RequestSession(request_pool, credential)
     try:
         with pytest.raises(QueryTooComplex):
             await run_analytics(session, request, timeout_ms=50)

@@ -16,7 +16,6 @@ from villagegraph.limits import DEFAULT_LIMITS, RateLimiter, limits_for, measure
 from villagegraph.resolvers import notices
 from villagegraph.schema import graphql_core_schema
 from villagegraph.server import create_app
-from villagegraph.tenants.auth import TokenService
 
 
 @pytest.fixture(scope="module")
@@ -156,8 +155,8 @@ async def test_analysts_run_under_a_statement_timeout(database, settings, owner_
         assert official.json()["data"]["notices"]["edges"] == []
 
 
-async def test_a_deleted_accounts_token_runs_nothing(client, settings):
-    token = TokenService(settings).issue(99_999_999)
+async def test_a_deleted_accounts_token_runs_nothing(client, settings, issue_token):
+    token = await issue_token(99_999_999)
     response = await client.post(
         "/graphql",
         json={"query": "{ me { phone } }"},

@@ -18,7 +18,7 @@ import pytest
 from tests.demo import RESIDENT
 from villagegraph import migrations
 from villagegraph.audit import verify_chain
-from villagegraph.database import Database, database_url_with_name
+from villagegraph.database import Database
 
 
 @pytest.fixture
@@ -156,11 +156,14 @@ async def test_a_forged_row_with_a_made_up_hash_is_caught(gql, make_village, sup
     assert "content changed" in (report.problem or "")
 
 
-async def audit_verify(dsn: str) -> subprocess.CompletedProcess[str]:
+async def audit_verify(database: Database) -> subprocess.CompletedProcess[str]:
+    """`villagegraph audit verify` against `database`, with its roles' passwords (it logs in
+    as vg_worker)."""
+    passwords = {f"VILLAGEGRAPH_{r.upper()}_PASSWORD": p for r, p in database.passwords.items()}
     return await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "villagegraph.cli", "audit", "verify"],
-        env={**os.environ, "VILLAGEGRAPH_DATABASE_URL": dsn},
+        env={**os.environ, **passwords, "VILLAGEGRAPH_DATABASE_URL": database.admin_dsn},
         capture_output=True,
         text=True,
         timeout=60,
@@ -168,7 +171,7 @@ async def audit_verify(dsn: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_audit_verify_command_reports_the_chain(database, owner_pool):
-    result = await audit_verify(database.admin_dsn)
+    result = await audit_verify(database)
     assert result.returncode == 0, result.stderr
     assert "audit chain intact" in result.stdout
 
@@ -180,7 +183,7 @@ async def empty_database(database: Database) -> AsyncIterator[Database]:
     admin = await asyncpg.connect(database.admin_dsn)
     await admin.execute(f'create database "{name}"')
     try:
-        yield Database(admin_dsn=database_url_with_name(database.admin_dsn, name))
+        yield database.on(name)
     finally:
         await admin.execute(f'drop database "{name}" with (force)')
         await admin.close()
@@ -209,7 +212,7 @@ async def test_audit_verify_command_names_the_first_broken_link_and_fails(scratc
             await tamper(conn, "update vg.audit_log set action = 'rewritten' where id = $1", ids[1])
     finally:
         await conn.close()
-    result = await audit_verify(scratch_database.admin_dsn)
+    result = await audit_verify(scratch_database)
     assert result.returncode == 1
     assert f"BROKEN at audit row {ids[1]}" in result.stdout
 

@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.demo import CITY, VILLAGE_CADRE, WUMA
-from villagegraph.tenants.auth import TokenService
 
 API_CODES = {
     "UNAUTHENTICATED",
@@ -299,7 +298,7 @@ async def test_unpaired_surrogates_in_text_are_bad_user_input(client, gql, make_
 
 
 @pytest.fixture(scope="module")
-async def fuzz_village(owner_pool, settings) -> dict[str, Any]:
+async def fuzz_village(owner_pool, settings, issue_token) -> dict[str, Any]:
     """A village of the fuzz's own (module scope, so hypothesis can share it)."""
     code = int(WUMA) + 999
     async with owner_pool.acquire() as conn, conn.transaction():
@@ -318,7 +317,7 @@ async def fuzz_village(owner_pool, settings) -> dict[str, Any]:
             cadre,
             code,
         )
-    return {"code": str(code), "token": TokenService(settings).issue(cadre)}
+    return {"code": str(code), "token": await issue_token(cadre)}
 
 
 any_text = st.text(st.characters(codec=None), max_size=250)

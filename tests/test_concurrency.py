@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 
 from villagegraph.audit import verify_chain
-from villagegraph.tenants.auth import TokenService
 
 NOTICES = 12
 
@@ -26,12 +25,11 @@ async def post(client: httpx.AsyncClient, token: str, query: str, **variables: A
 
 
 async def test_parallel_publishing_and_reading_counts_exactly(
-    client, settings, make_village, owner_pool, account_id
+    client, settings, make_village, owner_pool, account_id, issue_token
 ):
     village = await make_village(residents=8)
-    tokens = TokenService(settings)
-    cadre = tokens.issue(await account_id(village["cadre"]))
-    residents = [tokens.issue(await account_id(r["phone"])) for r in village["residents"]]
+    cadre = await issue_token(await account_id(village["cadre"]))
+    residents = [await issue_token(await account_id(r["phone"])) for r in village["residents"]]
 
     publish = """mutation($u: ID!, $t: String!) { publishNotice(input: {unit: $u,
         board: NOTICE, title: $t, body: "b", audience: MEMBERS}) { id } }"""
@@ -100,11 +98,10 @@ async def test_parallel_publishing_and_reading_counts_exactly(
 
 
 async def test_parallel_publishing_in_many_tenants_keeps_every_chain_whole(
-    client, settings, make_village, owner_pool, account_id
+    client, settings, make_village, owner_pool, account_id, issue_token
 ):
     villages = [await make_village(residents=0) for _ in range(4)]
-    tokens = TokenService(settings)
-    cadres = [tokens.issue(await account_id(v["cadre"])) for v in villages]
+    cadres = [await issue_token(await account_id(v["cadre"])) for v in villages]
     publish = """mutation($u: ID!, $t: String!) { publishNotice(input: {unit: $u,
         board: AFFAIRS, title: $t, body: "b", audience: PUBLIC}) { id } }"""
     await asyncio.gather(

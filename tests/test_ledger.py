@@ -165,12 +165,12 @@ async def test_search_ranks_by_relevance_then_date_across_pages(gql, make_villag
 
 
 async def test_keywords_of_every_length_are_served_by_an_index_under_rls(
-    database, owner_pool, account_id
+    database, owner_pool, account_id, session_token
 ):
     """As the request role, where RLS keeps non-leakproof conditions (LIKE, array
     containment) off the indexes: the plans of the statements that run, nested ones
     included (auto_explain, reported to this connection)."""
-    city_official = await account_id(CITY_OFFICIAL)
+    city_official = await session_token(await account_id(CITY_OFFICIAL))
 
     async def plan(conn: asyncpg.Connection, unit: int, terms: list[str]) -> str:
         params = resolvers.ledger._Params(unit, unit + (99_999_999 if unit == int(CITY) else 0))

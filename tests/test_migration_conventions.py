@@ -39,29 +39,10 @@ TABLE_WIDE_INSERT = {
     "tasks": "0003_supervision grants insert on every column (completed_at, escalated_to included)",
 }
 
-# SECURITY DEFINER functions whose search_path does not start with pg_catalog (all of
-# today's: a function or operator created in vg or public would shadow the built-in one),
+# SECURITY DEFINER functions whose search_path does not start with pg_catalog (none since
+# 0013_database_boundary: a function created in vg or public would shadow a built-in one),
 # with their current setting.
-SEARCH_PATH_NOT_CATALOG_FIRST = {
-    "audit_chain_link()": "vg, pg_catalog",
-    "ballot_window_check()": "vg, pg_catalog",
-    "consultation_result()": "vg, pg_catalog",
-    "consultation_tallies(bigint[])": "vg, pg_catalog",
-    "ledger_term_matches(bigint,bigint,text)": "vg, public, pg_catalog",
-    "login_lookup(text)": "vg, pg_catalog",
-    "notify_task_done(bigint)": "vg, pg_catalog",
-    "outbox_depth()": "vg, pg_catalog",
-    "principal_facts(bigint)": "vg, pg_catalog, public",
-    "rebuild_rollups()": "vg, pg_catalog",
-    "record_audit(text,bigint,text,text,jsonb)": "vg, pg_catalog",
-    "resident_contacts(bigint[])": "vg, pg_catalog",
-    "resident_ids_by_identity(text,text)": "vg, pg_catalog",
-    "rollup_notice_reads()": "vg, pg_catalog",
-    "rollup_notices()": "vg, pg_catalog",
-    "rollup_residents()": "vg, pg_catalog",
-    "suggestion_first_answer()": "vg, pg_catalog",
-    "track_resident_history()": "vg, pg_catalog",
-}
+SEARCH_PATH_NOT_CATALOG_FIRST: dict[str, str] = {}
 
 # Triggers and policies whose name does not start with their table's name.
 MISNAMED = {

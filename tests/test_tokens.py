@@ -20,7 +20,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.demo import CITY, WUMA
 from villagegraph.server import create_app
-from villagegraph.tenants.auth import TokenService
 
 PROBE = (
     f'{{ me {{ id }} unit(code: "{CITY}") {{ name }} notices(unit: "{CITY}") {{ totalCount }} }}'
@@ -55,9 +54,11 @@ async def refused(client: httpx.AsyncClient, token: str) -> None:
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-async def test_expired_tampered_and_unsigned_tokens_are_refused(client, settings, account_id):
+async def test_expired_tampered_and_unsigned_tokens_are_refused(
+    client, settings, account_id, issue_token
+):
     me = await account_id("13800000000")
-    good = TokenService(settings).issue(me)
+    good = await issue_token(me)
     header, payload, signature = good.split(".")
     forged_payload = b64(json.dumps(claims(me + 1)).encode())
     secret = settings.jwt_secret
@@ -85,8 +86,10 @@ async def test_expired_tampered_and_unsigned_tokens_are_refused(client, settings
     assert response.status_code == 401
 
 
-async def test_a_token_for_an_unknown_account_reads_nothing(client, settings, as_request_role):
-    token = TokenService(settings).issue(987_654_321)
+async def test_a_token_for_an_unknown_account_reads_nothing(
+    client, settings, as_request_role, issue_token
+):
+    token = await issue_token(987_654_321)
     response = await client.post(
         "/graphql", json={"query": PROBE}, headers={"Authorization": f"Bearer {token}"}
     )
@@ -144,7 +147,7 @@ async def test_rs256_accepts_the_providers_tokens_only(rs256_client, rsa_keys, a
 
 
 async def test_a_revoked_grant_stops_applying_on_the_next_request(
-    client, settings, owner_pool, make_village
+    client, settings, owner_pool, make_village, issue_token
 ):
     village = await make_village(residents=1)
     official = await owner_pool.fetchval(
@@ -156,7 +159,7 @@ async def test_a_revoked_grant_stops_applying_on_the_next_request(
         official,
         int(WUMA),
     )
-    token = TokenService(settings).issue(official)
+    token = await issue_token(official)
     query = f"""{{ me {{ grants {{ role }} }}
         dashboard(unit: "{village["code"]}") {{ residents }}
         notices(unit: "{village["code"]}") {{ totalCount }} }}"""

@@ -414,6 +414,8 @@ async def test_a_worker_pass_delivers_what_its_scans_raised_and_a_second_pass_no
 def test_worker_command_runs_one_pass(database, settings, monkeypatch):
     monkeypatch.setenv("VILLAGEGRAPH_DATABASE_URL", database.admin_dsn)
     monkeypatch.setenv("VILLAGEGRAPH_HOME", str(settings.home))
+    for role, password in database.passwords.items():  # it logs in as vg_worker
+        monkeypatch.setenv(f"VILLAGEGRAPH_{role.upper()}_PASSWORD", password)
     assert main(["worker", "--once"]) == 0
 
 

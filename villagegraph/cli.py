@@ -1,4 +1,4 @@
-"""The `villagegraph` command: serve, migrate, seed, worker, schema, audit verify."""
+"""The `villagegraph` command: serve, migrate, seed, worker, schema, audit verify, db-url."""
 
 from __future__ import annotations
 
@@ -8,8 +8,14 @@ import logging
 import signal
 import sys
 
+from villagegraph import roles
 from villagegraph.config import Settings
-from villagegraph.database import Database, create_owner_pool, resolve_database
+from villagegraph.database import (
+    Database,
+    create_owner_pool,
+    create_worker_pool,
+    resolve_database,
+)
 
 log = logging.getLogger("villagegraph")
 
@@ -76,8 +82,19 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    _migrate(_database(settings))
+    db = _database(settings)
+    if args.create_roles and db.embedded_home is None:
+        # The embedded server's roles are created on every start; an external server's
+        # here, as the admin of VILLAGEGRAPH_DATABASE_URL.
+        roles.create_roles(db.admin_dsn, db.passwords)
+        log.info("roles vg_owner, vg_request, vg_login and vg_worker are ready")
+    _migrate(db)
     log.info("migrations applied")
+    return 0
+
+
+def cmd_db_url(args: argparse.Namespace, settings: Settings) -> int:
+    print(_database(settings).url(args.role))
     return 0
 
 
@@ -102,7 +119,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     _migrate(db)
 
     async def work() -> None:
-        pool = await create_owner_pool(db, max_size=2)
+        pool = await create_worker_pool(db, max_size=2)
         try:
             await run_worker(pool, settings, once=args.once)
         finally:
@@ -126,7 +143,7 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from villagegraph.audit import ChainReport, verify_chain
 
     async def run(db: Database) -> ChainReport:
-        pool = await create_owner_pool(db, max_size=1)
+        pool = await create_worker_pool(db, max_size=1)
         try:
             async with pool.acquire() as conn:
                 return await verify_chain(conn)
@@ -150,7 +167,19 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=cmd_serve)
 
-    commands.add_parser("migrate", help="apply migrations").set_defaults(handler=cmd_migrate)
+    migrate = commands.add_parser("migrate", help="apply migrations")
+    migrate.add_argument(
+        "--create-roles",
+        action="store_true",
+        help="first create (or update) the LOGIN roles, as the admin of VILLAGEGRAPH_DATABASE_URL",
+    )
+    migrate.set_defaults(handler=cmd_migrate)
+
+    db_url = commands.add_parser("db-url", help="print the database URL of one role (for psql)")
+    db_url.add_argument(
+        "--role", default="request", choices=[roles.ADMIN, *roles.ROLES], help="default: request"
+    )
+    db_url.set_defaults(handler=cmd_db_url)
 
     seed = commands.add_parser("seed", help="generate data")
     seed.add_argument(

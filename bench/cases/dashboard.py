@@ -51,7 +51,7 @@ def dashboard_case(name: str, level: str) -> Case:
     async def floor(pool: asyncpg.Pool, env: BenchEnv, i: int) -> Any:
         account, unit = env.officials[level]
         divisor = child_divisor(level_of(unit)) or 1
-        async with as_account(pool, account) as conn:
+        async with as_account(pool, env, account) as conn:
             return await conn.fetch(FLOOR_DASHBOARD, unit, subtree_end(unit), divisor)
 
     return Case(name, graphql, floor)
@@ -88,7 +88,7 @@ async def analyst_floor(pool: asyncpg.Pool, env: BenchEnv, i: int) -> Any:
 
     since = period_bound(ANALYST_FROM, "from", end=False)
     until = period_bound(ANALYST_TO, "to", end=True)
-    async with as_account(pool, env.analyst) as conn:
+    async with as_account(pool, env, env.analyst) as conn:
         return await conn.fetch(FLOOR_ANALYST, env.city, subtree_end(env.city), since, until)
 
 

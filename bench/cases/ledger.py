@@ -51,7 +51,7 @@ async def ledger_graphql(http: GraphQLConnection, env: BenchEnv, i: int) -> Any:
 
 async def ledger_floor(pool: asyncpg.Pool, env: BenchEnv, i: int) -> Any:
     account, county = env.officials["COUNTY"]
-    async with as_account(pool, account) as conn:
+    async with as_account(pool, env, account) as conn:
         rows = await conn.fetch(
             FLOOR_LEDGER, county, subtree_end(county), LEDGER_KEYWORD, LEDGER_PAGE + 1
         )

@@ -44,7 +44,7 @@ async def feed_first_graphql(http: GraphQLConnection, env: BenchEnv, i: int) -> 
 
 async def feed_first_floor(pool: asyncpg.Pool, env: BenchEnv, i: int) -> Any:
     account, village = env.resident(i)
-    async with as_account(pool, account) as conn:
+    async with as_account(pool, env, account) as conn:
         return await conn.fetch(FLOOR_FEED, _publishers(village), None, None, FEED_PAGE + 1)
 
 
@@ -71,7 +71,7 @@ async def feed_deep_graphql(http: GraphQLConnection, env: BenchEnv, i: int) -> A
 async def feed_deep_floor(pool: asyncpg.Pool, env: BenchEnv, i: int) -> Any:
     account, village = env.resident(i)
     _, at, notice = env.deep_cursors[account]
-    async with as_account(pool, account) as conn:
+    async with as_account(pool, env, account) as conn:
         return await conn.fetch(FLOOR_FEED, _publishers(village), at, notice, FEED_PAGE + 1)
 
 
@@ -98,7 +98,7 @@ async def publish_graphql(http: GraphQLConnection, env: BenchEnv, i: int) -> Any
 
 async def publish_floor(pool: asyncpg.Pool, env: BenchEnv, i: int) -> Any:
     account, unit = env.officials["CITY"]
-    async with as_account(pool, account) as conn:
+    async with as_account(pool, env, account) as conn:
         notice = await conn.fetchval(
             """insert into vg.notices (publisher_code, board, title, body, audience, published_by)
                values ($1, 'NOTICE', $2, '全市通知', 'PUBLIC', $3) returning id""",
@@ -111,7 +111,7 @@ async def publish_floor(pool: asyncpg.Pool, env: BenchEnv, i: int) -> Any:
         )
     resident, village = env.resident(i)
     for _ in range(1000):
-        async with as_account(pool, resident) as conn:
+        async with as_account(pool, env, resident) as conn:
             rows = await conn.fetch(FLOOR_FEED, _publishers(village), None, None, 100)
         if any(row["id"] == notice for row in rows):
             return notice

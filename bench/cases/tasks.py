@@ -57,7 +57,7 @@ def drilldown_case(name: str, as_cadre: bool) -> Case:
 
     async def floor(pool: asyncpg.Pool, env: BenchEnv, i: int) -> Any:
         account, village = who(env, i)
-        async with as_account(pool, account) as conn:
+        async with as_account(pool, env, account) as conn:
             rows = await conn.fetch(FLOOR_DRILLDOWN, village, TASKS_PAGE + 1)
             if not as_cadre and rows:
                 await conn.execute(

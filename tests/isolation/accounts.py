@@ -9,4 +9,8 @@ from tests.reference_model import TableRule, account_visible, grant_visible
 RULES: dict[str, TableRule] = {
     "accounts": TableRule(("id",), account_visible),
     "grants": TableRule(("id",), grant_visible),
+    # A caller's own sessions (never their secret): the database verifies them per request.
+    "sessions": TableRule(
+        ("id",), lambda p, row, world: account_visible(p, {"id": row["account_id"]}, world)
+    ),
 }

@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from villagegraph.config import Settings
-from villagegraph.database import Database, create_request_pool
+from villagegraph.database import Database, create_login_pool, create_request_pool
 from villagegraph.metrics import Metrics
 from villagegraph.server.auth import BearerAuth
 from villagegraph.server.http_limits import HttpLimits
@@ -35,11 +35,13 @@ def create_app(settings: Settings, database: Database) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.pool = await create_request_pool(database, settings)
-        state.hub = NoticeHub(database.admin_dsn)
+        state.login_pool = state.tokens.login_pool = await create_login_pool(database)
+        state.hub = NoticeHub(database.url("request"))
         try:
             yield
         finally:
             await state.hub.close()
+            await state.login_pool.close()
             await state.pool.close()
 
     probes = Probes(state)

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from villagegraph.logs import request_id_var
 from villagegraph.metrics import Metrics
 from villagegraph.server.responses import unauthenticated
-from villagegraph.tenants.auth import InvalidToken, TokenService
+from villagegraph.tenants.auth import Credential, InvalidToken, TokenService
 
 _CALLER = "villagegraph.caller"
 
@@ -29,7 +29,7 @@ class Caller:
     """Who sent an HTTP request, as far as its bearer token says."""
 
     request_id: str
-    account_id: int | None
+    credential: Credential | None
 
 
 def caller_of(scope: Scope) -> Caller | None:
@@ -54,12 +54,12 @@ class BearerAuth:
         scope[_CALLER] = Caller(request_id, None)
         if header:
             try:
-                account_id = await self.tokens.account_for_header(header)
+                credential = await self.tokens.credential_for_header(header)
             except InvalidToken:
                 self.metrics.count_request("unauthenticated")
                 await unauthenticated(request_id)(scope, receive, send)
                 return
-            scope[_CALLER] = Caller(request_id, account_id)
+            scope[_CALLER] = Caller(request_id, credential)
         started = time.perf_counter()
 
         async def send_with_request_id(message: Any) -> None:

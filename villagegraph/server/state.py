@@ -24,12 +24,19 @@ class AppState:
     tokens: TokenService
     metrics: Metrics
     pool: asyncpg.Pool | None = None
+    login_pool: asyncpg.Pool | None = None
     hub: NoticeHub | None = None
 
     def request_pool(self) -> asyncpg.Pool:
         if self.pool is None:
             raise RuntimeError("the app has not started: no request pool yet")
         return self.pool
+
+    def login(self) -> asyncpg.Pool:
+        """The login path's pool (`vg_login`)."""
+        if self.login_pool is None:
+            raise RuntimeError("the app has not started: no login pool yet")
+        return self.login_pool
 
     def notice_hub(self) -> NoticeHub:
         if self.hub is None:

@@ -91,8 +91,9 @@ class VillageGraphQL(GraphQL[Context, None]):
                 admit_subscription=self.admission.admit_subscription,
                 **common,
             )
-        account_id = caller.account_id if caller else None
-        return Context(db=RequestSession(self.state.request_pool(), account_id), **common)
+        credential = caller.credential if caller else None
+        session = RequestSession(self.state.request_pool(), credential, self.state.login())
+        return Context(db=session, **common)
 
     async def on_ws_connect(self, context: Any) -> Any:
         await log_in(context, self.state.tokens)

@@ -53,7 +53,7 @@ async def log_in(context: Any, tokens: TokenService) -> None:
     header = params.get("Authorization") or params.get("authorization")
     if header:
         try:
-            account_id = await tokens.account_for_header(str(header))
+            credential = await tokens.credential_for_header(str(header))
         except InvalidToken as error:
             raise ConnectionRejectionError({"code": Unauthenticated.code}) from error
-        context.db = SocketSession(account_id)
+        context.db = SocketSession(credential)
