@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Text
+from sqlalchemy import BigInteger, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 from villagegraph.models.types import TIMESTAMPTZ
@@ -51,3 +51,19 @@ class ChannelAddress(SQLModel, table=True):
     account_id: int = Field(sa_type=BigInteger, primary_key=True)
     channel: str = Field(sa_type=Text, primary_key=True)
     address: str = Field(sa_type=Text)
+
+
+class Session(SQLModel, table=True):
+    """vg.sessions: a login's session, whose secret the database verifies per request."""
+
+    __tablename__ = "sessions"
+    __table_args__ = {"schema": "vg"}
+
+    id: int = Field(sa_type=BigInteger, primary_key=True)
+    account_id: int = Field(sa_type=BigInteger)
+    secret_hash: bytes = Field(sa_type=LargeBinary)
+    family_id: int | None = Field(default=None, sa_type=BigInteger)
+    parent_id: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    expires_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    revoked_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
