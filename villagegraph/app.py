@@ -7,6 +7,7 @@
           subscriptions, logged in by the connection_init payload.
 /health   200 when the database answers
 /metrics  Prometheus text
+/graphiql-assets/  the GraphiQL page's scripts and styles (villagegraph/graphiql.py)
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from strawberry.types.unset import UNSET
 
 from villagegraph.config import Settings
 from villagegraph.database import Database, create_request_pool
+from villagegraph.graphiql import LocalGraphiQL, assets_route
 from villagegraph.http_limits import HttpLimits
 from villagegraph.limits import (
     RateLimiter,
@@ -115,7 +117,7 @@ class SocketContext(Context):
     connection_params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-class VillageGraphQL(GraphQL[Context, None]):
+class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
     """Strawberry's ASGI view with our per-request context, persisted documents, limits,
     per-operation metrics and HTTP caching of GET queries."""
 
@@ -466,6 +468,7 @@ def create_app(settings: Settings, database: Database) -> Starlette:
             Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            assets_route(),
         ],
         lifespan=lifespan,
         middleware=[
