@@ -71,6 +71,9 @@ def build_schema(max_depth: int = 12) -> strawberry.federation.Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=list(ENTITIES),
+        # The newest Federation both Apollo's composition and The Guild's (Hive Gateway)
+        # accept; tests/test_federation_composition.py composes with each.
+        federation_version="2.9",
         extensions=[
             RequestTransaction,
             MaskInternalErrors,
