@@ -30,6 +30,9 @@ def build_schema(max_depth: int = Settings.max_depth) -> strawberry.federation.S
             "Subscription", tuple(parts("villagegraph.schema", "subscriptions"))
         ),
         types=list(parts("villagegraph.schema", "entities")),
+        # The newest Federation both Apollo's composition and The Guild's (Hive Gateway)
+        # accept; tests/test_federation_composition.py composes with each.
+        federation_version="2.9",
         extensions=[
             RequestTransaction,
             MaskInternalErrors,

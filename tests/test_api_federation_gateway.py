@@ -1,5 +1,6 @@
-"""Federation through a real gateway: Apollo Gateway (npm) composes villagegraph with a
-second subgraph that extends Resident, and one query reads across both."""
+"""Federation through real gateways: Apollo Gateway and Hive Gateway (npm, pinned by
+tests/federation/package-lock.json) each compose villagegraph with a second subgraph that
+extends Resident, and one query reads across both with the caller's bearer token."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from tests.demo import RESIDENT, VILLAGE
 from tests.federation.social_assistance import create_app as social_app
 from villagegraph.server import create_app
 
+GATEWAYS = {"apollo": "gateway.mjs", "hive": "hive-gateway.mjs"}
 
-@pytest.fixture(scope="module")
-def gateway(database, settings, owner_pool) -> Iterator[str]:
+
+@pytest.fixture(scope="module", params=sorted(GATEWAYS))
+def gateway(request, database, settings, owner_pool) -> Iterator[str]:
     node = node_or_skip()
     with (
         LiveServer(create_app(settings, database)) as villagegraph,
@@ -26,7 +29,7 @@ def gateway(database, settings, owner_pool) -> Iterator[str]:
         process = subprocess.Popen(
             [
                 node,
-                str(NODE_DIR / "gateway.mjs"),
+                str(NODE_DIR / GATEWAYS[request.param]),
                 f"villagegraph={villagegraph.url}",
                 f"social={social.url}",
             ],

@@ -45,7 +45,8 @@ class Query:
         return list(PROGRAMS)
 
 
-schema = strawberry.federation.Schema(query=Query, types=[Resident])
+# The same Federation version as villagegraph's (schema/__init__.py), for both compositions.
+schema = strawberry.federation.Schema(query=Query, types=[Resident], federation_version="2.9")
 
 
 def create_app() -> Starlette:

@@ -2,6 +2,7 @@
 
 /graphql  GraphQL over HTTP (GraphiQL on GET in a browser) and graphql-transport-ws
           subscriptions; see view.py and websocket.py.
+/graphiql-assets/  the GraphiQL page's scripts and styles (villagegraph/graphiql.py)
 /health   200 when the database answers
 /metrics  Prometheus text
 """
@@ -17,6 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from villagegraph.config import Settings
 from villagegraph.database import Database, create_login_pool, create_request_pool
+from villagegraph.graphiql import assets_route
 from villagegraph.metrics import Metrics
 from villagegraph.server.auth import BearerAuth
 from villagegraph.server.http_limits import HttpLimits
@@ -52,6 +54,7 @@ def create_app(settings: Settings, database: Database) -> Starlette:
             Route("/metrics", probes.metrics),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            assets_route(),
         ],
         lifespan=lifespan,
         middleware=[

@@ -29,6 +29,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from villagegraph.errors import RateLimited, Unauthenticated, VillageGraphError
+from villagegraph.graphiql import LocalGraphiQL
 from villagegraph.persisted import PersistedDocuments
 from villagegraph.schema import build_schema, graphql_core_schema
 from villagegraph.schema.context import Context, SocketContext
@@ -56,7 +57,7 @@ DATABASE_UNAVAILABLE = (
 )
 
 
-class VillageGraphQL(GraphQL[Context, None]):
+class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
     graphql_transport_ws_handler_class = LimitedTransportWS
 
     def __init__(self, state: AppState) -> None:
