@@ -100,6 +100,10 @@ class Settings:
     outbox_backoff_seconds: float = setting("VILLAGEGRAPH_OUTBOX_BACKOFF_SECONDS", 30.0, float)
     outbox_lease_seconds: float = setting("VILLAGEGRAPH_OUTBOX_LEASE_SECONDS", 60.0, float)
     worker_interval_seconds: float = setting("VILLAGEGRAPH_WORKER_INTERVAL", 30.0, float)
+    # Statistics disclosure control (issue 12): the smallest group a protected statistic
+    # shows. `villagegraph migrate` writes it into vg.disclosure_settings, where the
+    # database enforces it; it cannot go below 2.
+    min_group_size: int = setting("VILLAGEGRAPH_MIN_GROUP_SIZE", 5, int)
     # `villagegraph serve`'s defaults for --host and --port (not read from the environment).
     host: str = "127.0.0.1"
     port: int = 8000
