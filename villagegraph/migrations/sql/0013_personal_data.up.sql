@@ -223,7 +223,7 @@ begin
     with caller as (
         select vg.write_scope() as scope, vg.cadre_villages() as own, vg.resident_id() as self
     ), shown as (
-        select r.village_code, r.id, r.id_number, r.phone, r.id = c.self as own_record,
+        select r.village_code, r.id, r.id_number, r.phone, coalesce(r.id = c.self, false) as own_record,
                coalesce(r.village_code = any (c.own) or r.id = c.self, false) as full_view
           from vg.residents r cross join caller c
          where r.id = any (p_ids)
