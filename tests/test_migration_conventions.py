@@ -54,8 +54,6 @@ SEARCH_PATH_NOT_CATALOG_FIRST = {
     "principal_facts(bigint)": "vg, pg_catalog, public",
     "rebuild_rollups()": "vg, pg_catalog",
     "record_audit(text,bigint,text,text,jsonb)": "vg, pg_catalog",
-    "resident_contacts(bigint[])": "vg, pg_catalog",
-    "resident_ids_by_identity(text,text)": "vg, pg_catalog",
     "rollup_notice_reads()": "vg, pg_catalog",
     "rollup_notices()": "vg, pg_catalog",
     "rollup_residents()": "vg, pg_catalog",
