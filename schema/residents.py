@@ -41,6 +41,7 @@ def today() -> date:
 
 # The sort key, and so the cursor, of the connection field below (schema/pagination.py).
 RESIDENT_ORDER = Keyset(("id", int))
+MEMBERSHIP_REQUEST_ORDER = Keyset(("id", int))  # newest first: `after` pages to lower ids
 
 
 @strawberry.enum
@@ -470,19 +471,16 @@ class ResidentQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[MembershipRequest]:
-        size = page_size(first)
-        cursor = decode_cursor(after, 1)
+        page = Page(MEMBERSHIP_REQUEST_ORDER, first, after)
         lo, hi = subtree_bounds(division_code(unit))
         state = None if status is None else status.value
         db = info.context.db
         rows = await resolvers.residents.membership_requests_page(
-            db, lo, hi, state, int(cursor[0]) if cursor else None, size + 1
+            db, lo, hi, state, page.after_or_none()[0], page.limit
         )
-        return connection(
+        return page.connection(
             rows,
-            size,
             MembershipRequest.from_row,
-            lambda row: (row["id"],),
             lambda: resolvers.residents.membership_requests_count(db, lo, hi, state),
         )
 
