@@ -130,3 +130,13 @@ async def test_database_lets_only_the_village_asked_decide(move, as_request_role
             int(home["code"]),
             resident["id"],
         )
+
+
+async def test_demo_data_shows_admissions_accepted_and_pending(owner_pool):
+    statuses = dict(
+        await owner_pool.fetch(
+            "select status, count(*) from vg.membership_requests"
+            " where requested_at = timestamptz '2026-01-05 09:00+08' group by status"
+        )
+    )
+    assert statuses.get("ACCEPTED", 0) > 0 and statuses.get("PENDING", 0) > 0
