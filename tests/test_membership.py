@@ -140,3 +140,22 @@ async def test_demo_data_shows_admissions_accepted_and_pending(owner_pool):
         )
     )
     assert statuses.get("ACCEPTED", 0) > 0 and statuses.get("PENDING", 0) > 0
+
+
+async def test_writes_cannot_name_a_resident_of_another_village(
+    make_village, as_request_role, account_id
+):
+    """Input columns that point outside the writer's village are refused by the database."""
+    home, other = await make_village(residents=1), await make_village(residents=1)
+    outsider = other["residents"][0]["id"]
+    await as_request_role.begin_as(await account_id(home["cadre"]))
+    with pytest.raises(Exception, match="row-level security"):
+        await as_request_role.execute(
+            """insert into vg.cadres (village_code, name, body, position, resident_village,
+                                      resident_id, term_start, appointed_by)
+               values ($1, '外村人', 'COMMITTEE', '委员', $2, $3, date '2026-01-01',
+                       vg.account_id())""",
+            int(home["code"]),
+            int(other["code"]),
+            outsider,
+        )

@@ -3,6 +3,12 @@
 
 set local role vg_owner;
 set local search_path = vg, public;
+alter policy cadres_appoint on vg.cadres with check (
+    village_code <@ (select vg.write_scope()) and appointed_by = (select vg.account_id())
+);
+alter policy consultation_electors_enrol on vg.consultation_electors with check (
+    village_code <@ (select vg.write_scope())
+);
 drop trigger residents_membership on vg.residents;
 drop function vg.residents_membership_check();
 drop table vg.membership_requests;

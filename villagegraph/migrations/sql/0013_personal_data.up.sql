@@ -362,4 +362,20 @@ $$;
 create trigger residents_membership before update on vg.residents
     for each row execute function vg.residents_membership_check();
 
+-- Writes reaching outside the writer's village through an input column (issue 12 review):
+-- a cadre position names a resident of its own village only; a roll enrols only the
+-- village's own residents or residents it admitted.
+alter policy cadres_appoint on vg.cadres with check (
+    village_code <@ (select vg.write_scope()) and appointed_by = (select vg.account_id())
+    and (resident_village is null or resident_village = village_code)
+);
+alter policy consultation_electors_enrol on vg.consultation_electors with check (
+    village_code <@ (select vg.write_scope())
+    and (resident_village = village_code
+         or exists (select 1 from vg.residents r
+                     where r.village_code = resident_village and r.id = resident_id
+                       and r.residence_code = consultation_electors.village_code
+                       and r.residence_member))
+);
+
 reset role;
