@@ -7,7 +7,8 @@ set local search_path = vg, public;
 
 -- Disclosure control (统计披露控制). One row: the minimum group size every protected
 -- statistic enforces, and the secret salt of record keys and pseudonyms. The request role
--- reads the minimum only; the salt stays with the owner (the definer functions below).
+-- reads the minimum only, and only inside a verified context (anonymous included), like
+-- every other table; the salt stays with the owner (the definer functions below).
 create table vg.disclosure_settings (
     singleton boolean primary key default true check (singleton),
     min_group_size integer not null default 5 check (min_group_size >= 2),
@@ -16,13 +17,17 @@ create table vg.disclosure_settings (
 insert into vg.disclosure_settings default values;
 alter table vg.disclosure_settings enable row level security;
 alter table vg.disclosure_settings force row level security;
-create policy disclosure_settings_read on vg.disclosure_settings for select using (true);
+create policy disclosure_settings_read on vg.disclosure_settings for select using (
+    (select vg.has_context())
+);
 grant select (singleton, min_group_size) on vg.disclosure_settings to vg_request;
 
 create function vg.min_group_size() returns integer
 language sql stable parallel safe as $$
     select coalesce((select min_group_size from vg.disclosure_settings), 5)
 $$;
+revoke execute on function vg.min_group_size() from public;
+grant execute on function vg.min_group_size() to vg_request;
 
 -- A count as a protected statistic may show it: below the minimum group size it is
 -- suppressed (null); otherwise it carries a small deterministic perturbation in -2..+2
@@ -47,7 +52,12 @@ create table vg.sensitive_tags (
 );
 alter table vg.sensitive_tags enable row level security;
 alter table vg.sensitive_tags force row level security;
-create policy sensitive_tags_read on vg.sensitive_tags for select using (true);
+-- Read by whoever has a verified context in that city (its staff and analysts, the staff
+-- below it, its residents); the definer functions below read it as the owner.
+create policy sensitive_tags_read on vg.sensitive_tags for select using (
+    city_code <@ (select vg.read_scope())
+    or city_code = any ((select vg.public_publishers())::bigint[])
+);
 create policy sensitive_tags_mark on vg.sensitive_tags for insert with check (
     city_code <@ (select vg.write_scope()) and city_code % 100000000 = 0
     and marked_by = (select vg.account_id())
@@ -61,6 +71,8 @@ language sql stable parallel safe as $$
         or exists (select 1 from vg.sensitive_tags s
                     where s.city_code = p_village - p_village % 100000000 and s.tag = p_tag)
 $$;
+-- Owner only: called by vg.resident_pseudonyms, which runs as the owner.
+revoke execute on function vg.is_sensitive_tag(bigint, text) from public;
 
 -- Finding 6: analysts read no resident, household, history or party-membership row. The
 -- staff who may (write_scope: officials and cadres, never analysts) keep their rows.
@@ -88,7 +100,7 @@ grant select (village_code, resident_id, valid_from, valid_to) on vg.resident_hi
 -- sensitive tag. Scoped like every staff read.
 create function vg.resident_pseudonyms(p_lo bigint, p_hi bigint)
 returns table (village_code bigint, pseudonym text, gender text, birth_year integer, tags text[])
-language sql stable security definer set search_path = pg_catalog, vg as $$
+language sql stable security definer set search_path = pg_catalog, vg, pg_temp as $$
     select r.village_code,
            md5(s.salt::text || '/' || r.id::text),
            r.gender,
@@ -111,6 +123,8 @@ language sql immutable parallel safe as $$
                 when extract(year from age(p_on, p_birth)) >= 18 then '18-34'
                 else '0-17' end
 $$;
+-- Owner only: called by vg.resident_counts, which runs as the owner.
+revoke execute on function vg.age_band(date, date) from public;
 
 -- Exact figures only for the cadres of the one village asked about; every caller above
 -- the village, and every analyst, gets protected counts.
@@ -118,6 +132,9 @@ create function vg.exact_statistics_for(p_lo bigint, p_hi bigint) returns boolea
 language sql stable parallel safe as $$
     select p_lo = p_hi and p_lo = any (vg.cadre_villages())
 $$;
+-- The request role too: the RESIDENTS analytics measure picks exact or protected counts.
+revoke execute on function vg.exact_statistics_for(bigint, bigint) from public;
+grant execute on function vg.exact_statistics_for(bigint, bigint) to vg_request;
 
 -- Head counts of a subtree on a date, grouped by any of AGE_BAND, GENDER, TAG and UNIT
 -- (the unit one tier down: code - code % p_child_divisor), plus the total (is_total).
@@ -129,7 +146,7 @@ create function vg.resident_counts(
     p_tags text[]
 ) returns table (age_band text, gender text, tag text, unit bigint, is_total boolean,
                  residents bigint)
-language plpgsql stable security definer set search_path = pg_catalog, vg as $$
+language plpgsql stable security definer set search_path = pg_catalog, vg, pg_temp as $$
 declare
     by_tag boolean := 'TAG' = any (p_dimensions);
     exprs text[] := array[
@@ -179,7 +196,7 @@ grant execute on function vg.resident_counts(bigint, bigint, date, text[], bigin
 
 -- 党员 with a membership on a date, protected like every head count above the village.
 create function vg.party_member_count(p_lo bigint, p_hi bigint, p_on date) returns bigint
-language sql stable security definer set search_path = pg_catalog, vg as $$
+language sql stable security definer set search_path = pg_catalog, vg, pg_temp as $$
     select case when vg.exact_statistics_for(p_lo, p_hi) then count(*)
                 else vg.protected_count(count(*), sum(hashtextextended(m.resident_id::text, s.salt))) end
       from vg.party_members m cross join vg.disclosure_settings s
@@ -217,7 +234,7 @@ grant select on vg.personal_data_reads to vg_request;
 drop function vg.resident_contacts(bigint[]);
 create function vg.resident_contacts(p_ids bigint[])
 returns table (id bigint, id_number text, phone text, masked boolean)
-language plpgsql volatile security definer set search_path = pg_catalog, vg as $$
+language plpgsql volatile security definer set search_path = pg_catalog, vg, pg_temp as $$
 begin
     return query
     with caller as (
@@ -249,7 +266,7 @@ grant execute on function vg.resident_contacts(bigint[]) to vg_request;
 -- count can confirm a guessed digit. The API refuses such filters before asking.
 create or replace function vg.resident_ids_by_identity(p_id_number text, p_phone text)
 returns setof bigint
-language sql stable security definer set search_path = pg_catalog, vg as $$
+language sql stable security definer set search_path = pg_catalog, vg, pg_temp as $$
     select r.id from vg.residents r
      where (p_id_number is not null or p_phone is not null)
        and (p_id_number is null or r.id_number = p_id_number)
@@ -308,7 +325,7 @@ grant update (status, decided_by, decided_at, reason) on vg.membership_requests 
 
 -- Accepting a request admits the resident, if it still lives in that village.
 create function vg.membership_request_admit() returns trigger
-language plpgsql security definer set search_path = pg_catalog, vg as $$
+language plpgsql security definer set search_path = pg_catalog, vg, pg_temp as $$
 begin
     if new.status = 'ACCEPTED' and old.status = 'PENDING' then
         update vg.residents set residence_member = true
@@ -322,6 +339,7 @@ begin
     return new;
 end
 $$;
+revoke execute on function vg.membership_request_admit() from public;
 create trigger membership_requests_admit after update of status on vg.membership_requests
     for each row execute function vg.membership_request_admit();
 
@@ -359,6 +377,7 @@ begin
     return new;
 end
 $$;
+revoke execute on function vg.residents_membership_check() from public;
 create trigger residents_membership before update on vg.residents
     for each row execute function vg.residents_membership_check();
 
