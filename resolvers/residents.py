@@ -178,12 +178,14 @@ async def request_membership(
     )
     if row is None:
         return None
+    # Recorded in the asking (household) village's audit chain: a request writes only into
+    # tenants it reads (vg.record_audit), and village X's staff read the request row itself.
     await db.audit(
         "membership.request",
-        village,
+        resident["village_code"],
         "membership_request",
         row["id"],
-        {"resident": resident["id"], "household_village": resident["village_code"]},
+        {"resident": resident["id"], "village": village},
     )
     return row
 
