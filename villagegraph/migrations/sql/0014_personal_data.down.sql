@@ -16,7 +16,7 @@ drop function vg.membership_request_admit();
 drop function vg.resident_contacts(bigint[]);
 create function vg.resident_contacts(p_ids bigint[])
 returns table (id bigint, id_number text, phone text, masked boolean)
-language sql stable security definer set search_path = vg, pg_catalog as $$
+language sql stable security definer set search_path = pg_catalog, vg, pg_temp as $$
     with caller as (
         select vg.read_scope() as scope, vg.cadre_villages() as own, vg.resident_id() as self
     )
@@ -35,7 +35,7 @@ revoke execute on function vg.resident_contacts(bigint[]) from public;
 grant execute on function vg.resident_contacts(bigint[]) to vg_request;
 create or replace function vg.resident_ids_by_identity(p_id_number text, p_phone text)
 returns setof bigint
-language sql stable security definer set search_path = vg, pg_catalog as $$
+language sql stable security definer set search_path = pg_catalog, vg, pg_temp as $$
     select r.id from vg.residents r
      where (p_id_number is not null or p_phone is not null)
        and (p_id_number is null or r.id_number = p_id_number)
