@@ -4,6 +4,7 @@ through the API and at the database as the request role."""
 
 from __future__ import annotations
 
+import asyncpg
 import pytest
 
 UPDATE = """
@@ -130,6 +131,39 @@ async def test_database_lets_only_the_village_asked_decide(move, as_request_role
             int(home["code"]),
             resident["id"],
         )
+
+
+async def test_a_decision_is_stamped_by_the_database(move, as_request_role, account_id):
+    _, there, resident, _ = move
+    await as_request_role.begin_as(await account_id(there["cadre"]))
+    decided_at = await as_request_role.fetchval(
+        """update vg.membership_requests set status = 'REJECTED', decided_by = vg.account_id(),
+                  decided_at = timestamptz '2020-01-01 00:00+08'
+            where resident_id = $1 and status = 'PENDING' returning decided_at""",
+        resident["id"],
+    )
+    assert decided_at == await as_request_role.fetchval("select now()")
+
+
+async def test_ending_an_admission_cannot_rewrite_its_decision(
+    move, gql, as_request_role, account_id
+):
+    home, there, resident, _ = move
+    pending = await gql.data(REQUESTS, {"u": there["code"]}, as_=there["cadre"])
+    request = pending["membershipRequests"]["edges"][0]["node"]["id"]
+    await gql.data(ACCEPT, {"id": request}, as_=there["cadre"])
+    await as_request_role.begin_as(await account_id(home["cadre"]))
+    for forged in ("decided_by = vg.account_id()", "reason = '搬走了'", "decided_at = now()"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="status only"):
+            async with as_request_role.transaction():
+                await as_request_role.execute(
+                    f"update vg.membership_requests set status = 'ENDED', {forged} where id = $1",
+                    int(request),
+                )
+    ended = await as_request_role.execute(
+        "update vg.membership_requests set status = 'ENDED' where id = $1", int(request)
+    )
+    assert ended == "UPDATE 1"
 
 
 async def test_demo_data_shows_admissions_accepted_and_pending(owner_pool):

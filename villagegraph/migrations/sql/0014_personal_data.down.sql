@@ -12,6 +12,7 @@ alter policy consultation_electors_enrol on vg.consultation_electors with check 
 drop trigger residents_membership on vg.residents;
 drop function vg.residents_membership_check();
 drop table vg.membership_requests;
+drop function vg.membership_request_decision_check();
 drop function vg.membership_request_admit();
 drop function vg.resident_contacts(bigint[]);
 create function vg.resident_contacts(p_ids bigint[])

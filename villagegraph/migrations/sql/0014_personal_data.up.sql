@@ -349,6 +349,30 @@ create policy membership_requests_end on vg.membership_requests for update
     using (resident_village <@ (select vg.write_scope()) and status = 'ACCEPTED')
     with check (resident_village <@ (select vg.write_scope()) and status = 'ENDED');
 
+-- A decision is the database's record: it stamps the decision time (no back-dating), and
+-- ending an acceptance changes its status only (who decided, when and why stay as they
+-- were decided). The owner (seeding) is trusted.
+create function vg.membership_request_decision_check() returns trigger
+language plpgsql as $$
+begin
+    if (select r.rolbypassrls or r.rolsuper from pg_catalog.pg_roles r
+         where r.rolname = current_user) then
+        return new;
+    end if;
+    if old.status = 'PENDING' then
+        new.decided_at := pg_catalog.now();
+    elsif (new.decided_by, new.decided_at, new.reason)
+          is distinct from (old.decided_by, old.decided_at, old.reason) then
+        raise exception 'ending an admission changes its status only'
+            using errcode = 'insufficient_privilege';
+    end if;
+    return new;
+end
+$$;
+revoke execute on function vg.membership_request_decision_check() from public;
+create trigger membership_requests_decision before update on vg.membership_requests
+    for each row execute function vg.membership_request_decision_check();
+
 -- Residents: membership in the residence village follows an accepted request, whoever
 -- writes the row through the request role. Moving ends it; becoming a member needs X's
 -- acceptance. Runs as the invoker, under its RLS; the owner (seeding, the admit trigger
