@@ -109,4 +109,6 @@ async def run_analytics(
             f"The analysis took longer than {timeout_ms} ms; narrow the unit, period or grouping.",
             limit="statementTimeout",
         ) from error
+    if request.measure.protected:
+        rows = [row for row in rows if row["value"] is not None]
     return rows[: request.limit], len(rows) > request.limit

@@ -18,3 +18,6 @@ class Measure:
     time: str | None  # timestamptz/date column; None: a stock, not filtered by period
     category: str | None  # text column; None: no CATEGORY grouping
     value: str = "count(*)"  # aggregate; must add up across groups for SUM-like measures
+    # Personal data (issue 12): `value` is a vg.protected_count, null for a group too small
+    # to show; such groups are left out of the answer.
+    protected: bool = False

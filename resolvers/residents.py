@@ -2,8 +2,12 @@
 
 Row visibility is RLS's; identity numbers and phones are not even selectable by the
 request role, so every read of them goes through vg.resident_contacts, which masks them
-for everyone but cadres of the household village (and the resident itself). Statistics
-read vg.resident_history as of a date, so a past month's figures stay reproducible.
+for everyone but cadres of the household village (and the resident itself) and records
+each full ID number it shows. The birth date is masked to the same viewers (its year
+stays), since a masked ID number hides exactly the birth date. Statistics come from
+vg.resident_counts as of a date (reproducible after moves), which protects small groups
+for everyone but the village's own cadres. Admission of a resident as a member of its
+residence village goes through vg.membership_requests, decided by that village's staff.
 """
 
 from __future__ import annotations
@@ -15,28 +19,19 @@ from villagegraph.resolvers.loaders import Loader, by_key
 from villagegraph.resolvers.measure import Measure
 from villagegraph.tenants.session import ScopedSession
 
+# The birth date in full only where the ID number is shown in full (finding 4 of issue 12).
 RESIDENT_COLUMNS = (
-    "id, village_code, name, gender, birth_date, household_no, residence_code, "
-    "residence_member, tags"
+    "id, village_code, name, gender, household_no, residence_code, residence_member, tags, "
+    "case when village_code = any ((select vg.cadre_villages())::bigint[])"
+    " or id = (select vg.resident_id()) then birth_date end as birth_date, "
+    "extract(year from birth_date)::integer as birth_year"
+)
+MEMBERSHIP_COLUMNS = (
+    "id, village_code, resident_village, resident_id, status, requested_at, decided_at, reason"
 )
 CADRE_COLUMNS = (
     "id, village_code, name, body, position, resident_village, resident_id, account_id, "
     "term_start, term_end"
-)
-
-# 年龄段: inclusive lower bounds; the last band is open-ended.
-AGE_BANDS = ((0, "0-17"), (18, "18-34"), (35, "35-59"), (60, "60-79"), (80, "80+"))
-UNKNOWN_AGE = "UNKNOWN"
-
-_AGE_BAND_SQL = (
-    "case when h.birth_date is null then '"
-    + UNKNOWN_AGE
-    + "'"
-    + "".join(
-        f" when extract(year from age($3::date, h.birth_date)) >= {low} then '{label}'"
-        for low, label in reversed(AGE_BANDS)
-    )
-    + " end"
 )
 
 
@@ -93,14 +88,6 @@ async def residents_count(
     )
 
 
-# Each statistics dimension as (SQL expression, output column); fixed text, never input.
-DIMENSIONS = {
-    "AGE_BAND": (_AGE_BAND_SQL, "age_band"),
-    "GENDER": ("h.gender", "gender"),
-    "TAG": ("t.tag", "tag"),
-}
-
-
 async def resident_groups(
     db: ScopedSession,
     lo: int,
@@ -113,38 +100,18 @@ async def resident_groups(
     """Head counts on a date grouped by the dimensions, plus the total (`is_total`).
 
     With TAG, a resident counts once under each of its tags (and under a null tag when
-    it has none); the total still counts every resident once.
+    it has none); the total still counts every resident once. Counts below the minimum
+    group size come back null (suppressed) unless the caller is a cadre of the village.
     """
-    columns = [DIMENSIONS[d] for d in dimensions if d in DIMENSIONS]
-    if "UNIT" in dimensions:
-        unit_sql = (
-            "h.village_code"
-            if child_divisor is None
-            else (f"(h.village_code - h.village_code % {int(child_divisor)})")
-        )
-        columns.append((unit_sql, "unit"))
-    by_tag = "TAG" in dimensions
-    keys = ", ".join(sql for sql, _ in columns)
-    select_keys = "".join(f"{sql} as {name}, " for sql, name in columns)
-    grouping = f"grouping sets ((), ({keys}))" if columns else "()"
-    is_total = f"grouping({keys}) <> 0" if columns else "true"
-    tag_join = (
-        "left join lateral unnest(h.tags) with ordinality as t (tag, n) on true" if by_tag else ""
-    )
-    people = "count(*) filter (where t.n is null or t.n = 1)" if by_tag else "count(*)"
     return await db.fetch(
-        f"""select {select_keys}{is_total} as is_total,
-                   case when {is_total} then {people} else count(*) end as residents
-              from vg.resident_history h
-              {tag_join}
-             where h.village_code between $1 and $2
-               and h.valid_from <= $3 and (h.valid_to is null or h.valid_to > $3)
-               and h.tags @> $4::text[]
-             group by {grouping}
-             order by {", ".join(["is_total desc"] + [name for _, name in columns])}""",
+        """select age_band, gender, tag, unit, is_total, residents
+             from vg.resident_counts($1, $2, $3, $4::text[], $5, $6::text[])
+            order by is_total desc, age_band, gender, tag, unit""",
         lo,
         hi,
         on,
+        dimensions,
+        child_divisor,
         tags,
     )
 
@@ -193,17 +160,95 @@ async def update_resident(
     return row
 
 
-async def party_member_count(db: ScopedSession, lo: int, hi: int, on: date) -> int:
+async def request_membership(
+    db: ScopedSession, resident: Any, village: int, account_id: int
+) -> Any:
+    """Ask village `village` to admit the resident as a member (接纳为本村成员)."""
+    row = await db.fetchrow(
+        f"""insert into vg.membership_requests (village_code, resident_village, resident_id,
+                                                requested_by)
+            values ($1, $2, $3, $4)
+            on conflict (resident_id, village_code) where status in ('PENDING', 'ACCEPTED')
+            do nothing
+            returning {MEMBERSHIP_COLUMNS}""",
+        village,
+        resident["village_code"],
+        resident["id"],
+        account_id,
+    )
+    if row is None:
+        return None
+    # Recorded in the asking (household) village's audit chain: a request writes only into
+    # tenants it reads (vg.record_audit), and village X's staff read the request row itself.
+    await db.audit(
+        "membership.request",
+        resident["village_code"],
+        "membership_request",
+        row["id"],
+        {"resident": resident["id"], "village": village},
+    )
+    return row
+
+
+async def decide_membership(
+    db: ScopedSession, request: Any, status: str, reason: str | None, account_id: int
+) -> Any:
+    """Accept or reject a pending request; accepting admits the resident (a trigger)."""
+    row = await db.fetchrow(
+        f"""update vg.membership_requests
+               set status = $3, reason = $4, decided_by = $5, decided_at = now()
+             where village_code = $1 and id = $2 and status = 'PENDING'
+         returning {MEMBERSHIP_COLUMNS}""",
+        request["village_code"],
+        request["id"],
+        status,
+        reason,
+        account_id,
+    )
+    if row is not None:
+        await db.audit(
+            f"membership.{status.lower()}",
+            request["village_code"],
+            "membership_request",
+            request["id"],
+            {"resident": request["resident_id"], "reason": reason},
+        )
+    return row
+
+
+async def membership_requests_page(
+    db: ScopedSession, lo: int, hi: int, status: str | None, after_id: int | None, limit: int
+) -> list[Any]:
+    """Requests to villages of a subtree, newest first."""
+    return await db.fetch(
+        f"""select {MEMBERSHIP_COLUMNS} from vg.membership_requests
+             where village_code between $1 and $2 and ($3::text is null or status = $3)
+               and ($4::bigint is null or id < $4)
+             order by id desc limit $5""",
+        lo,
+        hi,
+        status,
+        after_id,
+        limit,
+    )
+
+
+async def membership_requests_count(db: ScopedSession, lo: int, hi: int, status: str | None) -> int:
     return int(
         await db.fetchval(
-            """select count(*) from vg.party_members
-                where village_code between $1 and $2
-                  and joined_on <= $3 and (left_on is null or left_on > $3)""",
+            """select count(*) from vg.membership_requests
+                where village_code between $1 and $2 and ($3::text is null or status = $3)""",
             lo,
             hi,
-            on,
+            status,
         )
     )
+
+
+async def party_member_count(db: ScopedSession, lo: int, hi: int, on: date) -> int | None:
+    """党员 on a date; None when suppressed (fewer than the minimum group size)."""
+    value = await db.fetchval("select vg.party_member_count($1, $2, $3)", lo, hi, on)
+    return None if value is None else int(value)
 
 
 async def cadres_serving(db: ScopedSession, lo: int, hi: int, on: date) -> list[Any]:
@@ -331,6 +376,15 @@ class PartyMembershipByResidentIdLoader(Loader[int, Any]):
         return by_key(rows, keys, "resident_id")
 
 
+class MembershipRequestByIdLoader(Loader[int, Any]):
+    async def batch_load(self, keys: list[int]) -> list[Any]:
+        rows = await self.db.fetch(
+            f"select {MEMBERSHIP_COLUMNS} from vg.membership_requests where id = any($1::bigint[])",
+            keys,
+        )
+        return by_key(rows, keys, "id")
+
+
 class CadreByIdLoader(Loader[int, Any]):
     async def batch_load(self, keys: list[int]) -> list[Any]:
         rows = await self.db.fetch(
@@ -344,10 +398,17 @@ class CadreByIdLoader(Loader[int, Any]):
 RESIDENTS = Measure(
     name="RESIDENTS",
     description="Registered residents, by household village; category: tag (a resident"
-    " with several tags counts once in each, once in any total).",
-    source="vg.residents p left join lateral unnest(p.tags) as t (tag) on true",
+    " with several tags counts once in each, once in any total). Read from pseudonymous"
+    " rows (no sensitive tag such as 低保 or 残疾) and, but for the cadres of the one village"
+    " asked about, protected: groups below the minimum group size are left out, the others"
+    " perturbed by -2..+2.",
+    # vg.resident_pseudonyms checks the caller's scope itself; $1/$2 bound the subtree.
+    source="vg.resident_pseudonyms($1, $2) p left join lateral unnest(p.tags) as t (tag) on true",
     tenant="p.village_code",
     time=None,
     category="t.tag",
-    value="count(distinct p.id)",
+    value="case when vg.exact_statistics_for($1, $2) then count(distinct p.pseudonym)"
+    " else vg.protected_count(count(distinct p.pseudonym),"
+    " sum(distinct hashtextextended(p.pseudonym, 0))) end",
+    protected=True,
 )

@@ -1,8 +1,12 @@
 """Residents, households, cadres and party members as the API shows them, and their
 statistics by age band, tag, gender and unit as of a date.
 
-RLS decides which residents a caller sees; the database masks ID numbers and phones
-(vg.resident_contacts). This module never decides visibility or masking itself.
+RLS decides which residents a caller sees; the database masks ID numbers, phones and
+birth dates (vg.resident_contacts, the birth-date column expression) and protects small
+statistics (vg.resident_counts). This module never decides visibility or masking itself;
+it refuses identity filters to callers the database would not show the value to, so the
+refusal is explicit rather than an empty answer. Admission to a village as a member goes
+through membership requests that the village's own staff decide.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.resolvers.residents import (
     CadreByIdLoader,
     HouseholdByKeyLoader,
+    MembershipRequestByIdLoader,
     PartyMembershipByResidentIdLoader,
     ResidentByIdLoader,
     ResidentContactByIdLoader,
@@ -36,6 +41,7 @@ def today() -> date:
 
 # The sort key, and so the cursor, of the connection field below (schema/pagination.py).
 RESIDENT_ORDER = Keyset(("id", int))
+MEMBERSHIP_REQUEST_ORDER = Keyset(("id", int))  # newest first: `after` pages to lower ids
 
 
 @strawberry.enum
@@ -50,7 +56,17 @@ class Resident:
     name: str
     tags: list[str]
     gender: Gender | None
-    birth_date: date | None
+    birth_date: date | None = strawberry.field(
+        description="Exactly where idNumber is shown in full (cadres of the household "
+        "village, the resident itself); null for everyone else, since a masked ID number "
+        "hides exactly these digits. Use birthYear for statistics."
+    )
+    birth_year: int | None = strawberry.field(
+        description="The year of birth, for every viewer of the row."
+    )
+    residence_member: bool = strawberry.field(
+        description="Admitted as a member of the residence village by that village's staff."
+    )
     household_no: str | None = strawberry.field(description="户号 within the household village.")
     village_code: strawberry.Private[int]
     residence_code: strawberry.Private[int | None]
@@ -63,6 +79,8 @@ class Resident:
             tags=list(row["tags"]),
             gender=Gender(row["gender"]) if row["gender"] else None,
             birth_date=row["birth_date"],
+            birth_year=row["birth_year"],
+            residence_member=bool(row["residence_member"]) and row["residence_code"] is not None,
             household_no=row["household_no"],
             village_code=row["village_code"],
             residence_code=row["residence_code"],
@@ -82,7 +100,8 @@ class Resident:
 
     @strawberry.field(
         description="身份证号: in full only for cadres of the household village (and the "
-        "resident itself), otherwise masked like 330302********1234."
+        "resident itself), otherwise masked like 330302********1234. Each full read by "
+        "someone other than the resident is recorded (vg.personal_data_reads)."
     )
     async def id_number(self, info: Info) -> str | None:
         contact = await info.context.loader(ResidentContactByIdLoader).load(int(self.id))
@@ -156,6 +175,52 @@ class PartyMembership:
 ResidentConnection = Connection[Resident]
 
 
+@strawberry.enum(description="Where a membership request stands.")
+class MembershipStatus(Enum):
+    PENDING = "PENDING"
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+    ENDED = "ENDED"  # the resident moved or left after being admitted
+
+
+@strawberry.type(
+    description="A request that a village admit a resident living there as a member "
+    "(接纳为本村成员). Asked by the household village's staff (or the resident); decided "
+    "only by the staff of the village asked."
+)
+class MembershipRequest:
+    id: strawberry.ID
+    status: MembershipStatus
+    requested_at: datetime
+    decided_at: datetime | None
+    reason: str | None
+    village_code: strawberry.Private[int]
+    resident_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: Any) -> MembershipRequest:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            status=MembershipStatus(row["status"]),
+            requested_at=row["requested_at"],
+            decided_at=row["decided_at"],
+            reason=row["reason"],
+            village_code=row["village_code"],
+            resident_id=row["resident_id"],
+        )
+
+    @strawberry.field(description="The village asked to admit the resident.")
+    async def village(self, info: Info) -> OrgUnit:
+        unit = await load_unit(info, self.village_code)
+        assert unit is not None
+        return unit
+
+    @strawberry.field(description="The resident, when the caller may see it.")
+    async def resident(self, info: Info) -> Resident | None:
+        row = await info.context.loader(ResidentByIdLoader).load(self.resident_id)
+        return None if row is None else Resident.from_row(row)
+
+
 @strawberry.enum(description="A way to group resident statistics.")
 class ResidentDimension(Enum):
     AGE_BAND = "AGE_BAND"  # 年龄段 on the statistics date
@@ -177,20 +242,37 @@ class ResidentGroup:
         return None if self.unit_code is None else await load_unit(info, self.unit_code)
 
 
-@strawberry.type(description="Head counts of a subtree as of a date (history-stable).")
+PROTECTION = (
+    "Unless the caller is a cadre of the one village asked about, counts are protected: "
+    "a group of fewer than minGroupSize residents is left out (a scalar reads 0) and every "
+    "other count is perturbed by -2..+2, the same for the same people every time."
+)
+
+
+@strawberry.type(
+    description="Head counts of a subtree as of a date (history-stable). " + PROTECTION
+)
 class ResidentStatistics:
     unit: OrgUnit
     on: date
-    total: int
-    groups: list[ResidentGroup]
+    total: int = strawberry.field(description="0 when fewer than minGroupSize (protected).")
+    groups: list[ResidentGroup] = strawberry.field(
+        description="Groups of at least minGroupSize when protected."
+    )
+    protected: bool = strawberry.field(description="Whether the counts are protected.")
+    suppressed_groups: int = strawberry.field(
+        description="How many groups were left out for being too small."
+    )
+    min_group_size: int
     lo: strawberry.Private[int]
     hi: strawberry.Private[int]
 
-    @strawberry.field(description="党员 with a membership on that date.")
+    @strawberry.field(description="党员 with a membership on that date (0: protected, too few).")
     async def party_members(self, info: Info) -> int:
-        return await resolvers.residents.party_member_count(
+        count = await resolvers.residents.party_member_count(
             info.context.db, self.lo, self.hi, self.on
         )
+        return count or 0
 
     @strawberry.field(description="Cadre positions held on that date.")
     async def cadres(self, info: Info) -> list[Cadre]:
@@ -258,7 +340,12 @@ class UpdateResidentInput:
     residence: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET, description="常驻村社; null: lives where registered."
     )
-    residence_member: bool | None = None
+    residence_member: bool | None = strawberry.field(
+        default=None,
+        description="false ends the membership in the residence village; true asks that "
+        "village to admit the resident (a membership request its staff decide), it does not "
+        "admit by itself.",
+    )
     effective_on: date | None = strawberry.field(
         default=None, description="When the change took effect (default today; not future)."
     )
@@ -268,11 +355,28 @@ def _identity(value: str | None, argument: str) -> str | None:
     return None if value is None else text(value, argument, max_length=32)
 
 
+async def _require_full_identity_view(info: Info, unit: int) -> None:
+    """Exact-match identity filters only where the caller sees ID numbers in full: a cadre
+    of the village (the database answers nobody elsewhere, vg.resident_ids_by_identity)."""
+    principal = await principal_of(info)
+    if (
+        principal is None
+        or level_of(unit) is not Level.VILLAGE
+        or not any(g.role == "CADRE" and g.unit == unit for g in principal.grants)
+    ):
+        raise Forbidden(
+            "Only cadres of the village may look residents up by ID number or phone; ask "
+            "for one village whose cadre you are."
+        )
+
+
 @strawberry.type
 class ResidentQuery:
     @strawberry.field(
         description="Residents registered in a unit's subtree, optionally having all the "
-        "tags or an exact ID number / phone (drill-down from statistics)."
+        "tags or an exact ID number / phone (drill-down from statistics). The idNumber and "
+        "phone filters are for the cadres of the village asked about, who see those values "
+        "in full; anyone else is refused with FORBIDDEN, never answered with a count."
     )
     async def residents(
         self,
@@ -288,6 +392,8 @@ class ResidentQuery:
         lo, hi = subtree_bounds(division_code(unit))
         wanted = tag_list(tags, "tags")
         number, mobile = _identity(id_number, "idNumber"), _identity(phone, "phone")
+        if number is not None or mobile is not None:
+            await _require_full_identity_view(info, lo)
         db = info.context.db
         rows = await resolvers.residents.residents_page(
             db, lo, hi, wanted, number, mobile, page.after_or_none()[0], page.limit
@@ -326,19 +432,57 @@ class ResidentQuery:
         rows = await resolvers.residents.resident_groups(
             info.context.db, lo, hi, day, dimensions, divisor, wanted
         )
-        total = next((row["residents"] for row in rows if row["is_total"]), 0)
+        total = next((row["residents"] for row in rows if row["is_total"]), 0) or 0
+        cells = [row for row in map(dict, rows) if not row["is_total"]]
         groups = [
             ResidentGroup(
-                age_band=row.get("age_band"),
-                gender=Gender(row["gender"]) if row.get("gender") else None,
-                tag=row.get("tag"),
+                age_band=row["age_band"],
+                gender=Gender(row["gender"]) if row["gender"] else None,
+                tag=row["tag"],
                 count=row["residents"],
-                unit_code=row.get("unit"),
+                unit_code=row["unit"],
             )
-            for row in map(dict, rows)
-            if not row["is_total"]
+            for row in cells
+            if row["residents"] is not None
         ]
-        return ResidentStatistics(unit=root, on=day, total=total, groups=groups, lo=lo, hi=hi)
+        return ResidentStatistics(
+            unit=root,
+            on=day,
+            total=total,
+            groups=groups,
+            protected=not (
+                lo == hi and ("CADRE", lo) in {(g.role, g.unit) for g in principal.grants}
+            ),
+            suppressed_groups=len(cells) - len(groups),
+            min_group_size=info.context.settings.min_group_size,
+            lo=lo,
+            hi=hi,
+        )
+
+    @strawberry.field(
+        description="Membership requests to the villages of a subtree, newest first: the "
+        "staff of those villages decide them; the household village's staff follow theirs."
+    )
+    async def membership_requests(
+        self,
+        info: Info,
+        unit: strawberry.ID,
+        status: MembershipStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[MembershipRequest]:
+        page = Page(MEMBERSHIP_REQUEST_ORDER, first, after)
+        lo, hi = subtree_bounds(division_code(unit))
+        state = None if status is None else status.value
+        db = info.context.db
+        rows = await resolvers.residents.membership_requests_page(
+            db, lo, hi, state, page.after_or_none()[0], page.limit
+        )
+        return page.connection(
+            rows,
+            MembershipRequest.from_row,
+            lambda: resolvers.residents.membership_requests_count(db, lo, hi, state),
+        )
 
     @strawberry.field(description="Cadre positions in a subtree held on a date (default today).")
     async def cadres(self, info: Info, unit: strawberry.ID, on: date | None = None) -> list[Cadre]:
@@ -400,9 +544,9 @@ class ResidentMutation:
                     raise BadUserInput("`residence` must be a village.", argument="residence")
                 await require_unit(info, residence, "residence")
             changes["residence_code"] = None if residence == resident["village_code"] else residence
-        if input.residence_member is not None:
-            changes["residence_member"] = input.residence_member
-        if not changes:
+        if input.residence_member is False:
+            changes["residence_member"] = False
+        if not changes and not input.residence_member:
             raise BadUserInput("Nothing to change.", argument="input")
         effective = input.effective_on or today()
         if effective > today():
@@ -413,10 +557,38 @@ class ResidentMutation:
                 f"`effectiveOn` is before the last recorded change ({since}).",
                 argument="effectiveOn",
             )
-        row = await resolvers.residents.update_resident(
-            info.context.db, resident, changes, effective
-        )
+        row = resident
+        if changes:
+            row = await resolvers.residents.update_resident(
+                info.context.db, resident, changes, effective
+            )
+        if input.residence_member and not row["residence_member"]:
+            await _ask_admission(info, row, principal.account_id)
         return Resident.from_row(row)
+
+    @strawberry.mutation(
+        description="Ask the resident's residence village to admit it as a member. For the "
+        "staff of the household village and the resident itself; the residence village's "
+        "staff decide (acceptMembership / rejectMembership)."
+    )
+    async def request_membership(self, info: Info, resident: strawberry.ID) -> MembershipRequest:
+        principal = await require_principal(info, "request memberships")
+        row = await info.context.loader(ResidentByIdLoader).load(record_id(resident, "resident"))
+        if row is None:
+            raise NotFound("No such resident, or not one you may see.", argument="resident")
+        if not (principal.can_write(row["village_code"]) or principal.resident_id == row["id"]):
+            raise Forbidden("Only the household village's staff or the resident may ask.")
+        return MembershipRequest.from_row(await _ask_admission(info, row, principal.account_id))
+
+    @strawberry.mutation(description="Admit the resident: for the staff of the village asked.")
+    async def accept_membership(self, info: Info, id: strawberry.ID) -> MembershipRequest:
+        return await _decide(info, id, "ACCEPTED", None)
+
+    @strawberry.mutation(description="Refuse admission, saying why: for the village's staff.")
+    async def reject_membership(
+        self, info: Info, id: strawberry.ID, reason: str
+    ) -> MembershipRequest:
+        return await _decide(info, id, "REJECTED", text(reason, "reason", max_length=500))
 
     @strawberry.mutation(description="Close a cadre's term; the position stays in history.")
     async def end_cadre_term(self, info: Info, id: strawberry.ID, on: date) -> Cadre:
@@ -431,3 +603,38 @@ class ResidentMutation:
         if on <= cadre["term_start"]:
             raise BadUserInput("`on` must be after the term started.", argument="on")
         return Cadre.from_row(await resolvers.residents.end_cadre_term(info.context.db, cadre, on))
+
+
+async def _ask_admission(info: Info, resident: Any, account_id: int) -> Any:
+    """A pending request to the resident's residence village (or the open one there)."""
+    village = resident["residence_code"]
+    if village is None or village == resident["village_code"]:
+        raise BadUserInput(
+            "The resident lives in its household village; set `residence` first.",
+            argument="residenceMember",
+        )
+    row = await resolvers.residents.request_membership(
+        info.context.db, resident, village, account_id
+    )
+    if row is None:
+        raise Conflict("A request to this village is already pending or accepted.")
+    return row
+
+
+async def _decide(
+    info: Info, id: strawberry.ID, status: str, reason: str | None
+) -> MembershipRequest:
+    principal = await require_principal(info, "decide memberships")
+    request = await info.context.loader(MembershipRequestByIdLoader).load(record_id(id))
+    if request is None:
+        raise NotFound("No such membership request, or not one you may see.")
+    if not principal.can_write(request["village_code"]):
+        raise Forbidden("Only the staff of the village asked may decide its admissions.")
+    if request["status"] != "PENDING":
+        raise Conflict(f"This request is already {request['status'].lower()}.")
+    row = await resolvers.residents.decide_membership(
+        info.context.db, request, status, reason, principal.account_id
+    )
+    if row is None:
+        raise Conflict("This request was decided meanwhile.")
+    return MembershipRequest.from_row(row)

@@ -75,6 +75,13 @@ class ModelPrincipal:
         """Officials, cadres and analysts read everything inside their granted units."""
         return code is not None and any(inside(unit, code) for _, unit in self.grants)
 
+    def writes_subtree_of(self, code: int | None) -> bool:
+        """Officials and cadres (never analysts): they write their subtree, and only they
+        read the registry's personal rows (issue 12)."""
+        return code is not None and any(
+            role != "ANALYST" and inside(unit, code) for role, unit in self.grants
+        )
+
     def villages(self) -> set[int]:
         return {v for v in (self.household_village, self.residence_village) if v is not None}
 
@@ -134,9 +141,10 @@ def principal_of(world: World, account_id: int | None) -> ModelPrincipal:
 
 
 def resident_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    # Analysts read no resident row (issue 12): aggregates and pseudonyms only.
     return (
-        p.reads_subtree_of(row["village_code"])
-        or p.reads_subtree_of(row["residence_code"])
+        p.writes_subtree_of(row["village_code"])
+        or p.writes_subtree_of(row["residence_code"])
         or (p.is_resident and row["id"] == p.resident_id)
     )
 
@@ -217,12 +225,31 @@ def ballot_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
 
 
 def staff_of_village(p: ModelPrincipal, row: Row, world: World) -> bool:
-    """Households, history, the ledger, inspections: staff and analysts of the subtree."""
+    """The ledger and inspections: staff and analysts of the subtree."""
     return _staff_over(p, row["village_code"])
 
 
+def registry_staff(p: ModelPrincipal, row: Row, world: World) -> bool:
+    """Households and resident history: officials and cadres of the subtree, no analyst."""
+    return p.writes_subtree_of(row["village_code"])
+
+
+def personal_data_read_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    # Who read whose full ID number: the resident's village staff, and the reader itself.
+    return p.writes_subtree_of(row["resident_village"]) or row["reader_account"] == p.account_id
+
+
+def membership_request_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    # The village asked decides; the household village and the resident follow it.
+    return (
+        p.writes_subtree_of(row["village_code"])
+        or p.writes_subtree_of(row["resident_village"])
+        or _own_resident(p, row["resident_village"], row["resident_id"])
+    )
+
+
 def party_member_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
-    return _staff_over(p, row["village_code"]) or _own_resident(
+    return p.writes_subtree_of(row["village_code"]) or _own_resident(
         p, row["village_code"], row["resident_id"]
     )
 
@@ -300,7 +327,7 @@ class TableRule:
 
 
 # Not tenant-owned: readable by everyone, anonymous callers included.
-PUBLIC_TABLES = {"org_units"}
+PUBLIC_TABLES = {"org_units", "disclosure_settings", "sensitive_tags"}
 
 
 def key_of(table: str, row: Row) -> tuple[Any, ...]:
@@ -352,8 +379,31 @@ def dashboard_residents(world: World, p: ModelPrincipal, unit: int) -> int | Non
     """None when the dashboard must be null; else the resident count of the subtree."""
     if not p.reads_subtree_of(unit):
         return None
-    rows = visible_rows(world, "residents", p)
-    return sum(1 for r in rows if inside(unit, r["village_code"]))
+    return sum(1 for r in world["residents"] if inside(unit, r["village_code"]))
+
+
+# --- what a writer may change (issue 12: writes stay inside the writer's scope) --------
+
+
+def may_update_resident(p: ModelPrincipal, resident: Row) -> bool:
+    """Tags and residence: the officials and cadres over the household village."""
+    return p.writes_subtree_of(resident["village_code"])
+
+
+def may_request_membership(p: ModelPrincipal, resident: Row) -> bool:
+    """Asking a residence village to admit: the household village's staff or the resident."""
+    lives_elsewhere = resident["residence_code"] not in (None, resident["village_code"])
+    own = p.is_resident and p.resident_id == resident["id"]
+    return lives_elsewhere and (may_update_resident(p, resident) or own)
+
+
+def may_decide_membership(p: ModelPrincipal, request: Row) -> bool:
+    """Admission to village X: only X's officials and cadres, never the household village's."""
+    return request["status"] == "PENDING" and p.writes_subtree_of(request["village_code"])
+
+
+def may_appoint_cadre(p: ModelPrincipal, village: int) -> bool:
+    return p.writes_subtree_of(village)
 
 
 # Every domain's rules (tests/isolation/<domain>.py, `RULES`), joined here, at the end of the

@@ -193,9 +193,12 @@ async def test_every_registered_measure_runs_and_adds_up_across_villages(gql, me
     total = await run(gql, ANALYST, m=measure.name, u=CITY, by=[])
     villages = await run(gql, ANALYST, m=measure.name, u=CITY, by=["VILLAGE"])
     assert not villages["truncated"]
-    assert sum(Decimal(g["value"]) for g in villages["groups"]) == Decimal(
-        total["groups"][0]["value"]
-    )
+    if measure.protected:  # personal data: small groups left out, the rest perturbed
+        assert all(Decimal(g["value"]) >= 5 for g in villages["groups"])
+    else:
+        assert sum(Decimal(g["value"]) for g in villages["groups"]) == Decimal(
+            total["groups"][0]["value"]
+        )
     extra = (["MONTH"] if measure.time else []) + (["CATEGORY"] if measure.category else [])
     grouped = await run(gql, ANALYST, m=measure.name, u=CITY, by=["COUNTY", *extra])
     assert grouped["groups"]

@@ -596,6 +596,10 @@ async def test_every_principal_sees_exactly_what_the_model_allows(
         token = None if account is None else tokens.issue(account, session)
         # Officials' reads through GraphQL record inspections (远程验收): refresh that table.
         world["inspections"] = (await snapshot(owner_pool, ["inspections"]))["inspections"]
+        # Full ID numbers shown to cadres are recorded as they are read: refresh those too.
+        world["personal_data_reads"] = (await snapshot(owner_pool, ["personal_data_reads"]))[
+            "personal_data_reads"
+        ]
         await check_database(request_pool, world, p, columns, session)
         await check_graphql(client, token, world, p, built)
     await check_no_context(request_pool)

