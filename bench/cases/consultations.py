@@ -66,6 +66,12 @@ async def ballot_setup(conn: asyncpg.Connection, env: BenchEnv) -> None:
                          a.resident_village""",
             villages,
         )
+        # Voters act through their own database sessions, opened as the login path would.
+        for row in await conn.fetch(
+            "select a as account, vg.open_session(a) as session from unnest($1::bigint[]) a",
+            [v["id"] for v in voters],
+        ):
+            env.sessions[row["account"]] = row["session"]
     for side in ("graphql", "floor"):
         consultation = {
             row["village_code"]: row["id"] for row in created if row["title"] == f"bench {side}"
