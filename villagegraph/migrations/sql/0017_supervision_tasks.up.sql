@@ -54,6 +54,27 @@ create policy task_reopenings_record on vg.task_reopenings for insert with check
 create or replace function vg.guard_task_update() returns trigger
 language plpgsql as $$
 begin
+    if vg.account_id() is not null then
+        if (new.due_at is distinct from old.due_at
+            or (old.completed_at is not null and new.completed_at is null)
+            or new.reopen_reason is distinct from old.reopen_reason
+            or new.urge_count is distinct from old.urge_count)
+           and not (old.issuer_code <@ vg.write_scope()) then
+            raise exception 'only the issuing unit or its superiors may re-date, reopen or urge a task'
+                using errcode = 'insufficient_privilege';
+        end if;
+        if (new.completed_by is distinct from old.completed_by and new.completed_by <> vg.account_id())
+           or (new.acknowledged_by is distinct from old.acknowledged_by
+               and new.acknowledged_by <> vg.account_id()) then
+            raise exception 'a task is completed or acknowledged only in one''s own name'
+                using errcode = 'insufficient_privilege';
+        end if;
+    end if;
+    if new.urge_count is distinct from old.urge_count
+       and (new.urge_count <> old.urge_count + 1 or old.completed_at is not null) then
+        raise exception 'a task is urged once at a time, and only while open'
+            using errcode = 'check_violation';
+    end if;
     if old.completed_at is not null and new.completed_at is null then
         if new.due_at <= now() or coalesce(btrim(new.reopen_reason), '') = '' then
             raise exception 'a task is reopened only with a reason and a new due date ahead'
@@ -61,28 +82,6 @@ begin
         end if;
         new.escalated_to := null;
         new.escalated_at := null;
-    end if;
-    if vg.account_id() is null then
-        return new;
-    end if;
-    if (new.due_at is distinct from old.due_at
-        or (old.completed_at is not null and new.completed_at is null)
-        or new.reopen_reason is distinct from old.reopen_reason
-        or new.urge_count is distinct from old.urge_count)
-       and not (old.issuer_code <@ vg.write_scope()) then
-        raise exception 'only the issuing unit or its superiors may re-date, reopen or urge a task'
-            using errcode = 'insufficient_privilege';
-    end if;
-    if new.urge_count is distinct from old.urge_count
-       and (new.urge_count <> old.urge_count + 1 or old.completed_at is not null) then
-        raise exception 'a task is urged once at a time, and only while open'
-            using errcode = 'check_violation';
-    end if;
-    if (new.completed_by is distinct from old.completed_by and new.completed_by <> vg.account_id())
-       or (new.acknowledged_by is distinct from old.acknowledged_by
-           and new.acknowledged_by <> vg.account_id()) then
-        raise exception 'a task is completed or acknowledged only in one''s own name'
-            using errcode = 'insufficient_privilege';
     end if;
     return new;
 end
