@@ -4,7 +4,7 @@ compares the service and the database against them."""
 
 from __future__ import annotations
 
-from tests.reference_model import TableRule, staff_over_unit, staff_of_village
+from tests.reference_model import TableRule, staff_of_village, staff_over_unit
 
 RULES: dict[str, TableRule] = {
     "inspections": TableRule(("village_code", "id"), staff_of_village),
