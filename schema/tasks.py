@@ -228,7 +228,7 @@ def attachment_links(values: list[str] | None, argument: str = "attachments") ->
     return links
 
 
-def _future(value: datetime, argument: str) -> datetime:
+def future_time(value: datetime, argument: str) -> datetime:
     if value.tzinfo is None:
         raise BadUserInput(f"`{argument}` needs a time zone offset.", argument=argument)
     if value <= datetime.now(UTC):
@@ -335,7 +335,7 @@ class TaskMutation:
             )
         title = text(input.title, "title", max_length=200)
         body = text(input.body, "body", max_length=20000)
-        due_at = _future(input.due_at, "dueAt")
+        due_at = future_time(input.due_at, "dueAt")
         attachments = attachment_links(input.attachments)
         assignments = []
         for assignee in assignees:
@@ -407,7 +407,7 @@ class TaskMutation:
             raise Forbidden("Only the issuing unit or its superiors may reopen this task.")
         if due_at is None:
             raise BadUserInput("Give the reopened task a new due date (`dueAt`).", argument="dueAt")
-        new_due = _future(due_at, "dueAt")
+        new_due = future_time(due_at, "dueAt")
         why = text(reason if reason is not None else note or "", "reason", max_length=2000)
         if task["completed_at"] is None:
             raise Conflict("This task is not done; there is nothing to reopen.")
@@ -456,7 +456,7 @@ class TaskMutation:
             raise Forbidden("Only the assigned unit's own staff may relay this task.")
         if task["completed_at"] is not None:
             raise Conflict("This task is already done.")
-        part_due = task["due_at"] if due_at is None else _future(due_at, "dueAt")
+        part_due = task["due_at"] if due_at is None else future_time(due_at, "dueAt")
         if part_due > task["due_at"]:
             raise BadUserInput("Parts may not be due after the task itself.", argument="dueAt")
         unit = task["assignee_code"]

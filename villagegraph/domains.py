@@ -106,7 +106,7 @@ DOMAINS: tuple[Domain, ...] = (
         scale=("generate_ledger",),
         bulk_tables=("ledger_entries",),
     ),
-    Domain("inspections", ("InspectionQuery",)),
+    Domain("inspections", ("InspectionQuery", "InspectionReportQuery"), ("InspectionMutation",)),
     Domain("notifications", scans=("fan_out_village_notifications",)),
     Domain("audit"),
 )
