@@ -324,7 +324,7 @@ class Export:
     ) -> dict[str, Any]:
         result = await self.view.execute_internal(request, kind.document, variables)
         if result.errors:
-            errors = [error.formatted for error in result.errors]
+            errors: list[dict[str, Any]] = [dict(error.formatted) for error in result.errors]
             code = str((errors[0].get("extensions") or {}).get("code", ""))
             raise ExportError(STATUS.get(code, 500), errors)
         assert result.data is not None
