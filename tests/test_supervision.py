@@ -309,3 +309,29 @@ async def test_the_city_edits_its_disclosure_rules(gql, owner_pool):
                 "delete from vg.disclosure_rules where city_code = $1 and board = 'HONORS'",
                 int(CITY),
             )
+
+
+async def test_the_demo_shows_a_relayed_task_an_urged_task_and_a_rectification(gql):
+    relayed = await gql.data(
+        """query($u: ID!) { tasks(unit: $u, first: 100) { edges { node {
+             title relay { parts done } relayedParts { assignee { code } status } } } } }""",
+        {"u": WUMA},
+        as_=COUNTY_OFFICIAL,
+    )
+    progress = [e["node"]["relay"] for e in relayed["tasks"]["edges"] if e["node"]["relay"]]
+    assert {"parts": 3, "done": 1} in progress
+    urged = await gql.data(
+        "query($u: ID!) { tasks(unit: $u, first: 100) { edges { node { urgeCount } } } }",
+        {"u": WUMA},
+        as_=TOWN_OFFICIAL,
+    )
+    assert any(e["node"]["urgeCount"] for e in urged["tasks"]["edges"])
+    reports = await gql.data(
+        """query($u: ID!) { inspectionReports(unit: $u) { edges { node {
+             verdict rectification rectificationTask { supervised } } } } }""",
+        {"u": WUMA},
+        as_=TOWN_OFFICIAL,
+    )
+    verdicts = {e["node"]["verdict"]: e["node"] for e in reports["inspectionReports"]["edges"]}
+    assert verdicts["RECTIFY"]["rectificationTask"] == {"supervised": True}
+    assert "PASS" in verdicts
