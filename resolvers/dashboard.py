@@ -4,7 +4,9 @@ Each domain contributes a figure provider: one statement that groups its rows by
 unit (`code - code % divisor`) with a grand total for the unit itself (GROUPING SETS).
 Flows (notices published, reach, money) respect the period; stocks (residents) do not.
 Figures of a unit include what the unit itself published, so a parent's figure is the
-sum of its children's plus its own-level rows.
+sum of its children's plus its own-level rows; those own-level rows come back under the
+unit's own code (`code - code % divisor` maps them to the unit itself), which is what
+`Dashboard.own` shows.
 
 People and notice figures read the rollups of 0005_rollups (per unit, and per unit and
 month, kept by triggers in the writing transaction): a city dashboard adds up a few
@@ -270,6 +272,8 @@ async def task_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | N
                    grouping({scope.child_key("assignee_code")}) = 1 as is_total,
                    count(*) filter (where completed_at is null) as open_tasks,
                    count(*) filter (where completed_at is null and due_at <= now()) as overdue_tasks,
+                   count(*) filter (where completed_at is null and due_at <= now() and supervised)
+                       as supervised_overdue_tasks,
                    count(*) filter (where completed_at is not null
                                       and ($3::timestamptz is null or completed_at >= $3)
                                       and ($4::timestamptz is null or completed_at <= $4))
@@ -324,6 +328,7 @@ PROVIDERS: list[Provider] = [
             {
                 "open_tasks",
                 "overdue_tasks",
+                "supervised_overdue_tasks",
                 "tasks_completed",
                 "tasks_completed_on_time",
                 "villages_out_of_compliance",
@@ -345,3 +350,93 @@ async def dashboard_figures(
         for key, values in (await provider.fetch(db, scope)).items():
             figures.setdefault(key, {}).update(values)
     return figures
+
+
+# --- monthly series (charts) -------------------------------------------------------------
+
+MAX_SERIES_MONTHS = 36
+
+
+async def monthly_figures(
+    db: ScopedSession, lo: int, hi: int, first: date, last: date
+) -> dict[date, Figures]:
+    """Per local month from `first` to `last` (first days of months), the subtree's flows:
+    notices published and reach from the monthly rollups (reach adds up across villages,
+    each resident reading in one household village), finance by period, tasks by the month
+    they were assigned and completed, consultations closed and suggestions first answered."""
+    months: dict[date, Figures] = {}
+
+    def merge(rows: list[Any]) -> None:
+        for row in rows:
+            values = dict(row)
+            months.setdefault(values.pop("month"), {}).update(values)
+
+    local_month = "date_trunc('month', {} at time zone 'Asia/Shanghai')::date"
+    merge(
+        await db.fetch(
+            """select month, sum(notices_published)::bigint as notices_published,
+                      sum(notice_readers)::bigint as notice_reach
+                 from vg.unit_monthly_figures
+                where unit_code between $1 and $2 and month between $3 and $4
+                group by month""",
+            lo,
+            hi,
+            first,
+            last,
+        )
+    )
+    merge(
+        await db.fetch(
+            """select to_date(period, 'YYYY-MM') as month,
+                      coalesce(sum(amount) filter (where direction = 'INCOME'), 0.00) as income,
+                      coalesce(sum(amount) filter (where direction = 'EXPENSE'), 0.00) as expense
+                 from vg.finance_entries
+                where village_code between $1 and $2
+                  and period between to_char($3::date, 'YYYY-MM') and to_char($4::date, 'YYYY-MM')
+                group by period""",
+            lo,
+            hi,
+            first,
+            last,
+        )
+    )
+    bounds = "between $3::date and ($4::date + interval '1 month' - interval '1 microsecond')"
+    for column, figures in (
+        ("created_at", "count(*) as tasks_assigned"),
+        (
+            "completed_at",
+            "count(*) as tasks_completed,"
+            " count(*) filter (where completed_at <= due_at) as tasks_completed_on_time",
+        ),
+    ):
+        month = local_month.format(column)
+        merge(
+            await db.fetch(
+                f"""select {month} as month, {figures} from vg.tasks
+                     where assignee_code between $1 and $2
+                       and ({column} at time zone 'Asia/Shanghai') {bounds}
+                     group by 1""",
+                lo,
+                hi,
+                first,
+                last,
+            )
+        )
+    for table, column, name in (
+        ("consultations", "closed_at", "resolved_consultations"),
+        ("suggestions", "first_answered_at", "answered_suggestions"),
+    ):
+        month = local_month.format(column)
+        merge(
+            await db.fetch(
+                f"""select {month} as month, count(*) as {name} from vg.{table}
+                     where village_code between $1 and $2
+                       and ({column} at time zone 'Asia/Shanghai') {bounds}
+                     group by 1""",
+                lo,
+                hi,
+                first,
+                last,
+            )
+        )
+    return months

@@ -1,5 +1,7 @@
 """Remote inspection (远程验收): officials reading a village's ledger, tasks, notices or
-finance from outside the village leave a record of who inspected what, when.
+finance from outside the village leave a record of who inspected what, when; and inspection
+reports, an inspector's verdict with checklist, findings and evidence, whose RECTIFY verdict
+comes with a rectification task (resolvers/tasks.py assigns it) that the inspector reviews.
 
 A GraphQL query's transaction commits when it succeeds, so the record persists with the
 read; RLS lets the village and its superiors list the records.
@@ -7,6 +9,7 @@ read; RLS lets the village and its superiors list the records.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -71,5 +74,109 @@ async def inspections_count(db: ScopedSession, lo: int, hi: int) -> int:
     return int(
         await db.fetchval(
             "select count(*) from vg.inspections where village_code between $1 and $2", lo, hi
+        )
+    )
+
+
+# --- inspection reports: 远程验收 with a verdict -------------------------------------------
+
+REPORT_COLUMNS = """r.unit_code, r.id, r.inspector_unit, r.inspected_by, r.subject, r.checklist,
+    r.verdict, r.findings, r.evidence, r.rectify_by, r.rectification_task, r.rejections,
+    r.review_note, r.accepted_by, r.accepted_at, r.recorded_at,
+    case when r.verdict = 'PASS' then null
+         when r.accepted_at is not null then 'ACCEPTED'
+         when t.completed_at is not null then 'AWAITING_REVIEW'
+         else 'RECTIFYING' end as rectification"""
+REPORT_SOURCE = """vg.inspection_reports r
+    left join vg.tasks t on t.assignee_code = r.unit_code and t.id = r.rectification_task"""
+
+
+async def next_report_id(db: ScopedSession) -> int:
+    """The id a report will carry, so its rectification task can name it (`inspection:<id>`)."""
+    return int(await db.fetchval("select nextval('vg.inspection_reports_id_seq')"))
+
+
+async def record_report(db: ScopedSession, report: dict[str, Any]) -> Any:
+    """Insert a report (its rectification task already assigned) and audit it."""
+    await db.execute(
+        """insert into vg.inspection_reports
+               (unit_code, id, inspector_unit, inspected_by, subject, checklist, verdict,
+                findings, evidence, rectify_by, rectification_task)
+           values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11)""",
+        report["unit_code"],
+        report["id"],
+        report["inspector_unit"],
+        report["inspected_by"],
+        report["subject"],
+        json.dumps(report["checklist"], ensure_ascii=False),
+        report["verdict"],
+        report["findings"],
+        report["evidence"],
+        report["rectify_by"],
+        report["rectification_task"],
+    )
+    await db.audit(
+        "inspection.record",
+        report["unit_code"],
+        "inspection_report",
+        report["id"],
+        {
+            "verdict": report["verdict"],
+            "subject": report["subject"],
+            "rectification_task": report["rectification_task"],
+            "evidence": report["evidence"],
+        },
+    )
+    return await report_by_id(db, report["id"])
+
+
+async def report_by_id(db: ScopedSession, report_id: int) -> Any:
+    return await db.fetchrow(
+        f"select {REPORT_COLUMNS} from {REPORT_SOURCE} where r.id = $1", report_id
+    )
+
+
+async def review_rectification(
+    db: ScopedSession, report: Any, *, accepted_by: int | None, note: str | None
+) -> Any:
+    """Accept (accepted_by set) or reject (counted) a done rectification, with the note."""
+    await db.execute(
+        """update vg.inspection_reports
+              set accepted_by = coalesce($3, accepted_by),
+                  rejections = rejections + case when $3::bigint is null then 1 else 0 end,
+                  review_note = $4
+            where unit_code = $1 and id = $2""",
+        report["unit_code"],
+        report["id"],
+        accepted_by,
+        note,
+    )
+    action = "inspection.reject" if accepted_by is None else "inspection.accept"
+    await db.audit(action, report["unit_code"], "inspection_report", report["id"], {"note": note})
+    return await report_by_id(db, report["id"])
+
+
+async def reports_page(
+    db: ScopedSession, lo: int, hi: int, after: tuple[datetime, int] | None, limit: int
+) -> list[Any]:
+    after_time, after_id = after or (None, None)
+    return await db.fetch(
+        f"""select {REPORT_COLUMNS} from {REPORT_SOURCE}
+             where r.unit_code between $1 and $2
+               and ($3::timestamptz is null or (r.recorded_at, r.id) < ($3, $4))
+             order by r.recorded_at desc, r.id desc
+             limit $5""",
+        lo,
+        hi,
+        after_time,
+        after_id,
+        limit,
+    )
+
+
+async def reports_count(db: ScopedSession, lo: int, hi: int) -> int:
+    return int(
+        await db.fetchval(
+            "select count(*) from vg.inspection_reports where unit_code between $1 and $2", lo, hi
         )
     )

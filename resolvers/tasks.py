@@ -9,7 +9,7 @@ role in the worker and take `now` from their caller, so tests control the clock.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -24,6 +24,7 @@ TASK_COLUMNS = (
     "t.id, t.assignee_code, t.issuer_code, t.issued_by, t.title, t.body, t.due_at, "
     "t.supervised, t.attachments, t.source_key, t.acknowledged_at, t.completed_at, "
     "t.completion_note, t.reopened_at, t.escalated_to, t.escalated_at, t.created_at, "
+    "t.urge_count, t.last_urged_at, t.reopen_reason, t.relayed_from_unit, t.relayed_from, "
     "case when t.completed_at is not null then 'DONE' "
     "when t.due_at <= now() then 'OVERDUE' else 'OPEN' end as status"
 )
@@ -107,12 +108,18 @@ async def assign(
     supervised: bool,
     attachments: list[str],
     account_id: int,
+    relayed_from: tuple[int, int] | None = None,
+    source_key: str | None = None,
 ) -> list[Any]:
-    """One task per (assignee, issuer); each assignee's staff are told in the same transaction."""
+    """One task per (assignee, issuer); each assignee's staff are told in the same transaction.
+    `relayed_from` (unit, task id) makes them parts of a relayed task; `source_key` names
+    what raised them (e.g. `inspection:<id>`)."""
+    relay_unit, relay_id = relayed_from or (None, None)
     rows = await db.fetch(
         f"""insert into vg.tasks as t
-                (assignee_code, issuer_code, issued_by, title, body, due_at, supervised, attachments)
-            select a.assignee, a.issuer, $3, $4, $5, $6, $7, $8
+                (assignee_code, issuer_code, issued_by, title, body, due_at, supervised,
+                 attachments, relayed_from_unit, relayed_from, source_key)
+            select a.assignee, a.issuer, $3, $4, $5, $6, $7, $8, $9, $10, $11
               from unnest($1::bigint[], $2::bigint[]) with ordinality as a (assignee, issuer, n)
              order by a.n
             returning {TASK_COLUMNS}""",
@@ -124,6 +131,9 @@ async def assign(
         due_at,
         supervised,
         attachments,
+        relay_unit,
+        relay_id,
+        source_key,
     )
     assignees = [assignee for assignee, _ in assignments]
     staff = grouped(await unit_staff(db, assignees), assignees, "unit_code")
@@ -133,7 +143,13 @@ async def assign(
             row["assignee_code"],
             "task",
             row["id"],
-            {"issuer": row["issuer_code"], "title": title, "supervised": supervised},
+            {
+                "issuer": row["issuer_code"],
+                "title": title,
+                "supervised": supervised,
+                "relayed_from": relay_id,
+                "source": source_key,
+            },
         )
         for recipient in recipients:
             await enqueue_notification(
@@ -187,22 +203,147 @@ async def complete(db: ScopedSession, task: Any, account_id: int, note: str | No
     await db.audit("task.complete", task["assignee_code"], "task", task["id"], {"note": note})
     if row is not None:
         await db.fetchval("select vg.notify_task_done($1)", task["id"])
+        if row["relayed_from"] is not None:
+            await db.fetchval("select vg.roll_up_relay($1)", task["id"])
     return row
 
 
-async def reopen(db: ScopedSession, task: Any, due_at: datetime | None, note: str | None) -> Any:
+async def reopen(db: ScopedSession, task: Any, due_at: datetime, reason: str) -> Any:
+    """Open a done task again under a new due date, with the reason; the database keeps the
+    completion it undid (vg.task_reopenings) and clears any escalation."""
     row = await db.fetchrow(
         f"""update vg.tasks t set completed_at = null, completed_by = null,
                                   completion_note = null, reopened_at = now(),
-                                  due_at = coalesce($3, t.due_at)
+                                  due_at = $3, reopen_reason = $4
              where t.assignee_code = $1 and t.id = $2 and t.completed_at is not null
             returning {TASK_COLUMNS}""",
         task["assignee_code"],
         task["id"],
         due_at,
+        reason,
     )
     await db.audit(
-        "task.reopen", task["assignee_code"], "task", task["id"], {"note": note, "due_at": due_at}
+        "task.reopen",
+        task["assignee_code"],
+        "task",
+        task["id"],
+        {
+            "reason": reason,
+            "due_at": due_at.isoformat(),
+            "previous_due_at": task["due_at"].isoformat(),
+        },
+    )
+    return row
+
+
+async def urge(db: ScopedSession, task: Any, note: str | None) -> Any:
+    """催办: count the urging on the task and tell the assignee's staff, once per urging."""
+    row = await db.fetchrow(
+        f"""update vg.tasks t set urge_count = t.urge_count + 1, last_urged_at = now()
+             where t.assignee_code = $1 and t.id = $2 and t.completed_at is null
+            returning {TASK_COLUMNS}""",
+        task["assignee_code"],
+        task["id"],
+    )
+    if row is None:
+        return None
+    await db.audit(
+        "task.urge",
+        task["assignee_code"],
+        "task",
+        task["id"],
+        {"note": note, "count": row["urge_count"]},
+    )
+    for recipient in await unit_staff(db, [row["assignee_code"]]):
+        await enqueue_notification(
+            db,
+            kind="task.urged",
+            tenant=row["assignee_code"],
+            recipient_account=recipient["account_id"],
+            payload={**task_payload(row), "note": note, "urge_count": row["urge_count"]},
+            idempotency_key=f"task:{row['id']}:urged:{row['urge_count']}:{recipient['account_id']}",
+        )
+    return row
+
+
+# --- each city's rules, edited by the city's own officials --------------------------------
+
+DEFAULT_REMIND_BEFORE = timedelta(hours=24)
+DEFAULT_ESCALATE_AFTER = timedelta(days=3)
+
+
+async def task_rules(db: ScopedSession, city: int) -> Any:
+    """The city's reminder and escalation timing, or None when it uses the defaults (or
+    the caller may not read it)."""
+    return await db.fetchrow(
+        "select city_code, remind_before, escalate_after from vg.task_rules where city_code = $1",
+        city,
+    )
+
+
+async def set_task_rules(
+    db: ScopedSession, city: int, remind_before: timedelta, escalate_after: timedelta
+) -> Any:
+    row = await db.fetchrow(
+        """insert into vg.task_rules as r (city_code, remind_before, escalate_after)
+           values ($1, $2, $3)
+           on conflict (city_code) do update
+              set remind_before = excluded.remind_before, escalate_after = excluded.escalate_after
+           returning city_code, remind_before, escalate_after""",
+        city,
+        remind_before,
+        escalate_after,
+    )
+    await db.audit(
+        "task_rules.set",
+        city,
+        "task_rules",
+        city,
+        {
+            "remind_before_hours": remind_before // timedelta(hours=1),
+            "escalate_after_hours": escalate_after // timedelta(hours=1),
+        },
+    )
+    return row
+
+
+DISCLOSURE_RULE_COLUMNS = (
+    "city_code, board, period_months, deadline_offset_months, deadline_day, effective_from,"
+    " remedy_days"
+)
+
+
+async def disclosure_rules(db: ScopedSession, city: int) -> list[Any]:
+    return await db.fetch(
+        f"select {DISCLOSURE_RULE_COLUMNS} from vg.disclosure_rules where city_code = $1"
+        " order by board",
+        city,
+    )
+
+
+async def set_disclosure_rule(db: ScopedSession, rule: dict[str, Any]) -> Any:
+    """Insert or replace the city's rule for one board (the compliance scan reads it)."""
+    row = await db.fetchrow(
+        f"""insert into vg.disclosure_rules ({DISCLOSURE_RULE_COLUMNS})
+            values ($1, $2, $3, $4, $5, $6, $7)
+            on conflict (city_code, board) do update
+               set period_months = excluded.period_months,
+                   deadline_offset_months = excluded.deadline_offset_months,
+                   deadline_day = excluded.deadline_day,
+                   effective_from = excluded.effective_from,
+                   remedy_days = excluded.remedy_days
+            returning {DISCLOSURE_RULE_COLUMNS}""",
+        rule["city_code"],
+        rule["board"],
+        rule["period_months"],
+        rule["deadline_offset_months"],
+        rule["deadline_day"],
+        rule["effective_from"],
+        rule["remedy_days"],
+    )
+    detail = {k: str(v) if k == "effective_from" else v for k, v in rule.items()}
+    await db.audit(
+        "disclosure_rules.set", rule["city_code"], "disclosure_rules", rule["board"], detail
     )
     return row
 
@@ -213,6 +354,46 @@ class TaskByIdLoader(Loader[int, Any]):
             f"select {TASK_COLUMNS} from vg.tasks t where t.id = any($1::bigint[])", keys
         )
         return by_key(rows, keys, "id")
+
+
+class RelayProgressByTaskIdLoader(Loader[int, Any]):
+    """Per task, its relayed parts: how many, done, and late (done after their due date, or
+    not done and past it)."""
+
+    async def batch_load(self, keys: list[int]) -> list[Any]:
+        rows = await self.db.fetch(
+            """select t.relayed_from, count(*) as parts,
+                      count(*) filter (where t.completed_at is not null) as done,
+                      count(*) filter (where t.completed_at > t.due_at
+                                          or (t.completed_at is null and t.due_at <= now())) as late
+                 from vg.tasks t
+                where t.relayed_from = any($1::bigint[])
+                group by t.relayed_from""",
+            keys,
+        )
+        return by_key(rows, keys, "relayed_from")
+
+
+class RelayedPartsByTaskIdLoader(Loader[int, list[Any]]):
+    async def batch_load(self, keys: list[int]) -> list[list[Any]]:
+        rows = await self.db.fetch(
+            f"""select {TASK_COLUMNS} from vg.tasks t
+                 where t.relayed_from = any($1::bigint[]) order by t.relayed_from, t.assignee_code""",
+            keys,
+        )
+        return grouped(rows, keys, "relayed_from")
+
+
+class ReopeningsByTaskIdLoader(Loader[int, list[Any]]):
+    async def batch_load(self, keys: list[int]) -> list[list[Any]]:
+        rows = await self.db.fetch(
+            """select task_id, reopened_at, reason, previous_due_at, previous_completed_at,
+                      new_due_at
+                 from vg.task_reopenings
+                where task_id = any($1::bigint[]) order by task_id, reopened_at""",
+            keys,
+        )
+        return grouped(rows, keys, "task_id")
 
 
 class RemindersByTaskIdLoader(Loader[int, list[Any]]):
@@ -240,6 +421,18 @@ select t.assignee_code, 'task.reminder', g.account_id,
   from sent r
   join vg.tasks t on t.assignee_code = r.assignee_code and t.id = r.task_id
   join vg.grants g on g.unit_code = t.assignee_code and {UNIT_STAFF}
+union all
+-- 督办: the issuer's superior hears of a supervised task the moment it is overdue.
+select t.assignee_code, 'task.supervised_overdue', g.account_id,
+       jsonb_build_object('task', t.id, 'title', t.title, 'due_at', t.due_at,
+                          'supervised', true, 'assignee', t.assignee_code::text,
+                          'issuer', t.issuer_code::text, 'reminder', r.kind),
+       format('task:%s:SUPERVISED:%s:%s', t.id, extract(epoch from r.due_at)::bigint, g.account_id)
+  from sent r
+  join vg.tasks t on t.assignee_code = r.assignee_code and t.id = r.task_id
+  join vg.org_units issuer on issuer.code = t.issuer_code
+  join vg.grants g on g.unit_code = issuer.parent_code and {UNIT_STAFF}
+ where r.kind = 'OVERDUE' and t.supervised
 on conflict (idempotency_key) do nothing
 """
 
@@ -251,8 +444,9 @@ REMINDER_WINDOWS = {
 
 
 async def remind_due_tasks(conn: asyncpg.Connection, now: datetime) -> int:
-    """Remind the assignee's staff once before the due date and once when it passes.
-    Returns the number of notifications written."""
+    """Remind the assignee's staff once before the due date and once when it passes; a
+    supervised (督办) task's issuer's superior is told when it passes. Returns the number of
+    notifications written."""
     sent = 0
     for kind, window in REMINDER_WINDOWS.items():
         status = await conn.execute(
@@ -280,7 +474,8 @@ async def remind_due_tasks(conn: asyncpg.Connection, now: datetime) -> int:
 
 async def escalate_overdue_tasks(conn: asyncpg.Connection, now: datetime) -> int:
     """逾期时限较长的通知上级部门: tasks overdue longer than the city's `escalate_after`
-    (3 days by default) escalate to the issuer's superior unit, once, and its staff are told.
+    (3 days by default) escalate to the issuer's superior unit, once, and the staff of both
+    the superior and the issuer are told.
     Tasks issued by the city itself have no superior and stay where they are. Returns the
     number of notifications written."""
     status = await conn.execute(
@@ -313,7 +508,8 @@ async def escalate_overdue_tasks(conn: asyncpg.Connection, now: datetime) -> int
               from sent e
               join vg.tasks t on t.assignee_code = e.assignee_code and t.id = e.task_id
               join vg.org_units issuer on issuer.code = t.issuer_code
-              join vg.grants g on g.unit_code = issuer.parent_code and {UNIT_STAFF}
+              join vg.grants g on g.unit_code in (issuer.parent_code, t.issuer_code)
+                              and {UNIT_STAFF}
             on conflict (idempotency_key) do nothing""",
         now,
         "task.escalated",

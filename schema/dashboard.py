@@ -1,20 +1,75 @@
-"""Dashboards for officials and analysts: a subtree's figures with one level of drill-down."""
+"""Dashboards for officials and analysts: a subtree's figures with one level of drill-down,
+the unit's own items beside its children's (`own`, so children + own add up to the unit), and
+a monthly series per figure for charts (`monthly`)."""
 
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 import strawberry
 from strawberry.types.nodes import SelectedField
 
-from villagegraph.resolvers.dashboard import DashboardScope, Figures, dashboard_figures
+from villagegraph.errors import BadUserInput
+from villagegraph.resolvers.dashboard import (
+    MAX_SERIES_MONTHS,
+    DashboardScope,
+    Figures,
+    dashboard_figures,
+    monthly_figures,
+)
 from villagegraph.resolvers.hierarchy import OrgUnitChildrenByCodeLoader
 from villagegraph.schema.context import Info, principal_of
 from villagegraph.schema.hierarchy import OrgUnit, load_unit
-from villagegraph.schema.inputs import division_code, period_bound
+from villagegraph.schema.inputs import LOCAL_TIME, division_code, period_bound
 from villagegraph.tenants.hierarchy import Level, child_divisor, level_of, subtree_end
+
+
+@strawberry.type(
+    description="The unit's own items, held at its own level rather than by a child unit: "
+    "a parent's figure is the sum of its children's plus these."
+)
+class DashboardOwn:
+    notices_published: int = strawberry.field(description="Notices the unit itself published.")
+    open_tasks: int = strawberry.field(description="Open tasks assigned to the unit itself.")
+    overdue_tasks: int
+    supervised_overdue_tasks: int
+    tasks_completed: int
+    tasks_completed_on_time: int
+
+    @classmethod
+    def build(cls, figures: Figures) -> DashboardOwn:
+        return cls(**{name: int(figures.get(name, 0)) for name in OWN_FIGURES})
+
+
+OWN_FIGURES = tuple(DashboardOwn.__annotations__)
+
+
+@strawberry.type(description="One local month of a subtree's flows, for charts.")
+class DashboardMonth:
+    month: str = strawberry.field(description="YYYY-MM, Asia/Shanghai time.")
+    notices_published: int
+    notice_reach: int = strawberry.field(
+        description="Residents who read a notice that month, summed over their villages."
+    )
+    income: Decimal
+    expense: Decimal
+    tasks_assigned: int
+    tasks_completed: int
+    tasks_completed_on_time: int
+    resolved_consultations: int
+    answered_suggestions: int
+
+    @classmethod
+    def build(cls, month: date, figures: Figures) -> DashboardMonth:
+        values = {
+            name: figures.get(name, Decimal(0) if name in ("income", "expense") else 0)
+            for name in cls.__annotations__
+            if name != "month"
+        }
+        return cls(month=month.strftime("%Y-%m"), **values)
 
 
 @strawberry.type(description="A unit's figures over its whole subtree, with its children's.")
@@ -40,6 +95,10 @@ class Dashboard:
     expense: Decimal = strawberry.field(description="Village finance expense in the period.")
     open_tasks: int = strawberry.field(description="Tasks not yet done (overdue included).")
     overdue_tasks: int = strawberry.field(description="Tasks not done and past their due date.")
+    supervised_overdue_tasks: int = strawberry.field(
+        description="督办 tasks not done and past their due date (their issuers' superiors "
+        "are told at once)."
+    )
     tasks_completed: int = strawberry.field(description="Tasks completed in the period.")
     tasks_completed_on_time: int = strawberry.field(
         description="Tasks completed in the period by their due date."
@@ -48,6 +107,30 @@ class Dashboard:
         description="Villages with an unresolved missed disclosure deadline."
     )
     children: list[Dashboard]
+    own: DashboardOwn | None = strawberry.field(
+        description="The unit's own items beside its children's; null on the children "
+        "themselves (ask for their own dashboard)."
+    )
+    scope: strawberry.Private[DashboardScope]
+
+    @strawberry.field(
+        description="The subtree's flows per month from `from` to `to` ('YYYY-MM'; by default "
+        f"the dashboard's period, else the last 12 months), at most {MAX_SERIES_MONTHS} months."
+    )
+    async def monthly(
+        self,
+        info: Info,
+        from_: Annotated[str | None, strawberry.argument(name="from")] = None,
+        to: str | None = None,
+    ) -> list[DashboardMonth]:
+        first, last = series_months(
+            period_bound(from_, "from", end=False) or self.scope.since,
+            period_bound(to, "to", end=True) or self.scope.until,
+        )
+        figures = await monthly_figures(info.context.db, self.scope.lo, self.scope.hi, first, last)
+        return [
+            DashboardMonth.build(month, figures.get(month, {})) for month in months(first, last)
+        ]
 
     @strawberry.field(description="Share of the period's completions done by the due date.")
     def on_time_completion_rate(self) -> float | None:
@@ -56,10 +139,43 @@ class Dashboard:
         return self.tasks_completed_on_time / self.tasks_completed
 
     @classmethod
-    def build(cls, unit: OrgUnit, figures: Figures, children: list[Dashboard]) -> Dashboard:
-        known = {name for name in cls.__annotations__ if name not in ("unit", "children")}
+    def build(
+        cls,
+        unit: OrgUnit,
+        scope: DashboardScope,
+        figures: Figures,
+        children: list[Dashboard],
+        own: DashboardOwn | None = None,
+    ) -> Dashboard:
+        known = {name for name in cls.__annotations__ if name not in NOT_FIGURES}
         values: dict[str, Any] = {name: figures.get(name, _zero(cls, name)) for name in known}
-        return cls(unit=unit, children=children, **values)
+        return cls(unit=unit, children=children, own=own, scope=scope, **values)
+
+
+NOT_FIGURES = ("unit", "children", "own", "scope")
+
+
+def _add_month(month: date, n: int = 1) -> date:
+    index = month.year * 12 + month.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def series_months(since: datetime | None, until: datetime | None) -> tuple[date, date]:
+    """First and last month of a series: the bounds given, else 12 months to this one."""
+    last = (until or datetime.now(LOCAL_TIME)).astimezone(LOCAL_TIME).date().replace(day=1)
+    first = since.astimezone(LOCAL_TIME).date().replace(day=1) if since else _add_month(last, -11)
+    if first > last:
+        raise BadUserInput("`from` must not be after `to`.", argument="from")
+    if _add_month(first, MAX_SERIES_MONTHS) <= last:
+        raise BadUserInput(f"A series covers at most {MAX_SERIES_MONTHS} months.", argument="from")
+    return first, last
+
+
+def months(first: date, last: date) -> list[date]:
+    result = [first]
+    while result[-1] < last:
+        result.append(_add_month(result[-1]))
+    return result
 
 
 def _zero(cls: type, name: str) -> Any:
@@ -83,7 +199,7 @@ def requested_figures(info: Info) -> frozenset[str]:
                 name = re.sub(r"(?<!^)([A-Z])", r"_\1", selection.name).lower()
                 names.add(name)
                 names.update(DERIVED_FIGURES.get(name, ()))
-                if selection.name == "children":
+                if selection.name in ("children", "own"):
                     walk(selection.selections)
             else:  # a fragment spread or an inline fragment
                 walk(selection.selections)
@@ -124,7 +240,22 @@ class DashboardQuery:
         figures = await dashboard_figures(info.context.db, scope, requested_figures(info))
         child_rows = await info.context.loader(OrgUnitChildrenByCodeLoader).load(code)
         children = [
-            Dashboard.build(OrgUnit.from_row(row), figures.get(row.code, {}), [])
+            Dashboard.build(
+                OrgUnit.from_row(row), child_scope(scope, row.code), figures.get(row.code, {}), []
+            )
             for row in child_rows
         ]
-        return Dashboard.build(root, figures.get(None, {}), children)
+        own = DashboardOwn.build(figures.get(code, {}))
+        return Dashboard.build(root, scope, figures.get(None, {}), children, own)
+
+
+def child_scope(parent: DashboardScope, code: int) -> DashboardScope:
+    level = level_of(code)
+    return DashboardScope(
+        unit=code,
+        lo=code,
+        hi=subtree_end(code),
+        child_divisor=child_divisor(level) if level is not Level.VILLAGE else None,
+        since=parent.since,
+        until=parent.until,
+    )

@@ -1,6 +1,8 @@
 """Tasks (待办/督办): superiors assign work to units inside their subtree; the assignee's
-staff acknowledge and complete it; the issuer's side may reopen it. Reminders and
-escalation are raised by the worker (villagegraph/worker) and shown here.
+staff acknowledge and complete it, or relay it to the units below them (progress rolls up);
+the issuer's side urges (催办) and may reopen it with a new due date and a reason. Reminders
+and escalation are raised by the worker (villagegraph/worker) and shown here; each city's
+officials edit their city's reminder, escalation and disclosure rules.
 
 Status is derived at read time (OVERDUE once the due date passes), so it is never stale.
 Reading a village's tasks from outside the village is recorded as an inspection (远程验收).
@@ -8,7 +10,7 @@ Reading a village's tasks from outside the village is recorded as an inspection 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,12 +20,21 @@ import strawberry
 from villagegraph import resolvers
 from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.resolvers.inspections import record_inspection
-from villagegraph.resolvers.tasks import RemindersByTaskIdLoader, TaskByIdLoader
+from villagegraph.resolvers.tasks import (
+    DEFAULT_ESCALATE_AFTER,
+    DEFAULT_REMIND_BEFORE,
+    RelayedPartsByTaskIdLoader,
+    RelayProgressByTaskIdLoader,
+    RemindersByTaskIdLoader,
+    ReopeningsByTaskIdLoader,
+    TaskByIdLoader,
+)
 from villagegraph.schema.context import Info, require_principal
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
+from villagegraph.schema.notices import Board
 from villagegraph.schema.pagination import Connection, Keyset, Page
-from villagegraph.tenants.hierarchy import contains
+from villagegraph.tenants.hierarchy import Level, contains, level_of
 from villagegraph.tenants.principal import STAFF_ROLES, Principal
 
 MAX_ASSIGNEES = 100
@@ -54,6 +65,28 @@ class TaskReminder:
     sent_at: datetime
 
 
+@strawberry.type(description="A reopening of a done task, with the completion it undid.")
+class TaskReopening:
+    reopened_at: datetime
+    reason: str
+    previous_due_at: datetime
+    previous_completed_at: datetime
+    new_due_at: datetime
+
+    @strawberry.field(description="The undone completion came after its due date.")
+    def completed_late(self) -> bool:
+        return self.previous_completed_at > self.previous_due_at
+
+
+@strawberry.type(description="Progress of a relayed task's parts (转办 to the units below).")
+class RelayProgress:
+    parts: int
+    done: int
+    late: int = strawberry.field(
+        description="Parts done after their due date, or not done and past it."
+    )
+
+
 @strawberry.type(description="待办/督办: one unit's copy of an assignment.")
 class Task:
     id: strawberry.ID
@@ -69,12 +102,16 @@ class Task:
     reopened_at: datetime | None
     escalated_at: datetime | None
     created_at: datetime
+    urge_count: int = strawberry.field(description="催办: times the issuing side urged it.")
+    last_urged_at: datetime | None
+    reopen_reason: str | None = strawberry.field(description="Why it was last reopened.")
     from_disclosure_check: bool = strawberry.field(
         description="Raised by the disclosure-compliance check, not by a person."
     )
     issuer_code: strawberry.Private[int]
     assignee_code: strawberry.Private[int]
     escalated_code: strawberry.Private[int | None]
+    relayed_from_id: strawberry.Private[int | None]
 
     @classmethod
     def from_row(cls, row: Any) -> Task:
@@ -92,10 +129,14 @@ class Task:
             reopened_at=row["reopened_at"],
             escalated_at=row["escalated_at"],
             created_at=row["created_at"],
+            urge_count=row["urge_count"],
+            last_urged_at=row["last_urged_at"],
+            reopen_reason=row["reopen_reason"],
             from_disclosure_check=(row["source_key"] or "").startswith("disclosure:"),
             issuer_code=row["issuer_code"],
             assignee_code=row["assignee_code"],
             escalated_code=row["escalated_to"],
+            relayed_from_id=row["relayed_from"],
         )
 
     @strawberry.field(description="The unit that assigned the task.")
@@ -120,6 +161,42 @@ class Task:
     async def reminders(self, info: Info) -> list[TaskReminder]:
         rows = await info.context.loader(RemindersByTaskIdLoader).load(int(self.id))
         return [TaskReminder(kind=ReminderKind(r["kind"]), sent_at=r["sent_at"]) for r in rows]
+
+    @strawberry.field(description="The task this one was relayed from, when visible.")
+    async def relayed_from(self, info: Info) -> Task | None:
+        if self.relayed_from_id is None:
+            return None
+        row = await info.context.loader(TaskByIdLoader).load(self.relayed_from_id)
+        return None if row is None else Task.from_row(row)
+
+    @strawberry.field(description="The parts this task was relayed to, by assignee.")
+    async def relayed_parts(self, info: Info) -> list[Task]:
+        rows = await info.context.loader(RelayedPartsByTaskIdLoader).load(int(self.id))
+        return [Task.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="Progress of the relayed parts; null when not relayed. The task is done "
+        "when all its parts are."
+    )
+    async def relay(self, info: Info) -> RelayProgress | None:
+        row = await info.context.loader(RelayProgressByTaskIdLoader).load(int(self.id))
+        if row is None:
+            return None
+        return RelayProgress(parts=row["parts"], done=row["done"], late=row["late"])
+
+    @strawberry.field(description="Each reopening, oldest first, with the completion it undid.")
+    async def reopenings(self, info: Info) -> list[TaskReopening]:
+        rows = await info.context.loader(ReopeningsByTaskIdLoader).load(int(self.id))
+        return [
+            TaskReopening(
+                reopened_at=r["reopened_at"],
+                reason=r["reason"],
+                previous_due_at=r["previous_due_at"],
+                previous_completed_at=r["previous_completed_at"],
+                new_due_at=r["new_due_at"],
+            )
+            for r in rows
+        ]
 
 
 TaskConnection = Connection[Task]
@@ -151,7 +228,7 @@ def attachment_links(values: list[str] | None, argument: str = "attachments") ->
     return links
 
 
-def _future(value: datetime, argument: str) -> datetime:
+def future_time(value: datetime, argument: str) -> datetime:
     if value.tzinfo is None:
         raise BadUserInput(f"`{argument}` needs a time zone offset.", argument=argument)
     if value <= datetime.now(UTC):
@@ -258,7 +335,7 @@ class TaskMutation:
             )
         title = text(input.title, "title", max_length=200)
         body = text(input.body, "body", max_length=20000)
-        due_at = _future(input.due_at, "dueAt")
+        due_at = future_time(input.due_at, "dueAt")
         attachments = attachment_links(input.attachments)
         assignments = []
         for assignee in assignees:
@@ -301,6 +378,8 @@ class TaskMutation:
             raise Forbidden("Only staff of the assigned unit may complete this task.")
         if task["completed_at"] is not None:
             raise Conflict("This task is already done.")
+        if await info.context.loader(RelayProgressByTaskIdLoader).load(task["id"]) is not None:
+            raise Conflict("This task was relayed; it is done when all its parts are.")
         cleaned = None if note is None else text(note, "note", max_length=2000, required=False)
         row = await resolvers.tasks.complete(
             info.context.db, task, principal.account_id, cleaned or None
@@ -309,23 +388,262 @@ class TaskMutation:
             raise Conflict("This task is already done.")
         return Task.from_row(row)
 
-    @strawberry.mutation(description="The issuer's side reopens a done task, optionally re-dated.")
+    @strawberry.mutation(
+        description="The issuing side reopens a done task under a new due date (required, in "
+        "the future) with a reason (required; `note` is its older name). The completion it "
+        "undoes stays on record in `reopenings`; escalation counts from the new due date."
+    )
     async def reopen_task(
         self,
         info: Info,
         id: strawberry.ID,
         due_at: datetime | None = None,
         note: str | None = None,
+        reason: str | None = None,
     ) -> Task:
         principal = await require_principal(info, "reopen tasks")
         task = await _task(info, id)
         if not acts_for_issuer(principal, task):
             raise Forbidden("Only the issuing unit or its superiors may reopen this task.")
+        if due_at is None:
+            raise BadUserInput("Give the reopened task a new due date (`dueAt`).", argument="dueAt")
+        new_due = future_time(due_at, "dueAt")
+        why = text(reason if reason is not None else note or "", "reason", max_length=2000)
         if task["completed_at"] is None:
             raise Conflict("This task is not done; there is nothing to reopen.")
-        new_due = None if due_at is None else _future(due_at, "dueAt")
-        cleaned = None if note is None else text(note, "note", max_length=2000, required=False)
-        row = await resolvers.tasks.reopen(info.context.db, task, new_due, cleaned or None)
+        row = await resolvers.tasks.reopen(info.context.db, task, new_due, why)
         if row is None:
             raise Conflict("This task is not done; there is nothing to reopen.")
         return Task.from_row(row)
+
+    @strawberry.mutation(
+        description="催办: the issuing side urges an open task; its assignee's staff are told "
+        "and the urging is counted (`urgeCount`)."
+    )
+    async def urge_task(self, info: Info, id: strawberry.ID, note: str | None = None) -> Task:
+        principal = await require_principal(info, "urge tasks")
+        cleaned = None if note is None else text(note, "note", max_length=500, required=False)
+        task = await _task(info, id)
+        if not acts_for_issuer(principal, task):
+            raise Forbidden("Only the issuing unit or its superiors may urge this task.")
+        if task["completed_at"] is not None:
+            raise Conflict("This task is already done.")
+        row = await resolvers.tasks.urge(info.context.db, task, cleaned or None)
+        if row is None:
+            raise Conflict("This task is already done.")
+        return Task.from_row(row)
+
+    @strawberry.mutation(
+        description="转办: the assignee hands its task on to units below it, one part each "
+        "(due by the task's due date unless `dueAt` is earlier). The task is done when all "
+        "its parts are; `relay` shows the progress."
+    )
+    async def relay_task(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        assignees: list[strawberry.ID],
+        due_at: datetime | None = None,
+    ) -> list[Task]:
+        principal = await require_principal(info, "relay tasks")
+        units = list(dict.fromkeys(division_code(a, "assignees") for a in assignees))
+        if not units or len(units) > MAX_ASSIGNEES:
+            raise BadUserInput(
+                f"`assignees` must name 1 to {MAX_ASSIGNEES} units.", argument="assignees"
+            )
+        task = await _task(info, id)
+        if not relays_for(principal, task):
+            raise Forbidden("Only the assigned unit's own staff may relay this task.")
+        if task["completed_at"] is not None:
+            raise Conflict("This task is already done.")
+        part_due = task["due_at"] if due_at is None else future_time(due_at, "dueAt")
+        if part_due > task["due_at"]:
+            raise BadUserInput("Parts may not be due after the task itself.", argument="dueAt")
+        unit = task["assignee_code"]
+        for code in units:
+            await require_unit(info, code, "assignees")
+            if code == unit or not contains(unit, code):
+                raise Forbidden(
+                    f"Unit {code} is not below {unit}; relay only to its own units.",
+                    argument="assignees",
+                )
+        parts = await info.context.loader(RelayedPartsByTaskIdLoader).load(task["id"])
+        if {part["assignee_code"] for part in parts} & set(units):
+            raise Conflict("A unit named already holds a part of this task.")
+        rows = await resolvers.tasks.assign(
+            info.context.db,
+            assignments=[(code, unit) for code in units],
+            title=task["title"],
+            body=task["body"],
+            due_at=part_due,
+            supervised=task["supervised"],
+            attachments=list(task["attachments"]),
+            account_id=principal.account_id,
+            relayed_from=(unit, task["id"]),
+        )
+        return [Task.from_row(row) for row in rows]
+
+
+def relays_for(principal: Principal, task: Any) -> bool:
+    """Staff of the assigned unit itself (or between it and the issuer), who may write it."""
+    return any(
+        g.role in STAFF_ROLES
+        and contains(g.unit, task["assignee_code"])
+        and not contains(g.unit, task["issuer_code"])
+        for g in principal.grants
+    )
+
+
+# --- each city's rules ------------------------------------------------------------------
+
+MAX_REMIND_BEFORE_HOURS = 30 * 24
+MAX_ESCALATE_AFTER_HOURS = 90 * 24
+PERIOD_MONTHS = (1, 2, 3, 4, 6, 12)
+
+
+@strawberry.type(description="A city's reminder and escalation timing (defaults when unset).")
+class TaskRules:
+    remind_before_hours: int = strawberry.field(description="The due-soon reminder, hours ahead.")
+    escalate_after_hours: int = strawberry.field(
+        description="Hours overdue before a task escalates to the issuer's superior."
+    )
+    is_default: bool
+    city_code: strawberry.Private[int]
+
+    @strawberry.field
+    async def city(self, info: Info) -> OrgUnit:
+        unit = await load_unit(info, self.city_code)
+        assert unit is not None
+        return unit
+
+
+@strawberry.input
+class TaskRulesInput:
+    city: strawberry.ID
+    remind_before_hours: int
+    escalate_after_hours: int
+
+
+@strawberry.type(description="When a board must be disclosed in a city (公开时限), per period.")
+class DisclosureRule:
+    board: Board
+    period_months: int
+    deadline_offset_months: int = strawberry.field(
+        description="Months after the period's start of the deadline's month."
+    )
+    deadline_day: int
+    effective_from: date
+    remedy_days: int = strawberry.field(description="Days a late village gets to catch up.")
+
+
+@strawberry.input
+class DisclosureRuleInput:
+    city: strawberry.ID
+    board: Board
+    period_months: int
+    deadline_offset_months: int
+    deadline_day: int
+    effective_from: date
+    remedy_days: int | None = 5
+
+
+def _hours(value: timedelta) -> int:
+    return int(value // timedelta(hours=1))
+
+
+def _rules(city: int, row: Any) -> TaskRules:
+    if row is None:
+        return TaskRules(
+            remind_before_hours=_hours(DEFAULT_REMIND_BEFORE),
+            escalate_after_hours=_hours(DEFAULT_ESCALATE_AFTER),
+            is_default=True,
+            city_code=city,
+        )
+    return TaskRules(
+        remind_before_hours=_hours(row["remind_before"]),
+        escalate_after_hours=_hours(row["escalate_after"]),
+        is_default=False,
+        city_code=city,
+    )
+
+
+def _disclosure_rule(row: Any) -> DisclosureRule:
+    return DisclosureRule(
+        board=Board(row["board"]),
+        period_months=row["period_months"],
+        deadline_offset_months=row["deadline_offset_months"],
+        deadline_day=row["deadline_day"],
+        effective_from=row["effective_from"],
+        remedy_days=row["remedy_days"],
+    )
+
+
+async def _city_of_caller(info: Info, city: strawberry.ID, action: str) -> int:
+    """The city a rule change is for; only the city's own officials change its rules."""
+    principal = await require_principal(info, action)
+    code = division_code(city, "city")
+    if level_of(code) is not Level.CITY:
+        raise BadUserInput("`city` must name a city (市).", argument="city")
+    if not any(g.role in STAFF_ROLES and g.unit == code for g in principal.grants):
+        raise Forbidden("Only the city's own officials set its rules.", argument="city")
+    return code
+
+
+def _within(value: int, low: int, high: int, argument: str) -> int:
+    if not low <= value <= high:
+        raise BadUserInput(f"`{argument}` must be between {low} and {high}.", argument=argument)
+    return value
+
+
+@strawberry.type
+class TaskRuleQuery:
+    @strawberry.field(description="A city's reminder and escalation timing, for its staff.")
+    async def task_rules(self, info: Info, city: strawberry.ID) -> TaskRules | None:
+        code = division_code(city, "city")
+        principal = await info.context.db.principal()
+        if principal is None or not any(contains(code, g.unit) for g in principal.grants):
+            return None
+        return _rules(code, await resolvers.tasks.task_rules(info.context.db, code))
+
+    @strawberry.field(description="A city's disclosure deadlines per board, for its staff.")
+    async def disclosure_rules(self, info: Info, city: strawberry.ID) -> list[DisclosureRule]:
+        rows = await resolvers.tasks.disclosure_rules(info.context.db, division_code(city, "city"))
+        return [_disclosure_rule(row) for row in rows]
+
+
+@strawberry.type
+class TaskRuleMutation:
+    @strawberry.mutation(description="The city's officials set its reminder and escalation timing.")
+    async def set_task_rules(self, info: Info, input: TaskRulesInput) -> TaskRules:
+        city = await _city_of_caller(info, input.city, "set task rules")
+        remind = _within(input.remind_before_hours, 1, MAX_REMIND_BEFORE_HOURS, "remindBeforeHours")
+        escalate = _within(
+            input.escalate_after_hours, 1, MAX_ESCALATE_AFTER_HOURS, "escalateAfterHours"
+        )
+        row = await resolvers.tasks.set_task_rules(
+            info.context.db, city, timedelta(hours=remind), timedelta(hours=escalate)
+        )
+        return _rules(city, row)
+
+    @strawberry.mutation(description="The city's officials set one board's disclosure deadline.")
+    async def set_disclosure_rules(self, info: Info, input: DisclosureRuleInput) -> DisclosureRule:
+        city = await _city_of_caller(info, input.city, "set disclosure rules")
+        if input.period_months not in PERIOD_MONTHS:
+            raise BadUserInput(
+                f"`periodMonths` must be one of {', '.join(map(str, PERIOD_MONTHS))}.",
+                argument="periodMonths",
+            )
+        rule = {
+            "city_code": city,
+            "board": input.board.value,
+            "period_months": input.period_months,
+            "deadline_offset_months": _within(
+                input.deadline_offset_months, 0, 12, "deadlineOffsetMonths"
+            ),
+            "deadline_day": _within(input.deadline_day, 1, 28, "deadlineDay"),
+            "effective_from": input.effective_from,
+            "remedy_days": _within(
+                5 if input.remedy_days is None else input.remedy_days, 1, 90, "remedyDays"
+            ),
+        }
+        return _disclosure_rule(await resolvers.tasks.set_disclosure_rule(info.context.db, rule))

@@ -248,6 +248,12 @@ def membership_request_visible(p: ModelPrincipal, row: Row, world: World) -> boo
     )
 
 
+def staff_over_unit(p: ModelPrincipal, row: Row, world: World) -> bool:
+    """Inspection reports (远程验收 with a verdict): staff and analysts over the inspected
+    unit, which may be a town as well as a village."""
+    return _staff_over(p, row["unit_code"])
+
+
 def party_member_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
     return p.writes_subtree_of(row["village_code"]) or _own_resident(
         p, row["village_code"], row["resident_id"]

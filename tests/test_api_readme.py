@@ -21,7 +21,7 @@ def examples() -> list[tuple[str, str]]:
 
 async def test_every_client_example_runs_without_errors(gql):
     runs = examples()
-    assert len(runs) == 3
+    assert len(runs) >= 3
     for phone, document in runs:
         data = await gql.data(document, as_=phone)
         assert all(value is not None for value in data.values()), (phone, data)

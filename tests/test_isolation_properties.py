@@ -186,6 +186,12 @@ def _serving(row: Row) -> bool:
 
 
 GRAPHQL_CHECKS: dict[str, GraphQLCheck] = {
+    "inspectionReports": GraphQLCheck(
+        lambda b: b.units,
+        lambda code: _connection(code, "inspectionReports"),
+        lambda world, p, code: _id_set(_under(world, "inspection_reports", p, "unit_code", code)),
+        _connection_ids,
+    ),
     "inspections": GraphQLCheck(
         lambda b: b.units,
         lambda code: _connection(code, "inspections"),

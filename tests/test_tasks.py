@@ -27,9 +27,8 @@ COMPLETE = (
     f"""mutation($id: ID!, $n: String) {{ completeTask(id: $id, note: $n) {{ {TASK_FIELDS} }} }}"""
 )
 ACKNOWLEDGE = "mutation($id: ID!) { acknowledgeTask(id: $id) { id acknowledgedAt } }"
-REOPEN = (
-    f"""mutation($id: ID!, $d: DateTime) {{ reopenTask(id: $id, dueAt: $d) {{ {TASK_FIELDS} }} }}"""
-)
+REOPEN = f"""mutation($id: ID!, $d: DateTime, $r: String) {{
+  reopenTask(id: $id, dueAt: $d, reason: $r) {{ {TASK_FIELDS} }} }}"""
 TASKS = f"""query($u: ID!, $s: TaskStatus, $e: Boolean) {{
   tasks(unit: $u, status: $s, escalated: $e, first: 100) {{
     totalCount edges {{ node {{ {TASK_FIELDS} }} }} }} }}"""
@@ -159,9 +158,11 @@ async def test_assignee_cadre_completes_the_issuer_hears_and_may_reopen(
     assert again["extensions"]["code"] == "CONFLICT"
     error = await gql.error(REOPEN, {"id": task["id"]}, as_=village["cadre"])
     assert error["extensions"]["code"] == "FORBIDDEN"
-    reopened = (await gql.data(REOPEN, {"id": task["id"], "d": in_days(5)}, as_=TOWN_OFFICIAL))[
-        "reopenTask"
-    ]
+    reopened = (
+        await gql.data(
+            REOPEN, {"id": task["id"], "d": in_days(5), "r": "补充材料"}, as_=TOWN_OFFICIAL
+        )
+    )["reopenTask"]
     assert reopened["status"] == "OPEN"
 
 
@@ -224,15 +225,16 @@ async def test_reminders_and_escalation_follow_the_clock_and_are_sent_once(
     assert [kind for kind, _ in escalated[2:]] and {k for k, _ in escalated[2:]} == {
         "task.escalated"
     }
-    county_staff = {
+    # The issuer's superior and, since issue 16, the issuer itself are told.
+    told = {
         r["phone"]
         for r in await owner_pool.fetch(
             """select a.phone from vg.grants g join vg.accounts a on a.id = g.account_id
-                where g.unit_code = $1 and g.revoked_at is null""",
-            int(LUCHENG),
+                where g.unit_code = any($1::bigint[]) and g.revoked_at is null""",
+            [int(LUCHENG), int(WUMA)],
         )
     }
-    assert {phone for _, phone in escalated[2:]} == county_staff
+    assert {phone for _, phone in escalated[2:]} == told
     assert await scan(due + timedelta(days=10)) == escalated
 
     # The county sees it among the tasks escalated to it, with every reminder.
@@ -326,7 +328,8 @@ async def test_assignee_cannot_move_its_deadline_or_reopen_by_hand(
     # The issuing side may.
     await as_request_role.begin_as(await account_id(TOWN_OFFICIAL))
     status = await as_request_role.execute(
-        "update vg.tasks set completed_at = null, due_at = due_at + interval '1 day' where id = $1",
+        """update vg.tasks set completed_at = null, due_at = due_at + interval '1 day',
+                              reopen_reason = '补充材料' where id = $1""",
         int(task["id"]),
     )
     assert status == "UPDATE 1"

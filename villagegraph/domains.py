@@ -91,8 +91,8 @@ DOMAINS: tuple[Domain, ...] = (
     Domain("analytics", ("AnalyticsQuery",)),
     Domain(
         "tasks",
-        ("TaskQuery",),
-        ("TaskMutation",),
+        ("TaskQuery", "TaskRuleQuery"),
+        ("TaskMutation", "TaskRuleMutation"),
         measures=("TASKS", "TASKS_COMPLETED_LATE"),
         scans=("remind_due_tasks", "escalate_overdue_tasks", "raise_disclosure_tasks"),
         scale=("generate_tasks",),
@@ -106,7 +106,7 @@ DOMAINS: tuple[Domain, ...] = (
         scale=("generate_ledger",),
         bulk_tables=("ledger_entries",),
     ),
-    Domain("inspections", ("InspectionQuery",)),
+    Domain("inspections", ("InspectionQuery", "InspectionReportQuery"), ("InspectionMutation",)),
     Domain("notifications", scans=("fan_out_village_notifications",)),
     Domain("audit"),
 )

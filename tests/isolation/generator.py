@@ -574,6 +574,15 @@ async def _build_tasks(b: DomainBuild) -> None:
             escalated_to,
             now if done else None,
         )
+        if done:  # a completion reopened once before (vg.task_reopenings)
+            await conn.execute(
+                """insert into vg.task_reopenings (assignee_code, task_id, reason,
+                       previous_due_at, previous_completed_at, new_due_at)
+                   values ($1, $2, '重新办理', $3, $3, $3)""",
+                units[u],
+                b.ids["tasks"][-1],
+                now,
+            )
     for t, kind in d.reminders:
         await conn.execute(
             "insert into vg.task_reminders values ($1, $2, $3, $4, $5)",
@@ -618,7 +627,7 @@ async def _build_ledger(b: DomainBuild) -> None:
 
 
 async def _build_inspections(b: DomainBuild) -> None:
-    """Inspections."""
+    """Inspections: the read log and a report with a verdict by the village's town."""
     d, villages, accounts, insert = b.d, b.villages, b.accounts, b.insert
     for v, a in d.inspections:
         await insert(
@@ -629,6 +638,15 @@ async def _build_inspections(b: DomainBuild) -> None:
             "检查员",
             "LEDGER",
             villages[v],
+        )
+        await insert(
+            "inspection_reports",
+            "unit_code, inspector_unit, inspected_by, subject, verdict",
+            villages[v],
+            b.parent[villages[v]],
+            accounts[a],
+            "台账检查",
+            "PASS",
         )
 
 

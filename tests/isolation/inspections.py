@@ -4,8 +4,9 @@ compares the service and the database against them."""
 
 from __future__ import annotations
 
-from tests.reference_model import TableRule, staff_of_village
+from tests.reference_model import TableRule, staff_of_village, staff_over_unit
 
 RULES: dict[str, TableRule] = {
     "inspections": TableRule(("village_code", "id"), staff_of_village),
+    "inspection_reports": TableRule(("unit_code", "id"), staff_over_unit),
 }

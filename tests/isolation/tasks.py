@@ -11,6 +11,9 @@ RULES: dict[str, TableRule] = {
     "task_reminders": TableRule(
         ("assignee_code", "task_id", "kind", "due_at"), task_reminder_visible
     ),
+    "task_reopenings": TableRule(
+        ("assignee_code", "task_id", "reopened_at"), task_reminder_visible
+    ),
     "task_rules": TableRule(("city_code",), city_rule_visible),
     "disclosure_rules": TableRule(("city_code", "board"), city_rule_visible),
 }

@@ -6,8 +6,10 @@ Table models only (see villagegraph/models/__init__.py): no queries, no visibili
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Date, Integer, Text
+from sqlalchemy import ARRAY, BigInteger, Date, Integer, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from villagegraph.models.types import TIMESTAMPTZ
@@ -27,6 +29,30 @@ class Inspection(SQLModel, table=True):
     queried_unit: int = Field(sa_type=BigInteger)
     search: str | None = Field(default=None, sa_type=Text)
     inspected_at: datetime = Field(sa_type=TIMESTAMPTZ)
+
+
+class InspectionReport(SQLModel, table=True):
+    """vg.inspection_reports."""
+
+    __tablename__ = "inspection_reports"
+    __table_args__ = {"schema": "vg"}
+
+    unit_code: int = Field(sa_type=BigInteger, primary_key=True)
+    id: int = Field(sa_type=BigInteger, primary_key=True)
+    inspector_unit: int = Field(sa_type=BigInteger)
+    inspected_by: int = Field(sa_type=BigInteger)
+    subject: str = Field(sa_type=Text)
+    checklist: list[dict[str, Any]] = Field(sa_type=JSONB)
+    verdict: str = Field(sa_type=Text)
+    findings: str = Field(sa_type=Text)
+    evidence: list[str] = Field(sa_type=ARRAY(Text))
+    rectify_by: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
+    rectification_task: int | None = Field(default=None, sa_type=BigInteger)
+    rejections: int = Field(sa_type=Integer)
+    review_note: str | None = Field(default=None, sa_type=Text)
+    accepted_by: int | None = Field(default=None, sa_type=BigInteger)
+    accepted_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
+    recorded_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class DisclosureRule(SQLModel, table=True):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ARRAY, BigInteger, Boolean, Text
+from sqlalchemy import ARRAY, BigInteger, Boolean, Integer, Text
 from sqlalchemy.dialects.postgresql import INTERVAL
 from sqlmodel import Field, SQLModel
 
@@ -39,6 +39,27 @@ class Task(SQLModel, table=True):
     escalated_to: int | None = Field(default=None, sa_type=BigInteger)
     escalated_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
     created_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    urge_count: int = Field(sa_type=Integer)
+    last_urged_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
+    reopen_reason: str | None = Field(default=None, sa_type=Text)
+    relayed_from_unit: int | None = Field(default=None, sa_type=BigInteger)
+    relayed_from: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class TaskReopening(SQLModel, table=True):
+    """vg.task_reopenings."""
+
+    __tablename__ = "task_reopenings"
+    __table_args__ = {"schema": "vg"}
+
+    assignee_code: int = Field(sa_type=BigInteger, primary_key=True)
+    task_id: int = Field(sa_type=BigInteger, primary_key=True)
+    reopened_at: datetime = Field(sa_type=TIMESTAMPTZ, primary_key=True)
+    reopened_by: int | None = Field(default=None, sa_type=BigInteger)
+    reason: str = Field(sa_type=Text)
+    previous_due_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    previous_completed_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    new_due_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class TaskReminder(SQLModel, table=True):

@@ -1,6 +1,8 @@
 """The supervision demo: disclosure rules for Wenzhou, tasks from every tier (some done on
-time, some late, some overdue and one escalated), and ledger entries in Chinese for every
-demo village (one of them corrected).
+time, some late, some overdue and one escalated; one urged twice (催办); a county task that
+五马街道 relayed to its communities, one part done), inspection reports (one PASS, one
+RECTIFY with its rectification task), and ledger entries in Chinese for every demo village
+(one of them corrected).
 
 Task dates are relative to the moment of seeding, so a fresh demo always shows open,
 overdue and escalated tasks; everything else follows the demo's random seed.
@@ -170,7 +172,100 @@ async def seed_ledger(conn: asyncpg.Connection, rng: random.Random) -> None:
     )
 
 
+RELAYED_TASK = "报送乡村振兴项目进度"
+
+
+async def seed_relay_and_urging(conn: asyncpg.Connection) -> None:
+    """五马街道 relays the county's task to its communities (one part done) and urges one
+    overdue task of its own twice."""
+    town = DEMO_TOWNS[0]
+    town_official = await _account(conn, "13800000002")
+    original = await conn.fetchrow(
+        "select id, due_at from vg.tasks where assignee_code = $1 and title = $2",
+        town,
+        RELAYED_TASK,
+    )
+    villages = [code for code, _, parent in demo_villages() if parent == town]
+    for n, village in enumerate(villages):
+        done = n == 0
+        await conn.execute(
+            """insert into vg.tasks (assignee_code, issuer_code, issued_by, title, body, due_at,
+                                     relayed_from_unit, relayed_from, completed_at, completed_by,
+                                     completion_note)
+               values ($1, $2, $3, $4, '请各社区报送本社区乡村振兴项目进度，由街道汇总上报。',
+                       $5, $2, $6, $7, $8, $9)""",
+            village,
+            town,
+            town_official,
+            RELAYED_TASK,
+            original["due_at"],
+            original["id"],
+            datetime.now(UTC) if done else None,
+            await _account(conn, "13800000003") if done else None,
+            "已报送。" if done else None,
+        )
+    for _ in range(2):  # one urging at a time, as the task guard allows
+        await conn.execute(
+            """update vg.tasks set urge_count = urge_count + 1, last_urged_at = now()
+                where id = (select id from vg.tasks where assignee_code = $1
+                              and completed_at is null and due_at < now()
+                              and relayed_from is null order by id limit 1)""",
+            villages[0],
+        )
+
+
+async def seed_inspection_reports(conn: asyncpg.Connection) -> None:
+    """五马街道 inspected two communities' boards and ledgers: one passed, one must rectify
+    (a supervised rectification task, due in a week)."""
+    town = DEMO_TOWNS[0]
+    inspector = await _account(conn, "13800000002")
+    villages = [code for code, _, parent in demo_villages() if parent == town]
+    checklist = (
+        '[{"item": "三务公开栏按期更新", "passed": true, "note": null},'
+        ' {"item": "村务会议记录完整", "passed": false, "note": "缺少近两个月的会议记录"}]'
+    )
+    report = await conn.fetchval("select nextval('vg.inspection_reports_id_seq')")
+    task = await conn.fetchval(
+        """insert into vg.tasks (assignee_code, issuer_code, issued_by, title, body, due_at,
+                                 supervised, source_key, attachments)
+           values ($1, $2, $3, '整改：村务公开与台账检查', '补齐近两个月的村务会议记录并上传。',
+                   now() + interval '7 days', true, $4, $5)
+           returning id""",
+        villages[0],
+        town,
+        inspector,
+        f"inspection:{report}",
+        ["https://example.org/检查照片-公开栏.jpg"],
+    )
+    await conn.execute(
+        """insert into vg.inspection_reports
+               (unit_code, id, inspector_unit, inspected_by, subject, checklist, verdict, findings,
+                evidence, rectify_by, rectification_task)
+           select $1, $2, $3, $4, '村务公开与台账检查', $5::jsonb, 'RECTIFY',
+                  '公开栏已更新；村务会议记录缺少近两个月。', $6, t.due_at, t.id
+             from vg.tasks t where t.assignee_code = $1 and t.id = $7""",
+        villages[0],
+        report,
+        town,
+        inspector,
+        checklist,
+        ["https://example.org/检查照片-公开栏.jpg"],
+        task,
+    )
+    await conn.execute(
+        """insert into vg.inspection_reports
+               (unit_code, inspector_unit, inspected_by, subject, checklist, verdict, findings)
+           values ($1, $2, $3, '安全生产检查',
+                   '[{"item": "消防器材在有效期内", "passed": true, "note": null}]', 'PASS', '')""",
+        villages[1],
+        town,
+        inspector,
+    )
+
+
 async def seed_supervision(conn: asyncpg.Connection, rng: random.Random) -> None:
     await seed_disclosure_rules(conn)
     await seed_tasks(conn, rng)
+    await seed_relay_and_urging(conn)
+    await seed_inspection_reports(conn)
     await seed_ledger(conn, rng)

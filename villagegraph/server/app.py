@@ -5,6 +5,8 @@
 /graphiql-assets/  the GraphiQL page's scripts and styles (villagegraph/graphiql.py)
 /health   200 when the database answers
 /metrics  Prometheus text
+/export/{dashboard|statistics|analytics|tasks}.{xlsx|csv}  reports for 上报, produced by
+          running the GraphQL operation through the view (export.py)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from villagegraph.database import Database, create_login_pool, create_request_po
 from villagegraph.graphiql import assets_route
 from villagegraph.metrics import Metrics
 from villagegraph.server.auth import BearerAuth
+from villagegraph.server.export import Export
 from villagegraph.server.http_limits import HttpLimits
 from villagegraph.server.probes import Probes
 from villagegraph.server.state import AppState
@@ -47,13 +50,16 @@ def create_app(settings: Settings, database: Database) -> Starlette:
             await state.pool.close()
 
     probes = Probes(state)
-    graphql = BearerAuth(VillageGraphQL(state), state.tokens, state.metrics)
+    view = VillageGraphQL(state)
+    graphql = BearerAuth(view, state.tokens, state.metrics)
+    export = BearerAuth(Export(view), state.tokens, state.metrics)
     return Starlette(
         routes=[
             Route("/health", probes.health),
             Route("/metrics", probes.metrics),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/export/{file}", export, methods=["GET"]),
             assets_route(),
         ],
         lifespan=lifespan,

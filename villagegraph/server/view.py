@@ -148,6 +148,33 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
         )
         return result
 
+    async def execute_internal(
+        self, request: Request, query: str, variables: dict[str, Any]
+    ) -> ExecutionResult:
+        """Run one query for another endpoint of this service (exports, server/export.py)
+        exactly as /graphql would for the same request: its caller's context and
+        transaction, the rate limit and document limits of its tier, the schema with its
+        extensions (error masking, commit)."""
+        response = Response()
+        context = await self.get_context(request, response)
+        request_data = GraphQLRequestData(
+            query=query, variables=variables, operation_name=None, extensions=None
+        )
+        try:
+            await self._admit(request, response, context, query, request_data)
+        except VillageGraphError as refusal:
+            await context.db.close(commit=False)
+            return ExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        refusal.message,
+                        extensions={**refusal.extensions, "requestId": context.request_id},
+                    )
+                ],
+            )
+        return await self.schema.execute(query, variable_values=variables, context_value=context)
+
     async def _execute(
         self,
         request: Request,
