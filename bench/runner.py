@@ -161,13 +161,12 @@ async def load_env(conn: asyncpg.Connection, settings: Settings) -> BenchEnv:
         assert row is not None, f"no {level} official: seed a scale first"
         officials[level] = (row["account_id"], row["unit_code"])
     analyst = await conn.fetchval("select account_id from vg.grants where role = 'ANALYST'")
-    accounts = {analyst, *(a for a, _ in residents), *(a for a, _ in officials.values())}
-    # One database session per account, opened as the login path would (the admin may).
+    # One database session per account any case may act as (cases pick cadres, officials
+    # and residents of their own), opened as the login path would (the admin may).
     sessions = {
         row["account"]: row["session"]
         for row in await conn.fetch(
-            "select a as account, vg.open_session(a) as session from unnest($1::bigint[]) a",
-            sorted(accounts),
+            "select a.id as account, vg.open_session(a.id) as session from vg.accounts a"
         )
     }
     return BenchEnv(
