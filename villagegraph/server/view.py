@@ -37,7 +37,12 @@ from villagegraph.schema.extensions import INTERNAL_MESSAGE
 from villagegraph.schema.subscriptions import SocketSession
 from villagegraph.server.admission import Admission
 from villagegraph.server.auth import caller_of
-from villagegraph.server.responses import GRAPHQL_RESPONSE, as_graphql_response, cacheable
+from villagegraph.server.responses import (
+    GRAPHQL_RESPONSE,
+    as_graphql_response,
+    cacheable,
+    too_large,
+)
 from villagegraph.server.state import AppState
 from villagegraph.server.websocket import (
     MAX_SUBSCRIPTIONS_PER_SOCKET,
@@ -94,7 +99,12 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
             )
         credential = caller.credential if caller else None
         session = RequestSession(self.state.request_pool(), credential, self.state.login())
-        return Context(db=session, **common)
+        return Context(
+            db=session,
+            client_address=request.client.host if request.client else "-",
+            admit_login=self.admission.admit_login,
+            **common,
+        )
 
     async def on_ws_connect(self, context: Any) -> Any:
         await log_in(context, self.state.tokens)
@@ -201,6 +211,7 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
                 query,
                 request_data.operation_name,
                 request_data.variables,
+                gateway=self.admission.is_gateway(request.headers.get("x-gateway-token")),
             )
         except RateLimited as refusal:
             sub_response.status_code = 429
@@ -217,6 +228,8 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
         response = await super().run(request, context, root_value)
         if not (isinstance(request, Request) and isinstance(response, Response)):
             return response
+        if len(response.body) > self.state.settings.max_response_bytes:
+            response = too_large(response, self.state.settings.max_response_bytes)
         if response.media_type == "application/json" and GRAPHQL_RESPONSE in request.headers.get(
             "accept", ""
         ):
