@@ -84,6 +84,8 @@ class Settings:
     # API protection (villagegraph/limits.py): per-role overrides of DEFAULT_LIMITS, e.g.
     # VILLAGEGRAPH_LIMITS='{"anonymous": {"rate_per_minute": 30}}'.
     limits: dict[str, dict[str, int]] = setting("VILLAGEGRAPH_LIMITS", {}, json_object)
+    # Login attempts (login, refreshToken, changePassword) per client address and minute.
+    login_attempts_per_minute: int = setting("VILLAGEGRAPH_LOGIN_ATTEMPTS_PER_MINUTE", 10, int)
     # The one schema-visibility switch: introspection, `_service { sdl }` and websockets.
     anonymous_introspection: bool = setting("VILLAGEGRAPH_ANONYMOUS_INTROSPECTION", True, flag)
     # The federation gateway's way to the SDL when the switch is off: `X-Gateway-Token`.
@@ -127,6 +129,9 @@ class Settings:
     # shows. `villagegraph migrate` writes it into vg.disclosure_settings, where the
     # database enforces it; it cannot go below 2.
     min_group_size: int = setting("VILLAGEGRAPH_MIN_GROUP_SIZE", 5, int)
+    # `villagegraph serve` seeds the demo accounts (password `demo`) into an empty external
+    # database only when asked: --demo or this flag.
+    demo: bool = setting("VILLAGEGRAPH_DEMO", False, flag)
     # `villagegraph serve`'s defaults for --host and --port (not read from the environment).
     host: str = "127.0.0.1"
     port: int = 8000

@@ -370,11 +370,6 @@ class Bucket:
     burst: int
 
 
-# Login attempts per client address, whoever they are for (per-account failures are
-# counted in the database: vg.login_failed).
-LOGIN_PER_ADDRESS = Bucket(rate_per_minute=10, burst=10)
-
-
 class Buckets(Protocol):
     """Where token buckets live. `take` takes one token from `key`'s bucket and returns 0
     when allowed, else the seconds until one is available. RateLimiter keeps them in this

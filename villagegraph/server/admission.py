@@ -17,7 +17,7 @@ from graphql import GraphQLSchema
 
 from villagegraph.config import Settings
 from villagegraph.limits import (
-    LOGIN_PER_ADDRESS,
+    Bucket,
     Buckets,
     Measure,
     RateLimiter,
@@ -59,8 +59,10 @@ class Admission:
         return hmac.compare_digest(expected.encode(), presented.encode())
 
     def admit_login(self, client_host: str) -> None:
-        """One login attempt from this address (whatever account it names)."""
-        wait = self.rate_limiter.take(f"login:{client_host}", LOGIN_PER_ADDRESS)
+        """One login attempt from this address, whatever account it names (wrong passwords
+        are counted per phone in the database: tenants/login.py)."""
+        per_minute = self.settings.login_attempts_per_minute
+        wait = self.rate_limiter.take(f"login:{client_host}", Bucket(per_minute, per_minute))
         if wait > 0:
             raise rate_limited(wait)
 
