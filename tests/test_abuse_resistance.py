@@ -165,7 +165,7 @@ async def test_finding_2_health_stays_responsive_while_an_oversized_request_is_r
 ):
     """The one timed assertion the issue asks for, with a generous bound: the oversized
     request is refused before any work, so /health answers as quickly as without it."""
-    async with service(database, settings) as http:
+    async with service(database, settings, limits={}) as http:  # the production limits
         body = {"query": ENTITIES, "variables": {"r": representations(5_000)}}
 
         async def probe() -> float:
@@ -213,3 +213,82 @@ async def test_finding_6_analytics_next_to_other_root_fields_shares_the_connecti
     for _ in range(3):
         result = await gql.raw(document, as_=ANALYST)
         assert "errors" not in result, result
+
+
+# ---------------------------------------------------------------- finding 7: websockets
+
+
+async def test_finding_7_websockets_have_a_login_deadline_and_caps(
+    database, settings, owner_pool, gql
+):
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+    from tests.api_support import LiveServer
+
+    limited = dataclasses.replace(
+        settings,
+        ws_init_timeout_seconds=0.5,
+        ws_max_sockets_per_address=3,
+        ws_max_sockets_per_principal=1,
+    )
+    token = await gql.token(RESIDENT)
+    with LiveServer(create_app(limited, database)) as live:
+        url = f"ws://127.0.0.1:{live.port}/graphql"
+        protocols = ["graphql-transport-ws"]
+        # No connection_init: closed at the deadline (4408), however long the client waits.
+        silent = await connect(url, subprotocols=protocols)
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(silent.recv(), 10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
+        # One socket per account: a second connection_init with the same token is refused.
+        first = await connect(url, subprotocols=protocols)
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+        await first.send(json.dumps(init))
+        assert json.loads(await first.recv())["type"] == "connection_ack"
+        second = await connect(url, subprotocols=protocols)
+        await second.send(json.dumps(init))
+        with pytest.raises(ConnectionClosed) as refused:
+            await asyncio.wait_for(second.recv(), 10)
+        assert refused.value.rcvd is not None and refused.value.rcvd.code == 4403
+        # Three sockets per address: the fourth is refused before the handshake.
+        others = [await connect(url, subprotocols=protocols) for _ in range(2)]
+        with pytest.raises(InvalidStatus):
+            await connect(url, subprotocols=protocols)
+        for socket in (first, *others):
+            await socket.close()
+
+
+# ---------------------------------------------------------------- finding 8: deployment
+
+
+def test_finding_8_the_image_and_compose_start_without_demo_accounts_as_least_privileged():
+    from pathlib import Path
+
+    import yaml
+
+    from villagegraph.cli import parser
+
+    root = Path(__file__).resolve().parent.parent
+    assert "--demo" not in (root / "Dockerfile").read_text().split("CMD", 1)[1]
+    compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+    services = compose["services"]
+    migrate, service = services["migrate"], services["villagegraph"]
+    assert "migrate --create-roles" in " ".join(migrate["command"])
+    assert "--no-migrate" in service["command"] and "--demo" not in service["command"]
+    parser().parse_args(service["command"][1:])  # the CLI accepts the command as written
+    url = service["environment"]["VILLAGEGRAPH_DATABASE_URL"]
+    assert "@" not in url, "the service must not hold the admin's credentials"
+    for name, value in {**service["environment"], **services["postgres"]["environment"]}.items():
+        if "PASSWORD" in name or "SECRET" in name or "TOKEN" in name:
+            assert str(value).startswith("${"), f"{name} must come from the environment"
+    assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+async def test_finding_8_metrics_can_require_a_bearer_token(database, settings, owner_pool):
+    async with service(database, settings, metrics_token="scrape-secret") as http:
+        assert (await http.get("/metrics")).status_code == 401
+        wrong = await http.get("/metrics", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        right = await http.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
+        assert right.status_code == 200

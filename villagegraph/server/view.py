@@ -14,6 +14,7 @@ import dataclasses
 import logging
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -47,6 +48,7 @@ from villagegraph.server.state import AppState
 from villagegraph.server.websocket import (
     MAX_SUBSCRIPTIONS_PER_SOCKET,
     LimitedTransportWS,
+    SocketCounts,
     log_in,
 )
 from villagegraph.tenants.session import RequestSession, UnknownAccount
@@ -72,6 +74,10 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
             graphql_ide="graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_SOCKET,
+            connection_init_wait_timeout=timedelta(seconds=state.settings.ws_init_timeout_seconds),
+        )
+        self.sockets = SocketCounts(
+            state.settings.ws_max_sockets_per_principal, state.settings.ws_max_sockets_per_address
         )
         self.state = state
         self.admission = Admission(state.settings, graphql_core_schema(schema))
@@ -92,6 +98,8 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
             "hub": self.state.notice_hub(),
         }
         if isinstance(request, WebSocket):
+            # Events read in transactions of their own, on a pool of their own.
+            common["pool"] = self.state.events()
             return SocketContext(
                 db=SocketSession(None),
                 admit_subscription=self.admission.admit_subscription,
@@ -108,6 +116,7 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Any) -> Any:
         await log_in(context, self.state.tokens)
+        self.sockets.sign_in(context.request, context.db.account_id)
         return await super().on_ws_connect(context)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
@@ -225,6 +234,14 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
         return request_data.operation_name
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        if isinstance(request, WebSocket):
+            if not self.sockets.open(request):
+                await request.close(code=1013)  # try again later
+                return None
+            try:
+                return await super().run(request, context, root_value)
+            finally:
+                self.sockets.close(request)
         response = await super().run(request, context, root_value)
         if not (isinstance(request, Request) and isinstance(response, Response)):
             return response
