@@ -73,9 +73,7 @@ def check_new_password(password: str, phone: str) -> None:
         raise BadUserInput(problem, argument="new")
 
 
-async def change_password(
-    db: ScopedSession, phone: str, old: str, new: str, address: str
-) -> int:
+async def change_password(db: ScopedSession, phone: str, old: str, new: str, address: str) -> int:
     """Verify the old password (counted like a login), store the new one's hash and end
     every other session of the account. Returns how many sessions ended."""
     try:

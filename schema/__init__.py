@@ -12,8 +12,8 @@ import strawberry
 from graphql import GraphQLSchema
 from strawberry.extensions import QueryDepthLimiter, ValidationCache
 from strawberry.federation.schema import FederationAny
-from strawberry.types.info import Info
 from strawberry.tools import merge_types
+from strawberry.types.info import Info
 
 from villagegraph.config import Settings
 from villagegraph.domains import parts

@@ -96,7 +96,9 @@ async def start_session(info: Info, pair: SessionPair, action: str) -> LoginPayl
     principal = await db.set_account(Credential(pair.account_id, pair.session))
     if principal is None:
         raise Unauthenticated("Wrong phone number or password.")
-    await db.audit(action, None, "account", pair.account_id, {"address": info.context.client_address})
+    await db.audit(
+        action, None, "account", pair.account_id, {"address": info.context.client_address}
+    )
     token, expires_at = info.context.tokens.issue_with_expiry(pair.account_id, pair.session)
     return LoginPayload(
         token=token,
@@ -156,5 +158,7 @@ class AccountMutation:
         admit_login(info)
         db = info.context.db
         ended = await change_password(db, principal.phone, old, new, info.context.client_address)
-        await db.audit("password.change", None, "account", principal.account_id, {"endedSessions": ended})
+        await db.audit(
+            "password.change", None, "account", principal.account_id, {"endedSessions": ended}
+        )
         return True

@@ -62,7 +62,9 @@ class SocketSession(ScopedSession):
     async def execute(self, sql: str, *args: Any) -> str:
         return await self._event().execute(sql, *args)
 
-    async def fetch_with_timeout(self, sql: str, args: Any, timeout_ms: int) -> list[asyncpg.Record]:
+    async def fetch_with_timeout(
+        self, sql: str, args: Any, timeout_ms: int
+    ) -> list[asyncpg.Record]:
         return await self._event().fetch_with_timeout(sql, args, timeout_ms)
 
     async def audit(

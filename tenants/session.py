@@ -52,7 +52,9 @@ class ScopedSession(abc.ABC):
     async def execute(self, sql: str, *args: Any) -> str: ...
 
     @abc.abstractmethod
-    async def fetch_with_timeout(self, sql: str, args: Any, timeout_ms: int) -> list[asyncpg.Record]:
+    async def fetch_with_timeout(
+        self, sql: str, args: Any, timeout_ms: int
+    ) -> list[asyncpg.Record]:
         """`sql` in a savepoint under a statement timeout; a timeout ends only the savepoint."""
 
     @abc.abstractmethod
@@ -167,7 +169,9 @@ class RequestSession(ScopedSession):
             self.statements += 1
             return await conn.execute(sql, *args)
 
-    async def fetch_with_timeout(self, sql: str, args: Any, timeout_ms: int) -> list[asyncpg.Record]:
+    async def fetch_with_timeout(
+        self, sql: str, args: Any, timeout_ms: int
+    ) -> list[asyncpg.Record]:
         """A nested transaction with its own statement timeout, for a statement that may
         fail without ending the request. The lock is held throughout: no other field's
         statement may run between the savepoint and its release."""

@@ -54,7 +54,7 @@ async def test_finding_1_several_operations_without_a_known_name_are_a_request_e
 
 async def test_finding_1_limits_are_measured_on_the_selected_operation(strict):
     document = f"query A {{ {ALIASES_31} }} query B {{ __typename }}"
-    error = (await strict.http.post("/graphql", json={"query": document, "operationName": "A"}))
+    error = await strict.http.post("/graphql", json={"query": document, "operationName": "A"})
     assert error.json()["errors"][0]["extensions"]["limit"] == "aliases"
     fine = await strict.http.post("/graphql", json={"query": document, "operationName": "B"})
     assert fine.json() == {"data": {"__typename": "Query"}}

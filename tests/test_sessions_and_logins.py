@@ -25,7 +25,9 @@ async def post(http, query, variables=None, token=None, headers=None):
     headers = dict(headers or {})
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    answer = await http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+    answer = await http.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
     return answer
 
 
@@ -175,14 +177,16 @@ async def test_finding_4_logout_ends_the_session_and_its_refresh_token(client, m
     assert (await me(client, other["token"]))["phone"] == phone  # another device stays
 
 
-async def test_finding_4_a_password_change_ends_every_other_session(client, make_village, owner_pool):
+async def test_finding_4_a_password_change_ends_every_other_session(
+    client, make_village, owner_pool
+):
     phone = (await make_village(residents=1))["residents"][0]["phone"]
     mine, stolen = await log_in(client, phone), await log_in(client, phone)
     change = "mutation($o: String!, $n: String!) { changePassword(old: $o, new: $n) }"
     for weak in ("short", "aaaaaaaaaaaa", f"x{phone}y", "1234567890"):
         error = (await post(client, change, {"o": "demo", "n": weak}, mine["token"])).json()
         assert error["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", weak
-    wrong = (await post(client, change, {"o": "nope", "n": "a-new-long-pass"}, mine["token"]))
+    wrong = await post(client, change, {"o": "nope", "n": "a-new-long-pass"}, mine["token"])
     assert wrong.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     ok = await post(client, change, {"o": "demo", "n": "a-new-long-pass"}, mine["token"])
     assert ok.json() == {"data": {"changePassword": True}}

@@ -72,13 +72,21 @@ TIERS = ("anonymous", "resident", "official", "analyst")
 
 DEFAULT_LIMITS: dict[str, RoleLimits] = {
     "anonymous": RoleLimits(
-        depth=8, tokens=1000, aliases=10, page_size=100, cost=2_000,
+        depth=8,
+        tokens=1000,
+        aliases=10,
+        page_size=100,
+        cost=2_000,
         rate_per_minute=120,
         burst=60,
         list_items=50,
     ),
     "resident": RoleLimits(
-        depth=10, tokens=2000, aliases=20, page_size=100, cost=5_000,
+        depth=10,
+        tokens=2000,
+        aliases=20,
+        page_size=100,
+        cost=5_000,
         rate_per_minute=240,
         burst=120,
         list_items=100,

@@ -39,7 +39,9 @@ def too_large(response: Response, ceiling: int) -> Response:
     extensions = {"code": QueryTooComplex.code, "limit": "responseSize", "max": ceiling}
     if request_id:
         extensions["requestId"] = request_id
-    message = f"The result is larger than {ceiling} bytes; ask for less (fewer fields, smaller pages)."
+    message = (
+        f"The result is larger than {ceiling} bytes; ask for less (fewer fields, smaller pages)."
+    )
     return JSONResponse(
         {"data": None, "errors": [{"message": message, "extensions": extensions}]},
         status_code=response.status_code,
