@@ -1,5 +1,5 @@
--- 0014_abuse_resistance upgrade: sent as is, in one transaction, by
--- versions/0014_abuse_resistance.py. Conventions: docs/CONVENTIONS.md; the protocol:
+-- 0015_abuse_resistance upgrade: sent as is, in one transaction, by
+-- versions/0015_abuse_resistance.py. Conventions: docs/CONVENTIONS.md; the protocol:
 -- docs/ARCHITECTURE.md, "Sessions and logins".
 set local role vg_owner;
 set local search_path = vg, public;

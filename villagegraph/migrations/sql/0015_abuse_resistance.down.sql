@@ -1,4 +1,4 @@
--- 0014_abuse_resistance downgrade: sent as is, in one transaction.
+-- 0015_abuse_resistance downgrade: sent as is, in one transaction.
 set local role vg_owner;
 set local search_path = vg, public;
 

@@ -8,21 +8,21 @@ that rotate on use, a reused one ending its whole family; logout ends the family
 password change ends every other one; a disabled account (`vg.accounts.disabled_at`) has
 no session. docs/ARCHITECTURE.md, "Sessions and logins".
 
-Revision ID: 0014_abuse_resistance
-Revises: 0013_database_boundary
+Revision ID: 0015_abuse_resistance
+Revises: 0014_personal_data
 """
 
 from villagegraph.migrations.helpers import run_sql_file
 
-revision = "0014_abuse_resistance"
-down_revision = "0013_database_boundary"
+revision = "0015_abuse_resistance"
+down_revision = "0014_personal_data"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    run_sql_file("0014_abuse_resistance.up.sql")
+    run_sql_file("0015_abuse_resistance.up.sql")
 
 
 def downgrade() -> None:
-    run_sql_file("0014_abuse_resistance.down.sql")
+    run_sql_file("0015_abuse_resistance.down.sql")
