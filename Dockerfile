@@ -3,5 +3,8 @@ WORKDIR /app
 COPY . .
 RUN pip install --no-cache-dir .
 EXPOSE 8000
-# With VILLAGEGRAPH_DATABASE_URL set, serve migrates that database (and seeds with --demo).
-CMD ["villagegraph", "serve", "--host", "0.0.0.0", "--port", "8000", "--demo"]
+# No demo accounts unless asked (VILLAGEGRAPH_DEMO=true or `serve --demo`); no proxy headers
+# trusted unless VILLAGEGRAPH_FORWARDED_ALLOW_IPS names the proxy. In docker-compose.yml a
+# one-shot `migrate` service prepares the database with the admin URL and this service runs
+# with --no-migrate, connecting as vg_request and vg_login only.
+CMD ["villagegraph", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -99,11 +99,8 @@ async def run_analytics(
     if request.by_category and request.measure.category is None:
         raise BadUserInput(f"{request.measure.name} has no category.", argument="by")
     sql, args = build_sql(request)
-    savepoint = await db.savepoint()
     try:
-        async with savepoint:
-            await db.execute(f"set local statement_timeout = {int(timeout_ms)}")
-            rows = await db.fetch(sql, *args)
+        rows = await db.fetch_with_timeout(sql, args, timeout_ms)
     except asyncpg.QueryCanceledError as error:
         raise QueryTooComplex(
             f"The analysis took longer than {timeout_ms} ms; narrow the unit, period or grouping.",

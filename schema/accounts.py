@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 
 import strawberry
 
 from villagegraph.errors import Unauthenticated
-from villagegraph.resolvers.accounts import authenticate
+from villagegraph.resolvers.accounts import change_password, check_password
 from villagegraph.resolvers.residents import ResidentByIdLoader
-from villagegraph.schema.context import Info, principal_of
+from villagegraph.schema.context import Info, principal_of, require_principal
 from villagegraph.schema.hierarchy import OrgUnit, load_unit
 from villagegraph.schema.inputs import text
 from villagegraph.schema.residents import Resident
+from villagegraph.tenants.auth import Credential
+from villagegraph.tenants.login import SessionPair
 from villagegraph.tenants.principal import Principal
 
 
@@ -67,10 +70,16 @@ class Account:
         return None if row is None else Resident.from_row(row)
 
 
-@strawberry.type
+@strawberry.type(
+    description="A session: a short-lived bearer token and the refresh token that renews it."
+)
 class LoginPayload:
     token: str
     account: Account
+    refresh_token: str = strawberry.field(
+        description="Exchange it once, with `refreshToken`, for a new pair before it expires."
+    )
+    expires_at: datetime = strawberry.field(description="When `token` stops working.")
 
 
 @strawberry.type
@@ -81,23 +90,75 @@ class AccountQuery:
         return None if principal is None else Account(principal=principal)
 
 
+async def start_session(info: Info, pair: SessionPair, action: str) -> LoginPayload:
+    """Switch the request to a session the login path opened, audit it, and answer it."""
+    db = info.context.db
+    principal = await db.set_account(Credential(pair.account_id, pair.session))
+    if principal is None:
+        raise Unauthenticated("Wrong phone number or password.")
+    await db.audit(
+        action, None, "account", pair.account_id, {"address": info.context.client_address}
+    )
+    token, expires_at = info.context.tokens.issue_with_expiry(pair.account_id, pair.session)
+    return LoginPayload(
+        token=token,
+        account=Account(principal=principal),
+        refresh_token=pair.refresh,
+        expires_at=expires_at,
+    )
+
+
+def admit_login(info: Info) -> None:
+    if info.context.admit_login is not None:
+        info.context.admit_login(info.context.client_address)
+
+
 @strawberry.type
 class AccountMutation:
-    @strawberry.mutation(description="Exchange phone and password for a bearer token.")
+    @strawberry.mutation(
+        description="Exchange phone and password for a session. Wrong passwords are counted "
+        "per phone: growing waits, then a temporary lock (RATE_LIMITED, retryAfterSeconds)."
+    )
     async def login(self, info: Info, phone: str, password: str) -> LoginPayload:
+        admit_login(info)
         phone = text(phone, "phone", max_length=32)
-        if len(password) > 256:
+        login = info.context.db.login_path()
+        account_id = await check_password(login, phone, password, info.context.client_address)
+        pair = await login.open(account_id, info.context.settings.refresh_ttl_seconds)
+        if pair is None:
             raise Unauthenticated("Wrong phone number or password.")
+        return await start_session(info, pair, "login")
+
+    @strawberry.mutation(
+        description="A new session pair for a refresh token, which is then used up. A "
+        "refresh token used twice ends every session it led to."
+    )
+    async def refresh_token(self, info: Info, refresh_token: str) -> LoginPayload:
+        admit_login(info)
+        login = info.context.db.login_path()
+        pair = await login.refresh(refresh_token[:200], info.context.settings.refresh_ttl_seconds)
+        if pair is None:
+            raise Unauthenticated("This refresh token is no longer valid; log in again.")
+        return await start_session(info, pair, "session.refresh")
+
+    @strawberry.mutation(description="End the caller's session (its refresh token too).")
+    async def logout(self, info: Info) -> bool:
+        principal = await require_principal(info, "log out")
         db = info.context.db
-        account_id = await authenticate(db, phone, password)
-        if account_id is None:
-            raise Unauthenticated("Wrong phone number or password.")
-        principal = await db.set_account(account_id)
-        if principal is None:
-            raise Unauthenticated("Wrong phone number or password.")
-        await db.audit("login", None, "account", account_id)
-        assert db.credential is not None
-        return LoginPayload(
-            token=info.context.tokens.issue(account_id, db.credential.token),
-            account=Account(principal=principal),
+        ended = bool(await db.fetchval("select vg.end_session()"))
+        await db.audit("logout", None, "account", principal.account_id)
+        return ended
+
+    @strawberry.mutation(
+        description="Replace the caller's password (at least 10 characters, not the phone, "
+        "not a common one); every other session of the account ends."
+    )
+    async def change_password(self, info: Info, old: str, new: str) -> bool:
+        principal = await require_principal(info, "change your password")
+        admit_login(info)
+        db = info.context.db
+        ended = await change_password(db, principal.phone, old, new, info.context.client_address)
+        await db.audit(
+            "password.change", None, "account", principal.account_id, {"endedSessions": ended}
         )
+        return True

@@ -32,6 +32,10 @@ class Context:
     # None where no app runs (a schema executed directly, in tests).
     pool: asyncpg.Pool | None = None
     hub: NoticeHub | None = None
+    # The peer address (proxy headers count only from configured proxies) and the
+    # per-address bucket of login attempts (server/admission.py); none outside an app.
+    client_address: str = "-"
+    admit_login: Callable[[str], None] | None = None
     _loaders: dict[type, Any] = field(default_factory=dict)
 
     def loader(self, loader_class: type[L]) -> L:

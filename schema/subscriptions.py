@@ -19,6 +19,7 @@ import asyncpg
 
 from villagegraph.errors import BadUserInput
 from villagegraph.tenants.auth import Credential
+from villagegraph.tenants.login import LoginPath
 from villagegraph.tenants.principal import Principal
 from villagegraph.tenants.session import ScopedSession
 
@@ -61,8 +62,10 @@ class SocketSession(ScopedSession):
     async def execute(self, sql: str, *args: Any) -> str:
         return await self._event().execute(sql, *args)
 
-    async def savepoint(self) -> Any:
-        return await self._event().savepoint()
+    async def fetch_with_timeout(
+        self, sql: str, args: Any, timeout_ms: int
+    ) -> list[asyncpg.Record]:
+        return await self._event().fetch_with_timeout(sql, args, timeout_ms)
 
     async def audit(
         self,
@@ -74,11 +77,11 @@ class SocketSession(ScopedSession):
     ) -> None:
         await self._event().audit(action, tenant, entity, entity_id, detail)
 
-    async def login_lookup(self, phone: str) -> asyncpg.Record | None:
-        return await self._event().login_lookup(phone)
+    def login_path(self) -> LoginPath:
+        return self._event().login_path()
 
-    async def set_account(self, account_id: int) -> Principal | None:
-        return await self._event().set_account(account_id)
+    async def set_account(self, credential: Credential) -> Principal | None:
+        return await self._event().set_account(credential)
 
     async def close(self, commit: bool) -> None:
         """Each event's session is closed by its subscription; nothing is left to end."""

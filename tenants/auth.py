@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -88,6 +89,10 @@ class TokenService:
 
     def issue(self, account_id: int, session: str) -> str:
         """A bearer token for `session` (the credential `vg.open_session` returned)."""
+        return self.issue_with_expiry(account_id, session)[0]
+
+    def issue_with_expiry(self, account_id: int, session: str) -> tuple[str, datetime]:
+        """A bearer token for `session`, and when it expires (Settings.token_ttl_seconds)."""
         if not self.settings.jwt_algorithm.startswith("HS"):
             raise RuntimeError("tokens are issued by the external identity provider")
         now = int(time.time())
@@ -98,7 +103,8 @@ class TokenService:
             "iat": now,
             "exp": now + self.settings.token_ttl_seconds,
         }
-        return jwt.encode(claims, self._hs_secret(), algorithm="HS256")
+        expires_at = datetime.fromtimestamp(now + self.settings.token_ttl_seconds, tz=UTC)
+        return jwt.encode(claims, self._hs_secret(), algorithm="HS256"), expires_at
 
     async def credential_for_header(self, header: str) -> Credential:
         """The credential of an `Authorization: Bearer <JWT>` value; InvalidToken when it is

@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 
 from villagegraph.tenants.auth import Credential
+from villagegraph.tenants.login import LoginPath
 from villagegraph.tenants.principal import Principal
 
 
@@ -51,7 +52,10 @@ class ScopedSession(abc.ABC):
     async def execute(self, sql: str, *args: Any) -> str: ...
 
     @abc.abstractmethod
-    async def savepoint(self) -> Any: ...
+    async def fetch_with_timeout(
+        self, sql: str, args: Any, timeout_ms: int
+    ) -> list[asyncpg.Record]:
+        """`sql` in a savepoint under a statement timeout; a timeout ends only the savepoint."""
 
     @abc.abstractmethod
     async def audit(
@@ -64,10 +68,10 @@ class ScopedSession(abc.ABC):
     ) -> None: ...
 
     @abc.abstractmethod
-    async def login_lookup(self, phone: str) -> asyncpg.Record | None: ...
+    def login_path(self) -> LoginPath: ...
 
     @abc.abstractmethod
-    async def set_account(self, account_id: int) -> Principal | None: ...
+    async def set_account(self, credential: Credential) -> Principal | None: ...
 
     @property
     @abc.abstractmethod
@@ -165,11 +169,18 @@ class RequestSession(ScopedSession):
             self.statements += 1
             return await conn.execute(sql, *args)
 
-    async def savepoint(self) -> Any:
-        """A nested transaction, for a statement that may fail without ending the request."""
+    async def fetch_with_timeout(
+        self, sql: str, args: Any, timeout_ms: int
+    ) -> list[asyncpg.Record]:
+        """A nested transaction with its own statement timeout, for a statement that may
+        fail without ending the request. The lock is held throughout: no other field's
+        statement may run between the savepoint and its release."""
         async with self._lock:
             conn = await self._start()
-        return conn.transaction()
+            self.statements += 2
+            async with conn.transaction():
+                await conn.execute(f"set local statement_timeout = {int(timeout_ms)}")
+                return await conn.fetch(sql, *args)
 
     async def audit(
         self,
@@ -189,28 +200,20 @@ class RequestSession(ScopedSession):
             json.dumps(detail or {}, ensure_ascii=False, default=str),
         )
 
-    def _login(self) -> asyncpg.Pool:
+    def login_path(self) -> LoginPath:
+        """The `vg_login` role's functions (passwords, failure counters, sessions)."""
         if self._login_pool is None:
             raise RuntimeError("this session has no login pool")
-        return self._login_pool
+        return LoginPath(self._login_pool)
 
-    async def login_lookup(self, phone: str) -> asyncpg.Record | None:
-        """The account id and password hash for a phone, through the login role."""
-        return await self._login().fetchrow(
-            "select account_id, password_hash from vg.login_lookup($1)", phone
-        )
-
-    async def set_account(self, account_id: int) -> Principal | None:
-        """Open a session for an account that just proved who it is (login) and switch this
-        request's context to it; `credential` is then the new session's."""
-        token = await self._login().fetchval("select vg.open_session($1)", account_id)
-        if token is None:
-            return None
+    async def set_account(self, credential: Credential) -> Principal | None:
+        """Switch this request's context to a session the login path just opened (login,
+        refresh); `credential` is then that session's."""
         async with self._lock:
             conn = await self._start()
             self.statements += 1
-            facts = await conn.fetchval("select vg.begin_request($1)", token)
-        self._credential = Credential(account_id, token)
+            facts = await conn.fetchval("select vg.begin_request($1)", credential.token)
+        self._credential = credential
         self._principal = Principal.from_facts(json.loads(facts)) if facts else None
         return self._principal
 

@@ -78,12 +78,14 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         "aliases": 10_000,
         "cost": 10_000_000,
         "tokens": 1_000_000,
+        "list_items": 100_000,
     }
     return Settings(
         home=home,
         database_url=None,
         jwt_secret="test-secret-" + uuid.uuid4().hex,
         limits={tier: dict(unlimited) for tier in ("anonymous", "resident", "official", "analyst")},
+        login_attempts_per_minute=1_000_000,
     )
 
 

@@ -236,6 +236,12 @@ json_values = st.recursive(
 )
 documents = st.one_of(
     st.text(max_size=200),
+    # Several operations, with and without a name choosing one (issue 13, finding 1).
+    st.builds(
+        lambda a, b: f"query A {{ {a} }} query B {{ {b} }}",
+        st.sampled_from(["__typename", "me { id }", "__schema { queryType { name } }"]),
+        st.sampled_from(["__typename", "_service { sdl }", "me { id }"]),
+    ),
     st.builds(
         lambda field, junk: f"query($s: ID!, $n: Int, $t: String) {{ {field} }}{junk}",
         st.sampled_from(FIELDS),
@@ -246,8 +252,23 @@ variables = st.fixed_dictionaries(
     {"s": st.text(max_size=30) | st.from_regex(r"\A[0-9]{10,14}\Z")},
     optional={"n": json_values, "t": json_values},
 )
+# Representation lists of any length, far past every role's cap (issue 13, finding 2).
+representations = st.builds(
+    lambda n, typename: {
+        "query": "query($r: [_Any!]!) { _entities(representations: $r) { __typename } }",
+        "variables": {"r": [{"__typename": typename, "code": "330302006001"}] * n},
+    },
+    st.integers(min_value=0, max_value=5_000),
+    st.sampled_from(["OrgUnit", "Notice", "Nope", ""]),
+)
 bodies = st.one_of(
-    st.builds(lambda q, v: {"query": q, "variables": v}, documents, variables),
+    st.builds(
+        lambda q, v, name: {"query": q, "variables": v, "operationName": name},
+        documents,
+        variables,
+        st.sampled_from([None, "A", "B", "C"]),
+    ),
+    representations,
     st.builds(lambda q, v: {"query": q, "variables": v}, documents, json_values),
     json_values.map(lambda v: {"query": v}),
     json_values,
@@ -261,9 +282,15 @@ bodies = st.one_of(
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(body=bodies, authorised=st.booleans())
-async def test_fuzzed_requests_get_clear_answers(client, gql, body, authorised):
+@given(
+    body=bodies,
+    authorised=st.booleans(),
+    forwarded=st.none() | st.text(max_size=40) | st.ip_addresses().map(str),
+)
+async def test_fuzzed_requests_get_clear_answers(client, gql, body, authorised, forwarded):
     headers = {"content-type": "application/json"}
+    if forwarded is not None and forwarded.isprintable() and forwarded.isascii():
+        headers["x-forwarded-for"] = forwarded  # random proxy headers change nothing
     if authorised:
         headers["authorization"] = f"Bearer {await gql.token(VILLAGE_CADRE)}"
     response = await client.post("/graphql", content=json.dumps(body).encode(), headers=headers)

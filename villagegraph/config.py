@@ -72,7 +72,9 @@ class Settings:
     jwt_jwks_url: str | None = setting("VILLAGEGRAPH_JWT_JWKS_URL", None, optional_text)
     jwt_issuer: str = setting("VILLAGEGRAPH_JWT_ISSUER", "villagegraph")
     jwt_audience: str | None = setting("VILLAGEGRAPH_JWT_AUDIENCE", None, optional_text)
-    token_ttl_seconds: int = setting("VILLAGEGRAPH_TOKEN_TTL", 7 * 24 * 3600, int)
+    # Access tokens are short-lived; the refresh token (rotated on use) keeps a login going.
+    token_ttl_seconds: int = setting("VILLAGEGRAPH_TOKEN_TTL", 15 * 60, int)
+    refresh_ttl_seconds: int = setting("VILLAGEGRAPH_REFRESH_TTL", 30 * 24 * 3600, int)
     max_depth: int = setting("VILLAGEGRAPH_MAX_DEPTH", 12, int)
     pool_min_size: int = setting("VILLAGEGRAPH_POOL_MIN", 2, int)
     pool_max_size: int = setting("VILLAGEGRAPH_POOL_MAX", 10, int)
@@ -82,7 +84,23 @@ class Settings:
     # API protection (villagegraph/limits.py): per-role overrides of DEFAULT_LIMITS, e.g.
     # VILLAGEGRAPH_LIMITS='{"anonymous": {"rate_per_minute": 30}}'.
     limits: dict[str, dict[str, int]] = setting("VILLAGEGRAPH_LIMITS", {}, json_object)
+    # Login attempts (login, refreshToken, changePassword) per client address and minute.
+    login_attempts_per_minute: int = setting("VILLAGEGRAPH_LOGIN_ATTEMPTS_PER_MINUTE", 10, int)
+    # The one schema-visibility switch: introspection, `_service { sdl }` and websockets.
     anonymous_introspection: bool = setting("VILLAGEGRAPH_ANONYMOUS_INTROSPECTION", True, flag)
+    # The federation gateway's way to the SDL when the switch is off: `X-Gateway-Token`.
+    gateway_token: str | None = setting("VILLAGEGRAPH_GATEWAY_TOKEN", None, optional_text)
+    # The largest response body; a bigger result is replaced by QUERY_TOO_COMPLEX.
+    max_response_bytes: int = setting("VILLAGEGRAPH_MAX_RESPONSE_BYTES", 8 * 1024 * 1024, int)
+    # Proxy addresses whose X-Forwarded-For / X-Forwarded-Proto uvicorn trusts
+    # (comma-separated, or *); empty: none, the peer address is the client's.
+    forwarded_allow_ips: str = setting("VILLAGEGRAPH_FORWARDED_ALLOW_IPS", "")
+    # /metrics: a bearer token it requires, and/or a separate address it is served on.
+    metrics_token: str | None = setting("VILLAGEGRAPH_METRICS_TOKEN", None, optional_text)
+    # Websockets: seconds to send connection_init; sockets per principal and per address.
+    ws_init_timeout_seconds: float = setting("VILLAGEGRAPH_WS_INIT_TIMEOUT", 5.0, float)
+    ws_max_sockets_per_principal: int = setting("VILLAGEGRAPH_WS_MAX_SOCKETS", 5, int)
+    ws_max_sockets_per_address: int = setting("VILLAGEGRAPH_WS_MAX_SOCKETS_PER_ADDRESS", 20, int)
     analyst_statement_timeout_ms: int = setting("VILLAGEGRAPH_ANALYST_TIMEOUT_MS", 5000, int)
     # Persisted documents (villagegraph/persisted.py): APQ, or only a trusted manifest.
     automatic_persisted_queries: bool = setting("VILLAGEGRAPH_APQ", True, flag)
@@ -111,6 +129,9 @@ class Settings:
     # shows. `villagegraph migrate` writes it into vg.disclosure_settings, where the
     # database enforces it; it cannot go below 2.
     min_group_size: int = setting("VILLAGEGRAPH_MIN_GROUP_SIZE", 5, int)
+    # `villagegraph serve` seeds the demo accounts (password `demo`) into an empty external
+    # database only when asked: --demo or this flag.
+    demo: bool = setting("VILLAGEGRAPH_DEMO", False, flag)
     # `villagegraph serve`'s defaults for --host and --port (not read from the environment).
     host: str = "127.0.0.1"
     port: int = 8000

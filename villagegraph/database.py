@@ -144,6 +144,20 @@ async def create_request_pool(db: Database, settings: Settings) -> asyncpg.Pool:
     return pool
 
 
+async def create_event_pool(db: Database, max_size: int = 2) -> asyncpg.Pool:
+    """Subscriptions' own small `vg_request` pool: an event's short transaction waits here,
+    never for a connection a GraphQL request needs."""
+    pool = await asyncpg.create_pool(
+        db.url("request"),
+        min_size=1,
+        max_size=max_size,
+        init=_set_search_path,
+        reset=_keep_request_session,
+    )
+    assert pool is not None
+    return pool
+
+
 async def create_login_pool(db: Database, max_size: int = 2) -> asyncpg.Pool:
     """The login path's pool (`vg_login`): password hashes and new sessions, nothing else."""
     pool = await asyncpg.create_pool(

@@ -1,11 +1,18 @@
 """What a caller may ask for: per-role limits on a document and a per-principal rate limit.
 
-A document is measured before it runs: lexical tokens (counted by the parser, which stops
-at the limit), depth, aliases, the `first` of every connection, and a cost estimate (every
-object field costs 1, times how many parents it is resolved for: `first` of a connection
-for its edges, or LIST_FANOUT for a plain list; scalars are free). Over-budget documents are refused with QUERY_TOO_COMPLEX;
-nothing of them executes. The rate limit is a token bucket per account (per client address
-for anonymous callers), kept in this process. This module does not touch the database.
+A document is measured before it runs, and only the operation that will run: a document
+with several operations must name one (`operationName`), else it is refused as
+BAD_USER_INPUT. Measured: lexical tokens (counted by the parser, which stops at the limit),
+depth, aliases, the `first` of every connection, the items of every list argument
+(`_entities` representations, ids, ...; capped per role by `list_items`), and a cost
+estimate (every object field costs 1, times how many parents it is resolved for: `first` of
+a connection for its edges, a plain list as many items as its list argument has, else
+LIST_FANOUT; each item of a list argument costs 1 more; scalars are free). Over-budget
+documents are refused with QUERY_TOO_COMPLEX; nothing of them executes. Introspection
+(`__schema`, `__type`) and the federation SDL (`_service`) are one thing: the schema.
+The rate limit is a token bucket per key (account, or client address for anonymous
+callers) behind the small `Buckets` interface, so its storage can be shared between
+processes; `RateLimiter` keeps them in this process. This module does not touch the database.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, Protocol
 
 from graphql import (
     DocumentNode,
@@ -30,8 +37,11 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    ValueNode,
     VariableNode,
     get_named_type,
     get_nullable_type,
@@ -55,16 +65,31 @@ class RoleLimits:
     cost: int
     rate_per_minute: int
     burst: int
+    list_items: int
 
 
 TIERS = ("anonymous", "resident", "official", "analyst")
 
 DEFAULT_LIMITS: dict[str, RoleLimits] = {
     "anonymous": RoleLimits(
-        depth=8, tokens=1000, aliases=10, page_size=100, cost=2_000, rate_per_minute=120, burst=60
+        depth=8,
+        tokens=1000,
+        aliases=10,
+        page_size=100,
+        cost=2_000,
+        rate_per_minute=120,
+        burst=60,
+        list_items=50,
     ),
     "resident": RoleLimits(
-        depth=10, tokens=2000, aliases=20, page_size=100, cost=5_000, rate_per_minute=240, burst=120
+        depth=10,
+        tokens=2000,
+        aliases=20,
+        page_size=100,
+        cost=5_000,
+        rate_per_minute=240,
+        burst=120,
+        list_items=100,
     ),
     "official": RoleLimits(
         depth=12,
@@ -74,6 +99,7 @@ DEFAULT_LIMITS: dict[str, RoleLimits] = {
         cost=50_000,
         rate_per_minute=600,
         burst=300,
+        list_items=1000,
     ),
     "analyst": RoleLimits(
         depth=12,
@@ -83,6 +109,7 @@ DEFAULT_LIMITS: dict[str, RoleLimits] = {
         cost=100_000,
         rate_per_minute=120,
         burst=60,
+        list_items=200,
     ),
 }
 
@@ -153,6 +180,32 @@ class _Walker:
                 return given if isinstance(given, int) else None
         return None
 
+    def _items(self, value: ValueNode | Any, inline: bool = True) -> int:
+        """The most items one list in an argument value holds (nested lists included)."""
+        if inline and isinstance(value, VariableNode):
+            return self._items(self.variables.get(value.name.value), inline=False)
+        if inline and isinstance(value, ListValueNode):
+            inner = max((self._items(v) for v in value.values), default=0)
+            return max(len(value.values), inner)
+        if inline and isinstance(value, ObjectValueNode):
+            return max((self._items(f.value) for f in value.fields), default=0)
+        if isinstance(value, list):
+            return max(len(value), max((self._items(v, False) for v in value), default=0))
+        if isinstance(value, dict):
+            return max((self._items(v, False) for v in value.values()), default=0)
+        return 0
+
+    def _list_items(self, field: FieldNode) -> int:
+        items = max((self._items(a.value) for a in field.arguments or ()), default=0)
+        if items > self.limits.list_items:
+            raise QueryTooComplex(
+                f"A list argument of `{field.name.value}` has more than "
+                f"{self.limits.list_items} items for you.",
+                limit="listItems",
+                max=self.limits.list_items,
+            )
+        return items
+
     def walk(
         self,
         selection_set: SelectionSetNode,
@@ -201,11 +254,12 @@ class _Walker:
         name = field.name.value
         if field.alias is not None:
             self.measure.aliases += 1
-        if name in ("__schema", "__type"):
+        if name in ("__schema", "__type", "_service"):
             self.measure.introspection = True
+        items = self._list_items(field)
         if field.selection_set is None:
             return
-        self.measure.cost += multiplier
+        self.measure.cost += multiplier * (1 + items)
         if self.measure.cost > self.limits.cost:
             raise QueryTooComplex(
                 f"The document's estimated cost exceeds your budget of {self.limits.cost}.",
@@ -232,7 +286,7 @@ class _Walker:
             elif isinstance(get_nullable_type(definition.type), GraphQLList) and not (
                 parent is not None and parent.name.endswith("Connection")
             ):
-                fanout = LIST_FANOUT
+                fanout = items or LIST_FANOUT
         self.walk(field.selection_set, child, multiplier * fanout, depth + 1, seen)
 
 
@@ -251,8 +305,10 @@ def measure_document(
 ) -> Measure | None:
     """Check a document against a tier's limits; raise the client-facing error if over.
 
-    Returns None when the document does not parse or names no operation: GraphQL
-    validation then reports that in its usual form.
+    Returns None when the document does not parse or has no operation: GraphQL
+    validation then reports that in its usual form. Several operations without a name
+    choosing one, or a name matching none, are refused here (BAD_USER_INPUT), so what runs
+    is always what was measured.
     """
     try:
         document = _parse(source, limits.tokens)
@@ -270,7 +326,17 @@ def measure_document(
     }
     if operation_name is not None:
         operations = [o for o in operations if o.name and o.name.value == operation_name]
-    if len(operations) != 1:
+        if not operations:
+            raise BadUserInput(
+                f"The document has no operation named {operation_name!r}.",
+                argument="operationName",
+            )
+    elif len(operations) > 1:
+        raise BadUserInput(
+            "The document has several operations; name the one to run in `operationName`.",
+            argument="operationName",
+        )
+    if not operations:
         return None
     operation = operations[0]
     root = schema.get_root_type(operation.operation)
@@ -287,19 +353,48 @@ def measure_document(
 
 
 def check_introspection(measure: Measure | None, tier: str, anonymous_allowed: bool) -> None:
+    """The one schema-visibility switch: introspection and `_service { sdl }` alike."""
     if measure is not None and measure.introspection and tier == "anonymous":
         if not anonymous_allowed:
-            raise Forbidden("Introspection is available to logged-in officials and analysts.")
+            raise Forbidden(
+                "The schema (introspection, `_service`) is available to signed-in callers "
+                "and to the federation gateway's token."
+            )
+
+
+class Rate(Protocol):
+    """A bucket's refill rate and size (RoleLimits is one)."""
+
+    @property
+    def rate_per_minute(self) -> int: ...
+
+    @property
+    def burst(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Bucket:
+    rate_per_minute: int
+    burst: int
+
+
+class Buckets(Protocol):
+    """Where token buckets live. `take` takes one token from `key`'s bucket and returns 0
+    when allowed, else the seconds until one is available. RateLimiter keeps them in this
+    process; a shared store (several workers) implements the same method."""
+
+    def take(self, key: str, limits: Rate, now: float | None = None) -> float: ...
 
 
 class RateLimiter:
-    """Token buckets per principal key; the oldest idle keys are forgotten past `max_keys`."""
+    """Token buckets per key in this process; the oldest idle keys are forgotten past
+    `max_keys`."""
 
     def __init__(self, max_keys: int = 50_000) -> None:
         self.buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self.max_keys = max_keys
 
-    def take(self, key: str, limits: RoleLimits, now: float | None = None) -> float:
+    def take(self, key: str, limits: Rate, now: float | None = None) -> float:
         """Take one request from `key`'s bucket; 0 when allowed, else seconds to wait."""
         now = time.monotonic() if now is None else now
         rate = limits.rate_per_minute / 60.0

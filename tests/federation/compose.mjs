@@ -2,7 +2,8 @@
 // the supergraph SDL on stdout (errors on stderr, exit code 1).
 //   node compose.mjs --with guild|apollo name=url[,sdl-file] ...
 // Each subgraph's SDL comes from the file when given, else from its `{ _service { sdl } }`;
-// the url is where a router will send that subgraph's requests.
+// the url is where a router will send that subgraph's requests. With GATEWAY_TOKEN set, the
+// SDL request carries it as `X-Gateway-Token` (villagegraph with anonymous introspection off).
 import { readFile } from 'node:fs/promises';
 import { parse } from 'graphql';
 import { composeServices as composeWithApollo } from '@apollo/composition';
@@ -11,7 +12,10 @@ import { composeServices as composeWithGuild } from '@theguild/federation-compos
 export async function subgraphSdl(url) {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(process.env.GATEWAY_TOKEN ? { 'x-gateway-token': process.env.GATEWAY_TOKEN } : {}),
+    },
     body: JSON.stringify({ query: '{ _service { sdl } }' }),
   });
   const result = await response.json();

@@ -13,4 +13,6 @@ RULES: dict[str, TableRule] = {
     "sessions": TableRule(
         ("id",), lambda p, row, world: account_visible(p, {"id": row["account_id"]}, world)
     ),
+    # Wrong-password counters: only the login role's functions read or write them.
+    "login_failures": TableRule(("phone",), lambda p, row, world: False),
 }

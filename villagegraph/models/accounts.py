@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, LargeBinary, Text
+from sqlalchemy import BigInteger, Integer, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 from villagegraph.models.types import TIMESTAMPTZ
@@ -26,6 +26,7 @@ class Account(SQLModel, table=True):
     resident_village: int | None = Field(default=None, sa_type=BigInteger)
     resident_id: int | None = Field(default=None, sa_type=BigInteger)
     created_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    disabled_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
 
 
 class Grant(SQLModel, table=True):
@@ -67,3 +68,16 @@ class Session(SQLModel, table=True):
     created_at: datetime = Field(sa_type=TIMESTAMPTZ)
     expires_at: datetime = Field(sa_type=TIMESTAMPTZ)
     revoked_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
+    refresh_hash: bytes | None = Field(default=None, sa_type=LargeBinary)
+
+
+class LoginFailure(SQLModel, table=True):
+    """vg.login_failures: wrong passwords in a row per phone, and the wait they impose."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = {"schema": "vg"}
+
+    phone: str = Field(sa_type=Text, primary_key=True)
+    failures: int = Field(sa_type=Integer)
+    last_failed_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    locked_until: datetime = Field(sa_type=TIMESTAMPTZ)

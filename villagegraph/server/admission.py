@@ -1,18 +1,24 @@
 """What a document must pass before it runs, over HTTP and websockets alike: the caller's
-rate-limit bucket, then the document limits of its tier (villagegraph/limits.py).
+rate-limit bucket, then the document limits of its tier (villagegraph/limits.py), measured
+on the operation that will run; and the per-address bucket of login attempts.
 
-Refusals are raised as the API's errors (RATE_LIMITED, QUERY_TOO_COMPLEX, FORBIDDEN for
-introspection); this module does not know how they are sent.
+Refusals are raised as the API's errors (RATE_LIMITED, QUERY_TOO_COMPLEX, BAD_USER_INPUT
+for an unchosen operation, FORBIDDEN for the schema when it is hidden); this module does
+not know how they are sent. Client addresses are the real peer's: the server trusts
+proxy headers only from the addresses configured (Settings.forwarded_allow_ips).
 """
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from graphql import GraphQLSchema
 
 from villagegraph.config import Settings
 from villagegraph.limits import (
+    Bucket,
+    Buckets,
     Measure,
     RateLimiter,
     RoleLimits,
@@ -32,14 +38,31 @@ def bucket_key(account_id: int | None, client_host: str) -> str:
 
 
 class Admission:
-    def __init__(self, settings: Settings, schema: GraphQLSchema) -> None:
+    def __init__(
+        self, settings: Settings, schema: GraphQLSchema, buckets: Buckets | None = None
+    ) -> None:
         check_overrides(settings.limits)
         self.settings = settings
         self.schema = schema
-        self.rate_limiter = RateLimiter()
+        self.rate_limiter: Buckets = buckets if buckets is not None else RateLimiter()
 
     def _take(self, key: str, limits: RoleLimits) -> None:
         wait = self.rate_limiter.take(key, limits)
+        if wait > 0:
+            raise rate_limited(wait)
+
+    def is_gateway(self, presented: str | None) -> bool:
+        """The federation gateway's explicit way to the SDL: its configured token."""
+        expected = self.settings.gateway_token
+        if not expected or not presented:
+            return False
+        return hmac.compare_digest(expected.encode(), presented.encode())
+
+    def admit_login(self, client_host: str) -> None:
+        """One login attempt from this address, whatever account it names (wrong passwords
+        are counted per phone in the database: tenants/login.py)."""
+        per_minute = self.settings.login_attempts_per_minute
+        wait = self.rate_limiter.take(f"login:{client_host}", Bucket(per_minute, per_minute))
         if wait > 0:
             raise rate_limited(wait)
 
@@ -50,13 +73,14 @@ class Admission:
         query: str,
         operation_name: str | None,
         variables: dict[str, Any] | None,
+        gateway: bool = False,
     ) -> tuple[str, Measure | None]:
         """An HTTP request's document: returns the caller's tier and the measure."""
         tier = tier_of(principal)
         limits = limits_for(self.settings.limits, tier)
         self._take(bucket_key(principal.account_id if principal else None, client_host), limits)
         measure = measure_document(query, self.schema, operation_name, variables, limits)
-        check_introspection(measure, tier, self.settings.anonymous_introspection)
+        check_introspection(measure, tier, self.settings.anonymous_introspection or gateway)
         return tier, measure
 
     def admit_subscription(
@@ -66,10 +90,11 @@ class Admission:
         tier = "anonymous" if account_id is None else "resident"
         limits = limits_for(self.settings.limits, tier)
         self._take(bucket_key(account_id, client_host), limits)
-        measure_document(
+        measure = measure_document(
             str(payload.get("query") or ""),
             self.schema,
             payload.get("operationName"),
             payload.get("variables"),
             limits,
         )
+        check_introspection(measure, tier, self.settings.anonymous_introspection)

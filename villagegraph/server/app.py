@@ -19,7 +19,12 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from villagegraph.config import Settings
-from villagegraph.database import Database, create_login_pool, create_request_pool
+from villagegraph.database import (
+    Database,
+    create_event_pool,
+    create_login_pool,
+    create_request_pool,
+)
 from villagegraph.graphiql import assets_route
 from villagegraph.metrics import Metrics
 from villagegraph.server.auth import BearerAuth
@@ -41,11 +46,13 @@ def create_app(settings: Settings, database: Database) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.pool = await create_request_pool(database, settings)
         state.login_pool = state.tokens.login_pool = await create_login_pool(database)
+        state.event_pool = await create_event_pool(database)
         state.hub = NoticeHub(database.url("request"))
         try:
             yield
         finally:
             await state.hub.close()
+            await state.event_pool.close()
             await state.login_pool.close()
             await state.pool.close()
 

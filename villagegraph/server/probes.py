@@ -1,8 +1,11 @@
 """/health and /metrics: what operators and Prometheus poll. They read the pool and the
-outbox depth; they never touch tenant data."""
+outbox depth; they never touch tenant data. With Settings.metrics_token, /metrics answers
+only `Authorization: Bearer <that token>` (401 otherwise): operation names and failed-login
+counts are not for the public."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 
 import asyncpg
@@ -29,6 +32,15 @@ class Probes:
 
     async def metrics(self, request: Request) -> Response:
         """Prometheus text; the outbox depth is left out when the database does not answer."""
+        expected = self.state.settings.metrics_token
+        if expected:
+            presented = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(presented, f"Bearer {expected}".encode()):
+                return PlainTextResponse(
+                    "metrics need the bearer token\n",
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
         outbox: dict[str, int] | None = None
         try:
             async with self.state.request_pool().acquire() as conn:

@@ -11,7 +11,7 @@ import json
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from villagegraph.errors import Unauthenticated
+from villagegraph.errors import QueryTooComplex, Unauthenticated
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
@@ -29,6 +29,22 @@ def unauthenticated(request_id: str) -> Response:
         },
         status_code=401,
         headers={"WWW-Authenticate": "Bearer", "X-Request-Id": request_id},
+    )
+
+
+def too_large(response: Response, ceiling: int) -> Response:
+    """The answer to a result larger than the response ceiling (Settings.max_response_bytes):
+    a request error in its place, with the request id."""
+    request_id = response.headers.get("x-request-id")
+    extensions = {"code": QueryTooComplex.code, "limit": "responseSize", "max": ceiling}
+    if request_id:
+        extensions["requestId"] = request_id
+    message = (
+        f"The result is larger than {ceiling} bytes; ask for less (fewer fields, smaller pages)."
+    )
+    return JSONResponse(
+        {"data": None, "errors": [{"message": message, "extensions": extensions}]},
+        status_code=response.status_code,
     )
 
 

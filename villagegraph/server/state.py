@@ -25,12 +25,19 @@ class AppState:
     metrics: Metrics
     pool: asyncpg.Pool | None = None
     login_pool: asyncpg.Pool | None = None
+    event_pool: asyncpg.Pool | None = None
     hub: NoticeHub | None = None
 
     def request_pool(self) -> asyncpg.Pool:
         if self.pool is None:
             raise RuntimeError("the app has not started: no request pool yet")
         return self.pool
+
+    def events(self) -> asyncpg.Pool:
+        """Subscriptions' pool, apart from the requests' (database.create_event_pool)."""
+        if self.event_pool is None:
+            raise RuntimeError("the app has not started: no event pool yet")
+        return self.event_pool
 
     def login(self) -> asyncpg.Pool:
         """The login path's pool (`vg_login`)."""

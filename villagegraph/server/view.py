@@ -14,6 +14,7 @@ import dataclasses
 import logging
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -37,11 +38,17 @@ from villagegraph.schema.extensions import INTERNAL_MESSAGE
 from villagegraph.schema.subscriptions import SocketSession
 from villagegraph.server.admission import Admission
 from villagegraph.server.auth import caller_of
-from villagegraph.server.responses import GRAPHQL_RESPONSE, as_graphql_response, cacheable
+from villagegraph.server.responses import (
+    GRAPHQL_RESPONSE,
+    as_graphql_response,
+    cacheable,
+    too_large,
+)
 from villagegraph.server.state import AppState
 from villagegraph.server.websocket import (
     MAX_SUBSCRIPTIONS_PER_SOCKET,
     LimitedTransportWS,
+    SocketCounts,
     log_in,
 )
 from villagegraph.tenants.session import RequestSession, UnknownAccount
@@ -67,6 +74,10 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
             graphql_ide="graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_SOCKET,
+            connection_init_wait_timeout=timedelta(seconds=state.settings.ws_init_timeout_seconds),
+        )
+        self.sockets = SocketCounts(
+            state.settings.ws_max_sockets_per_principal, state.settings.ws_max_sockets_per_address
         )
         self.state = state
         self.admission = Admission(state.settings, graphql_core_schema(schema))
@@ -87,6 +98,8 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
             "hub": self.state.notice_hub(),
         }
         if isinstance(request, WebSocket):
+            # Events read in transactions of their own, on a pool of their own.
+            common["pool"] = self.state.events()
             return SocketContext(
                 db=SocketSession(None),
                 admit_subscription=self.admission.admit_subscription,
@@ -94,10 +107,16 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
             )
         credential = caller.credential if caller else None
         session = RequestSession(self.state.request_pool(), credential, self.state.login())
-        return Context(db=session, **common)
+        return Context(
+            db=session,
+            client_address=request.client.host if request.client else "-",
+            admit_login=self.admission.admit_login,
+            **common,
+        )
 
     async def on_ws_connect(self, context: Any) -> Any:
         await log_in(context, self.state.tokens)
+        self.sockets.sign_in(context.request, context.db.account_id)
         return await super().on_ws_connect(context)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
@@ -228,6 +247,7 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
                 query,
                 request_data.operation_name,
                 request_data.variables,
+                gateway=self.admission.is_gateway(request.headers.get("x-gateway-token")),
             )
         except RateLimited as refusal:
             sub_response.status_code = 429
@@ -241,9 +261,19 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
         return request_data.operation_name
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        if isinstance(request, WebSocket):
+            if not self.sockets.open(request):
+                await request.close(code=1013)  # try again later
+                return None
+            try:
+                return await super().run(request, context, root_value)
+            finally:
+                self.sockets.close(request)
         response = await super().run(request, context, root_value)
         if not (isinstance(request, Request) and isinstance(response, Response)):
             return response
+        if len(response.body) > self.state.settings.max_response_bytes:
+            response = too_large(response, self.state.settings.max_response_bytes)
         if response.media_type == "application/json" and GRAPHQL_RESPONSE in request.headers.get(
             "accept", ""
         ):
