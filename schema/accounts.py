@@ -9,7 +9,8 @@ import strawberry
 from villagegraph.errors import Unauthenticated
 from villagegraph.resolvers.accounts import authenticate
 from villagegraph.resolvers.residents import ResidentByIdLoader
-from villagegraph.schema.context import Info, principal_of
+from villagegraph.schema.context import Info
+from villagegraph.schema.guards import caller
 from villagegraph.schema.hierarchy import OrgUnit, load_unit
 from villagegraph.schema.inputs import text
 from villagegraph.schema.residents import Resident
@@ -77,7 +78,7 @@ class LoginPayload:
 class AccountQuery:
     @strawberry.field(description="The caller; null when anonymous.")
     async def me(self, info: Info) -> Account | None:
-        principal = await principal_of(info)
+        principal = await caller(info)
         return None if principal is None else Account(principal=principal)
 
 
