@@ -30,7 +30,7 @@ from villagegraph.resolvers.tasks import (
     TaskByIdLoader,
 )
 from villagegraph.schema.context import Info
-from villagegraph.schema.guards import LoggedIn, authorize, caller, guarded, permits
+from villagegraph.schema.guards import LoggedIn, authorize, caller, guarded, permits, require_caller
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
 from villagegraph.schema.notices import Board
@@ -303,6 +303,7 @@ class TaskMutation:
         extensions=guarded(LoggedIn("assign tasks")),
     )
     async def assign_task(self, info: Info, input: AssignTaskInput) -> list[Task]:
+        principal = await require_caller(info)
         assignees = list(
             dict.fromkeys(division_code(a, "assignees") for a in input.assignees or [])
         )
@@ -317,7 +318,7 @@ class TaskMutation:
         assignments = []
         for assignee in assignees:
             await require_unit(info, assignee, "assignees")
-            principal = await authorize(
+            await authorize(
                 info,
                 Principal.issues_to,
                 assignee,
