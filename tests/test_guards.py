@@ -13,6 +13,7 @@ from graphql import parse
 
 from tests.demo import (
     ANALYST,
+    CITY,
     FAR_RESIDENT,
     RESIDENT,
     ROOT,
@@ -96,6 +97,9 @@ ANONYMOUS: list[tuple[str, dict[str, Any], str]] = [
     ),
     ('mutation { updateResident(id: "1", input: {tags: []}) { id } }', {}, "update residents"),
     ('mutation { endCadreTerm(id: "1", on: "2030-01-01") { id } }', {}, "end cadre terms"),
+    ('mutation { requestMembership(resident: "1") { id } }', {}, "request memberships"),
+    ('mutation { acceptMembership(id: "1") { id } }', {}, "decide memberships"),
+    ('mutation { rejectMembership(id: "1", reason: "r") { id } }', {}, "decide memberships"),
     (
         'mutation { applyListing(input: {kind: SPECIALTY_PRODUCT, name: "n",'
         ' description: "d", contact: "c"}) { id } }',
@@ -162,11 +166,40 @@ ANONYMOUS: list[tuple[str, dict[str, Any], str]] = [
     ('mutation { acknowledgeTask(id: "1") { id } }', {}, "acknowledge tasks"),
     ('mutation { completeTask(id: "1") { id } }', {}, "complete tasks"),
     ('mutation { reopenTask(id: "1") { id } }', {}, "reopen tasks"),
+    ('mutation { urgeTask(id: "1") { id } }', {}, "urge tasks"),
+    (
+        'mutation($v: ID!) { relayTask(id: "1", assignees: [$v]) { id } }',
+        {"v": VILLAGE},
+        "relay tasks",
+    ),
+    (
+        "mutation($c: ID!) { setTaskRules(input: {city: $c, remindBeforeHours: 24,"
+        " escalateAfterHours: 72}) { isDefault } }",
+        {"c": CITY},
+        "set task rules",
+    ),
+    (
+        "mutation($c: ID!) { setDisclosureRules(input: {city: $c, board: FINANCE,"
+        ' periodMonths: 3, deadlineOffsetMonths: 1, deadlineDay: 10, effectiveFrom: "2025-01-01"})'
+        " { periodMonths } }",
+        {"c": CITY},
+        "set disclosure rules",
+    ),
     (RECORD_LEDGER, {"i": ledger_entry(VILLAGE)}, "record ledger entries"),
     (
         'mutation { correctLedgerEntry(id: "1", input: {text: "t"}) { id } }',
         {},
         "correct ledger entries",
+    ),
+    (
+        'mutation($v: ID!) { recordInspection(unit: $v, subject: "s", verdict: PASS) { id } }',
+        {"v": VILLAGE},
+        "record inspections",
+    ),
+    (
+        'mutation { reviewRectification(inspection: "1", accept: true) { id } }',
+        {},
+        "review rectifications",
     ),
 ]
 
@@ -283,6 +316,26 @@ ARGUMENT_REFUSALS: list[tuple[str, str, dict[str, Any], str]] = [
     ),
     (
         TOWN_OFFICIAL,
+        'query($v: ID!) { residents(unit: $v, idNumber: "330302") { totalCount } }',
+        {"v": VILLAGE},
+        "Only cadres of the village may look residents up by ID number or phone; ask for one "
+        "village whose cadre you are.",
+    ),
+    (
+        VILLAGE_CADRE,
+        'mutation($v: ID!) { recordInspection(unit: $v, subject: "s", verdict: PASS) { id } }',
+        {"v": VILLAGE},
+        "Inspect only units below the ones you serve.",
+    ),
+    (
+        TOWN_OFFICIAL,
+        "mutation($c: ID!) { setTaskRules(input: {city: $c, remindBeforeHours: 24,"
+        " escalateAfterHours: 72}) { isDefault } }",
+        {"c": CITY},
+        "Only the city's own officials set its rules.",
+    ),
+    (
+        TOWN_OFFICIAL,
         'mutation { submitSuggestion(input: {title: "t", body: "b"}) { id } }',
         {},
         "Only villagers may submit suggestions to their village.",
@@ -319,17 +372,21 @@ async def test_assigning_outside_ones_subtree_names_the_assignee(execute, accoun
     )
 
 
+async def test_identity_lookups_are_refused_alike_to_anonymous_callers(execute):
+    result, session = await execute(
+        'query($v: ID!) { residents(unit: $v, phone: "138") { totalCount } }',
+        None,
+        {"v": VILLAGE},
+    )
+    assert only_error(result)[1] == "FORBIDDEN" and session.statements == 0
+
+
 # A row the analyst (who reads the whole city, writes nothing) can see but not change.
 ROW_REFUSALS: list[tuple[str, str, str]] = [
     (
         "select id from vg.ledger_entries where village_code = $1 order by id limit 1",
         'mutation($id: ID!) { correctLedgerEntry(id: $id, input: {text: "t"}) { id } }',
         "Only the village's cadres and officials above it may correct it.",
-    ),
-    (
-        "select id from vg.residents where village_code = $1 order by id limit 1",
-        "mutation($id: ID!) { updateResident(id: $id, input: {tags: []}) { id } }",
-        "Only cadres of the household village and officials above may edit.",
     ),
     (
         "select id from vg.cadres where village_code = $1 order by id limit 1",
@@ -374,6 +431,21 @@ async def test_a_reader_of_a_row_may_not_change_it(
     assert only_error(result)[:2] == (refusal, "FORBIDDEN")
 
 
+async def test_a_resident_may_read_its_own_record_but_not_edit_it(execute, account_id, owner_pool):
+    resident = await owner_pool.fetchval(
+        "select resident_id from vg.accounts where phone = $1", RESIDENT
+    )
+    result, _ = await execute(
+        "mutation($id: ID!) { updateResident(id: $id, input: {tags: []}) { id } }",
+        await account_id(RESIDENT),
+        {"id": str(resident)},
+    )
+    assert only_error(result)[:2] == (
+        "Only cadres of the household village and officials above may edit.",
+        "FORBIDDEN",
+    )
+
+
 def test_schema_modules_refuse_callers_only_through_the_guard_layer():
     """Outside schema/guards.py a schema module raises FORBIDDEN or UNAUTHENTICATED only
     where the rule is not the caller's scope (see the reasons)."""
@@ -384,6 +456,12 @@ def test_schema_modules_refuse_callers_only_through_the_guard_layer():
         ("consultations.py", 'raise Forbidden("You are not on the roll of this consultation.")'): 1,
         # a subscription authenticates its connection without opening a database session.
         ("notices.py", 'raise Unauthenticated("Log in to follow your feed.")'): 1,
+        # identity lookups: FORBIDDEN to anonymous callers too (a login would not help).
+        ("residents.py", "raise Forbidden("): 1,
+        # a relay's parts must lie below the task's own unit: a rule of the task.
+        ("tasks.py", "raise Forbidden("): 1,
+        # the rectification task is hidden by RLS from all but the two sides.
+        ("inspections.py", "raise Forbidden(reviewers)"): 1,
     }
     found: dict[tuple[str, str], int] = {}
     for path in sorted((ROOT / "schema").glob("*.py")):
