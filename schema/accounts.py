@@ -10,7 +10,8 @@ import strawberry
 from villagegraph.errors import Unauthenticated
 from villagegraph.resolvers.accounts import change_password, check_password
 from villagegraph.resolvers.residents import ResidentByIdLoader
-from villagegraph.schema.context import Info, principal_of, require_principal
+from villagegraph.schema.context import Info
+from villagegraph.schema.guards import caller, require_caller
 from villagegraph.schema.hierarchy import OrgUnit, load_unit
 from villagegraph.schema.inputs import text
 from villagegraph.schema.residents import Resident
@@ -86,7 +87,7 @@ class LoginPayload:
 class AccountQuery:
     @strawberry.field(description="The caller; null when anonymous.")
     async def me(self, info: Info) -> Account | None:
-        principal = await principal_of(info)
+        principal = await caller(info)
         return None if principal is None else Account(principal=principal)
 
 
@@ -143,7 +144,7 @@ class AccountMutation:
 
     @strawberry.mutation(description="End the caller's session (its refresh token too).")
     async def logout(self, info: Info) -> bool:
-        principal = await require_principal(info, "log out")
+        principal = await require_caller(info, "log out")
         db = info.context.db
         ended = bool(await db.fetchval("select vg.end_session()"))
         await db.audit("logout", None, "account", principal.account_id)
@@ -154,7 +155,7 @@ class AccountMutation:
         "not a common one); every other session of the account ends."
     )
     async def change_password(self, info: Info, old: str, new: str) -> bool:
-        principal = await require_principal(info, "change your password")
+        principal = await require_caller(info, "change your password")
         admit_login(info)
         db = info.context.db
         ended = await change_password(db, principal.phone, old, new, info.context.client_address)

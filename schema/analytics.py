@@ -12,7 +12,7 @@ from typing import Annotated, Any, cast
 
 import strawberry
 
-from villagegraph.errors import BadUserInput, Forbidden
+from villagegraph.errors import BadUserInput
 from villagegraph.resolvers.analytics import (
     MAX_GROUPS,
     MEASURES,
@@ -20,10 +20,12 @@ from villagegraph.resolvers.analytics import (
     measure_named,
     run_analytics,
 )
-from villagegraph.schema.context import Info, require_principal
+from villagegraph.schema.context import Info
+from villagegraph.schema.guards import authorize
 from villagegraph.schema.hierarchy import OrgUnit, load_unit
 from villagegraph.schema.inputs import division_code, period_bound
 from villagegraph.tenants.hierarchy import subtree_end
+from villagegraph.tenants.principal import Principal
 
 _MEASURE_VALUES = cast(Any, Enum)("AnalyticsMeasure", {m.name: m.name for m in MEASURES})
 AnalyticsMeasure: Any = strawberry.enum(
@@ -102,9 +104,13 @@ class AnalyticsQuery:
         tiers = [d.value for d in by if d.value in TIERS]
         if len(tiers) > 1 or len(set(by)) != len(by):
             raise BadUserInput("Group by one tier at most, each dimension once.", argument="by")
-        principal = await require_principal(info, "run analytics")
-        if not principal.can_read_subtree(code):
-            raise Forbidden("Analytics are for officials and analysts over their own units.")
+        await authorize(
+            info,
+            Principal.can_read_subtree,
+            code,
+            action="run analytics",
+            refusal="Analytics are for officials and analysts over their own units.",
+        )
         request = AnalyticsRequest(
             measure=measure_named(_value(measure)),
             lo=code,

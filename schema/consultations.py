@@ -22,12 +22,13 @@ from villagegraph.resolvers.consultations import (
     TallyByConsultationIdLoader,
 )
 from villagegraph.resolvers.notices import NoticeByIdLoader
-from villagegraph.schema.context import Info, require_principal
+from villagegraph.schema.context import Info
+from villagegraph.schema.guards import LoggedIn, authorize, guarded, village_writer, villager
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
 from villagegraph.schema.notices import Notice
 from villagegraph.schema.pagination import Connection, Keyset, Page
-from villagegraph.schema.villagers import may_read_village, require_village_writer
+from villagegraph.tenants.principal import Principal
 
 MAX_WINDOW_DAYS = 90
 
@@ -276,7 +277,7 @@ class ConsultationMutation:
                 "A representatives' meeting is voted by the representatives, and only it.",
                 argument="eligibility",
             )
-        principal = await require_village_writer(info, code, "create consultations", "unit")
+        principal = await village_writer(info, code, "create consultations", "unit")
         row, electors = await resolvers.consultations.create(
             info.context.db,
             code,
@@ -297,11 +298,12 @@ class ConsultationMutation:
             )
         return Consultation.from_row(row)
 
-    @strawberry.mutation(description="Cast the caller's one secret ballot.")
+    @strawberry.mutation(
+        description="Cast the caller's one secret ballot.", extensions=guarded(LoggedIn("vote"))
+    )
     async def cast_ballot(
         self, info: Info, consultation: strawberry.ID, option: int
     ) -> Consultation:
-        principal = await require_principal(info, "vote")
         row = await _visible(info, consultation)
         if not 0 <= option < len(row["options"]):
             raise BadUserInput(
@@ -309,12 +311,9 @@ class ConsultationMutation:
             )
         if not row["voting_open"]:
             raise Conflict("Voting is not open for this consultation.", reason="NOT_OPEN")
-        if principal.resident_id is None or principal.household_village is None:
-            raise Forbidden("Only villagers on the roll may vote.")
+        _, home = await villager(info, "Only villagers on the roll may vote.")
         db = info.context.db
-        if not await resolvers.consultations.is_elector(
-            db, row, principal.household_village, principal.resident_id
-        ):
+        if not await resolvers.consultations.is_elector(db, row, home.village, home.resident_id):
             raise Forbidden("You are not on the roll of this consultation.")
         with database_refusals(
             unique=Conflict("You have already voted in this consultation."),
@@ -322,17 +321,17 @@ class ConsultationMutation:
             wrong_state=Conflict("Voting is not open for this consultation.", reason="NOT_OPEN"),
         ):
             await resolvers.consultations.cast_ballot(
-                db, row, option, principal.household_village, principal.resident_id
+                db, row, option, home.village, home.resident_id
             )
         return Consultation.from_row(row)
 
     @strawberry.mutation(
-        description="Close the vote: fix turnout and result, publish the resolution."
+        description="Close the vote: fix turnout and result, publish the resolution.",
+        extensions=guarded(LoggedIn("close consultations")),
     )
     async def close_consultation(self, info: Info, id: strawberry.ID) -> Consultation:
-        principal = await require_principal(info, "close consultations")
         row = await _visible(info, id)
-        await require_village_writer(info, row["village_code"], "close consultations", "id")
+        principal = await village_writer(info, row["village_code"], "close consultations", "id")
         closed = await resolvers.consultations.close(
             info.context.db, row["id"], principal.account_id, None
         )
@@ -340,15 +339,21 @@ class ConsultationMutation:
             raise Conflict("This consultation is already closed.")
         return Consultation.from_row(closed)
 
-    @strawberry.mutation(description="Comment on an open consultation (deliberation).")
+    @strawberry.mutation(
+        description="Comment on an open consultation (deliberation).",
+        extensions=guarded(LoggedIn("comment")),
+    )
     async def comment_on_consultation(
         self, info: Info, consultation: strawberry.ID, body: str
     ) -> ConsultationComment:
-        principal = await require_principal(info, "comment")
         content = text(body, "body", max_length=2000)
         row = await _visible(info, consultation)
-        if not may_read_village(principal, row["village_code"]):
-            raise Forbidden("Only the village's members and staff may deliberate here.")
+        principal = await authorize(
+            info,
+            Principal.may_read_village,
+            row["village_code"],
+            refusal="Only the village's members and staff may deliberate here.",
+        )
         if row["status"] == "CLOSED":
             raise Conflict("This consultation is closed.")
         comment = await resolvers.consultations.comment(

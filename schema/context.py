@@ -1,4 +1,5 @@
-"""The per-request context every resolver receives, and the small guards built on it."""
+"""The per-request context every resolver receives. Who the caller is and what it may do
+are asked through schema/guards.py."""
 
 from __future__ import annotations
 
@@ -11,10 +12,8 @@ import strawberry
 from starlette.requests import Request
 
 from villagegraph.config import Settings
-from villagegraph.errors import Unauthenticated
 from villagegraph.subscriptions import NoticeHub
 from villagegraph.tenants.auth import TokenService
-from villagegraph.tenants.principal import Principal
 from villagegraph.tenants.session import ScopedSession
 
 L = TypeVar("L")
@@ -60,14 +59,3 @@ class SocketContext(Context):
 
 
 Info = strawberry.Info[Context, None]
-
-
-async def principal_of(info: Info) -> Principal | None:
-    return await info.context.db.principal()
-
-
-async def require_principal(info: Info, action: str = "do this") -> Principal:
-    principal = await info.context.db.principal()
-    if principal is None:
-        raise Unauthenticated(f"Log in to {action}.")
-    return principal

@@ -21,10 +21,12 @@ from villagegraph.resolvers.dashboard import (
     monthly_figures,
 )
 from villagegraph.resolvers.hierarchy import OrgUnitChildrenByCodeLoader
-from villagegraph.schema.context import Info, principal_of
+from villagegraph.schema.context import Info
+from villagegraph.schema.guards import permits
 from villagegraph.schema.hierarchy import OrgUnit, load_unit
 from villagegraph.schema.inputs import LOCAL_TIME, division_code, period_bound
 from villagegraph.tenants.hierarchy import Level, child_divisor, level_of, subtree_end
+from villagegraph.tenants.principal import Principal
 
 
 @strawberry.type(
@@ -222,8 +224,7 @@ class DashboardQuery:
         code = division_code(unit)
         since = period_bound(from_, "from", end=False)
         until = period_bound(to, "to", end=True)
-        principal = await principal_of(info)
-        if principal is None or not principal.can_read_subtree(code):
+        if not await permits(info, Principal.can_read_subtree, code):
             return None
         root = await load_unit(info, code)
         if root is None:

@@ -15,12 +15,13 @@ from typing import Annotated, Any
 import strawberry
 
 from villagegraph import resolvers
-from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound
+from villagegraph.errors import BadUserInput, Conflict, NotFound
 from villagegraph.resolvers.inspections import record_inspection
-from villagegraph.schema.context import Info, require_principal
+from villagegraph.schema.context import Info
+from villagegraph.schema.guards import authorize, require_caller, village_writer
 from villagegraph.schema.hierarchy import OrgUnit, load_unit
 from villagegraph.schema.inputs import division_code, record_id, text
-from villagegraph.schema.villagers import may_read_village, require_village_writer
+from villagegraph.tenants.principal import Principal
 
 _MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 MAX_AMOUNT = Decimal("999999999999.99")
@@ -167,9 +168,13 @@ class FinanceQuery:
         since, until = month(from_, "from"), month(to, "to")
         if since and until and since > until:
             raise BadUserInput("`from` must not be after `to`.", argument="from")
-        principal = await require_principal(info, "read the village accounts")
-        if not may_read_village(principal, code):
-            raise Forbidden("The village accounts are open to its villagers and officials only.")
+        principal = await authorize(
+            info,
+            Principal.may_read_village,
+            code,
+            action="read the village accounts",
+            refusal="The village accounts are open to its villagers and officials only.",
+        )
         db = info.context.db
         rows = await resolvers.finance.entries(db, code, since, until)
         await record_inspection(
@@ -235,7 +240,7 @@ class FinanceMutation:
             if input.voucher_no
             else None
         )
-        principal = await require_village_writer(info, code, "record finance entries")
+        principal = await village_writer(info, code, "record finance entries")
         row = await resolvers.finance.record_entry(
             info.context.db,
             code,
@@ -255,11 +260,11 @@ class FinanceMutation:
     async def reverse_finance_entry(self, info: Info, id: strawberry.ID, memo: str) -> FinanceEntry:
         entry_id = record_id(id)
         reason = text(memo, "memo", max_length=500)
-        principal = await require_principal(info, "reverse finance entries")
+        principal = await require_caller(info, "reverse finance entries")
         original = await resolvers.finance.entry(info.context.db, entry_id)
         if original is None:
             raise NotFound("No such finance entry, or it is not yours to see.")
-        await require_village_writer(info, original["village_code"], "reverse finance entries")
+        await village_writer(info, original["village_code"], "reverse finance entries")
         if original["reverses_id"] is not None:
             raise Conflict("A reversing entry cannot itself be reversed; record a new entry.")
         if original["reversed"]:
@@ -276,7 +281,7 @@ class FinanceMutation:
             raise BadUserInput("`year` must be between 2000 and 2100.", argument="year")
         category = text(input.category, "category", max_length=50)
         amount = money(input.amount)
-        principal = await require_village_writer(info, code, "set budgets")
+        principal = await village_writer(info, code, "set budgets")
         await resolvers.finance.set_budget(
             info.context.db,
             code,

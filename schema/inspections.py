@@ -20,17 +20,13 @@ import strawberry
 from villagegraph import resolvers
 from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.resolvers.tasks import TaskByIdLoader
-from villagegraph.schema.context import Info, require_principal
+from villagegraph.schema.context import Info
+from villagegraph.schema.guards import LoggedIn, authorize, guarded
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
 from villagegraph.schema.pagination import Connection, Keyset, Page
-from villagegraph.schema.tasks import (
-    Task,
-    acts_for_issuer,
-    attachment_links,
-    future_time,
-    issuer_for,
-)
+from villagegraph.schema.tasks import Task, attachment_links, future_time
+from villagegraph.tenants.principal import Principal
 
 # The sort key, and so the cursor, of the connection field below (schema/pagination.py).
 INSPECTION_ORDER = Keyset(("inspected_at", datetime), ("id", int))
@@ -236,7 +232,8 @@ class InspectionReportQuery:
 class InspectionMutation:
     @strawberry.mutation(
         description="An official records an inspection of a unit below it; RECTIFY needs "
-        "findings and `rectifyBy`, and assigns a supervised rectification task (整改)."
+        "findings and `rectifyBy`, and assigns a supervised rectification task (整改).",
+        extensions=guarded(LoggedIn("record inspections")),
     )
     async def record_inspection(
         self,
@@ -249,7 +246,6 @@ class InspectionMutation:
         evidence: list[str] | None = None,
         rectify_by: datetime | None = None,
     ) -> InspectionReport:
-        principal = await require_principal(info, "record inspections")
         code = division_code(unit)
         about = text(subject, "subject", max_length=200)
         items = _checklist(checklist)
@@ -264,9 +260,14 @@ class InspectionMutation:
             raise BadUserInput("Only a RECTIFY verdict takes `rectifyBy`.", argument="rectifyBy")
         deadline = None if rectify_by is None else future_time(rectify_by, "rectifyBy")
         await require_unit(info, code)
-        inspector = issuer_for(principal, code)
-        if inspector is None:
-            raise Forbidden("Inspect only units below the ones you serve.", argument="unit")
+        principal = await authorize(
+            info,
+            Principal.issues_to,
+            code,
+            refusal="Inspect only units below the ones you serve.",
+            argument="unit",
+        )
+        inspector = principal.issuer_for(code)
         db = info.context.db
         report_id = await resolvers.inspections.next_report_id(db)
         task_id = None
@@ -303,7 +304,8 @@ class InspectionMutation:
 
     @strawberry.mutation(
         description="The inspecting side accepts a completed rectification, or rejects it "
-        "with a reason (`note`) and a new `rectifyBy`, which reopens the task."
+        "with a reason (`note`) and a new `rectifyBy`, which reopens the task.",
+        extensions=guarded(LoggedIn("review rectifications")),
     )
     async def review_rectification(
         self,
@@ -313,7 +315,6 @@ class InspectionMutation:
         note: str | None = None,
         rectify_by: datetime | None = None,
     ) -> InspectionReport:
-        principal = await require_principal(info, "review rectifications")
         db = info.context.db
         report = await resolvers.inspections.report_by_id(db, record_id(inspection, "inspection"))
         if report is None:
@@ -323,8 +324,12 @@ class InspectionMutation:
         if report["rectification_task"] is None:
             raise Conflict("This inspection passed; there is no rectification to review.")
         task = await info.context.loader(TaskByIdLoader).load(report["rectification_task"])
-        if task is None or not acts_for_issuer(principal, task):
-            raise Forbidden("Only the inspecting unit or its superiors review this rectification.")
+        reviewers = "Only the inspecting unit or its superiors review this rectification."
+        if task is None:  # RLS hides the task from all but the two sides: not a reviewer
+            raise Forbidden(reviewers)
+        principal = await authorize(
+            info, Principal.acts_for_issuer, task["issuer_code"], refusal=reviewers
+        )
         if report["rectification"] != "AWAITING_REVIEW":
             raise Conflict("The rectification is not awaiting review (not done, or accepted).")
         cleaned = None if note is None else text(note, "note", max_length=2000, required=False)

@@ -12,14 +12,22 @@ from typing import Any
 import strawberry
 
 from villagegraph import resolvers
-from villagegraph.errors import BadUserInput, Forbidden, NotFound
+from villagegraph.errors import BadUserInput, NotFound
 from villagegraph.resolvers.ledger import CorrectionByLedgerEntryIdLoader, LedgerEntryByIdLoader
-from villagegraph.schema.context import Info, require_principal
-from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
+from villagegraph.schema.context import Info
+from villagegraph.schema.guards import (
+    LoggedIn,
+    WritesUnit,
+    authorize,
+    caller,
+    guarded,
+    require_caller,
+)
+from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
 from villagegraph.schema.pagination import Connection, Keyset, Page
 from villagegraph.schema.tasks import attachment_links
-from villagegraph.tenants.hierarchy import Level, level_of
+from villagegraph.tenants.principal import Principal
 
 MAX_TERMS = 5
 
@@ -120,7 +128,7 @@ class LedgerQuery:
         terms = search_terms(search)
         db = info.context.db
         rows = await resolvers.ledger.subtree_page(db, lo, hi, terms, page.after, page.limit)
-        principal = await db.principal()
+        principal = await caller(info)
         if principal is not None:
             await resolvers.inspections.record_inspection(
                 db,
@@ -139,15 +147,21 @@ class LedgerQuery:
 
 @strawberry.type
 class LedgerMutation:
-    @strawberry.mutation(description="Record an entry in a village's ledger.")
+    @strawberry.mutation(
+        description="Record an entry in a village's ledger.",
+        extensions=guarded(
+            WritesUnit(
+                "input.village",
+                argument="village",
+                village=True,
+                action="record ledger entries",
+                refusal="Only the village's cadres and officials above it may record here.",
+            )
+        ),
+    )
     async def record_ledger_entry(self, info: Info, input: LedgerEntryInput) -> LedgerEntry:
-        principal = await require_principal(info, "record ledger entries")
+        principal = await require_caller(info)
         village = division_code(input.village, "village")
-        if level_of(village) is not Level.VILLAGE:
-            raise BadUserInput("`village` must be a village or community.", argument="village")
-        await require_unit(info, village, "village")
-        if not principal.can_write(village):
-            raise Forbidden("Only the village's cadres and officials above it may record here.")
         row = await resolvers.ledger.record(
             info.context.db,
             village=village,
@@ -161,18 +175,22 @@ class LedgerMutation:
         return LedgerEntry.from_row(row)
 
     @strawberry.mutation(
-        description="Correct an entry: a new entry referring to it; the original stays."
+        description="Correct an entry: a new entry referring to it; the original stays.",
+        extensions=guarded(LoggedIn("correct ledger entries")),
     )
     async def correct_ledger_entry(
         self, info: Info, id: strawberry.ID, input: LedgerCorrectionInput
     ) -> LedgerEntry:
-        principal = await require_principal(info, "correct ledger entries")
         original = await info.context.loader(LedgerEntryByIdLoader).load(record_id(id))
         if original is None:
             raise NotFound("No such ledger entry, or it is not visible to you.", argument="id")
         village = original["village_code"]
-        if not principal.can_write(village):
-            raise Forbidden("Only the village's cadres and officials above it may correct it.")
+        principal = await authorize(
+            info,
+            Principal.can_write,
+            village,
+            refusal="Only the village's cadres and officials above it may correct it.",
+        )
         row = await resolvers.ledger.record(
             info.context.db,
             village=village,

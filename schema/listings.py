@@ -15,14 +15,16 @@ from urllib.parse import urlsplit
 import strawberry
 
 from villagegraph import resolvers
-from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound
+from villagegraph.errors import BadUserInput, Conflict, NotFound
 from villagegraph.resolvers.hierarchy import OrgUnitByCodeLoader
 from villagegraph.resolvers.listings import ListingByIdLoader
-from villagegraph.schema.context import Info, require_principal
+from villagegraph.schema.context import Info
+from villagegraph.schema.guards import LoggedIn, authorize, guarded, villager
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
 from villagegraph.schema.pagination import Connection, Keyset, Page
 from villagegraph.tenants.hierarchy import ancestors_or_self
+from villagegraph.tenants.principal import Principal
 
 MAX_PHOTOS = 9
 MAX_PRICE = Decimal("9999999999.99")
@@ -196,16 +198,17 @@ class ListingQuery:
 
 @strawberry.type
 class ListingMutation:
-    @strawberry.mutation(description="A resident applies to list a product or farm stay.")
+    @strawberry.mutation(
+        description="A resident applies to list a product or farm stay.",
+        extensions=guarded(LoggedIn("apply for a listing")),
+    )
     async def apply_listing(self, info: Info, input: ApplyListingInput) -> Listing:
-        principal = await require_principal(info, "apply for a listing")
-        if principal.resident_id is None or principal.household_village is None:
-            raise Forbidden("Only registered residents may apply for a listing.")
+        principal, home = await villager(info, "Only registered residents may apply for a listing.")
         rooms, capacity = _farm_stay_size(input)
         row = await resolvers.listings.apply(
             info.context.db,
-            village=principal.household_village,
-            applicant_id=principal.resident_id,
+            village=home.village,
+            applicant_id=home.resident_id,
             account_id=principal.account_id,
             kind=input.kind.value,
             name=text(input.name, "name", max_length=100),
@@ -218,17 +221,23 @@ class ListingMutation:
         )
         return Listing.from_row(row)
 
-    @strawberry.mutation(description="A cadre of the village approves, or rejects with a reason.")
+    @strawberry.mutation(
+        description="A cadre of the village approves, or rejects with a reason.",
+        extensions=guarded(LoggedIn("review listings")),
+    )
     async def review_listing(
         self, info: Info, id: strawberry.ID, approve: bool, reason: str | None = None
     ) -> Listing:
-        principal = await require_principal(info, "review listings")
         listing = await info.context.loader(ListingByIdLoader).load(record_id(id))
         if listing is None:
             raise NotFound("No such listing, or it is not yours to review.")
         village = listing["village_code"]
-        if not any(g.role == "CADRE" and g.unit == village for g in principal.grants):
-            raise Forbidden("Only cadres of the listing's village may review it.")
+        principal = await authorize(
+            info,
+            Principal.is_cadre_of,
+            village,
+            refusal="Only cadres of the listing's village may review it.",
+        )
         if listing["status"] != "PENDING":
             raise Conflict("This listing has already been reviewed.")
         why = None if reason is None else text(reason, "reason", max_length=500, required=False)

@@ -9,7 +9,7 @@ from enum import Enum
 import strawberry
 
 from villagegraph import resolvers
-from villagegraph.errors import Forbidden, NotFound, Unauthenticated
+from villagegraph.errors import NotFound, Unauthenticated
 from villagegraph.models.notices import Notice as NoticeRow
 from villagegraph.resolvers.inspections import record_inspection
 from villagegraph.resolvers.notices import (
@@ -17,8 +17,9 @@ from villagegraph.resolvers.notices import (
     NoticeReadByNoticeIdLoader,
     ReadCountByNoticeIdLoader,
 )
-from villagegraph.schema.context import Info, principal_of, require_principal
-from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
+from villagegraph.schema.context import Info
+from villagegraph.schema.guards import LoggedIn, WritesUnit, caller, guarded, require_caller
+from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, tag_list, text
 from villagegraph.schema.pagination import Connection, Keyset, Page
 from villagegraph.schema.subscriptions import event_session
@@ -120,9 +121,7 @@ class NoticeQuery:
         after: str | None = None,
     ) -> Connection[Notice]:
         page = Page(NOTICE_ORDER, first, after)
-        principal = await principal_of(info)
-        if principal is None:
-            raise Unauthenticated("Log in to see your feed.")
+        principal = await require_caller(info, "see your feed")
         publishers = principal.feed_publishers()
         board_value = board.value if board else None
         db = info.context.db
@@ -147,7 +146,7 @@ class NoticeQuery:
         board_value = board.value if board else None
         db = info.context.db
         rows = await resolvers.notices.subtree_page(db, lo, hi, board_value, page.after, page.limit)
-        principal = await db.principal()
+        principal = await caller(info)
         if principal is not None:
             await record_inspection(
                 db,
@@ -169,14 +168,18 @@ class NoticeQuery:
 @strawberry.type
 class NoticeMutation:
     @strawberry.mutation(
-        description="一键发布: publish at a unit; it reaches every resident below."
+        description="一键发布: publish at a unit; it reaches every resident below.",
+        extensions=guarded(
+            WritesUnit(
+                "input.unit",
+                action="publish notices",
+                refusal="Only officials and cadres of this unit or above may publish here.",
+            )
+        ),
     )
     async def publish_notice(self, info: Info, input: PublishNoticeInput) -> Notice:
-        principal = await require_principal(info, "publish notices")
+        principal = await require_caller(info)
         code = division_code(input.unit)
-        await require_unit(info, code)
-        if not principal.can_write(code):
-            raise Forbidden("Only officials and cadres of this unit or above may publish here.")
         row = await resolvers.notices.publish(
             info.context.db,
             code,
@@ -189,9 +192,12 @@ class NoticeMutation:
         )
         return Notice.from_row(row)
 
-    @strawberry.mutation(description="Record that the caller read a notice (idempotent).")
+    @strawberry.mutation(
+        description="Record that the caller read a notice (idempotent).",
+        extensions=guarded(LoggedIn("mark notices read")),
+    )
     async def mark_notice_read(self, info: Info, id: strawberry.ID) -> Notice:
-        principal = await require_principal(info, "mark notices read")
+        principal = await require_caller(info)
         row = await info.context.loader(NoticeByIdLoader).load(record_id(id))
         if row is None:
             raise NotFound("No such notice, or it is not addressed to you.")

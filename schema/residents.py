@@ -28,11 +28,21 @@ from villagegraph.resolvers.residents import (
     ResidentContactByIdLoader,
     ResidentsByHouseholdLoader,
 )
-from villagegraph.schema.context import Info, principal_of, require_principal
+from villagegraph.schema.context import Info
+from villagegraph.schema.guards import (
+    LoggedIn,
+    WritesUnit,
+    authorize,
+    caller,
+    guarded,
+    permits,
+    require_caller,
+)
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from villagegraph.schema.inputs import LOCAL_TIME, division_code, record_id, tag_list, text
 from villagegraph.schema.pagination import Connection, Keyset, Page
 from villagegraph.tenants.hierarchy import Level, child_divisor, level_of
+from villagegraph.tenants.principal import Principal
 
 
 def today() -> date:
@@ -358,12 +368,8 @@ def _identity(value: str | None, argument: str) -> str | None:
 async def _require_full_identity_view(info: Info, unit: int) -> None:
     """Exact-match identity filters only where the caller sees ID numbers in full: a cadre
     of the village (the database answers nobody elsewhere, vg.resident_ids_by_identity)."""
-    principal = await principal_of(info)
-    if (
-        principal is None
-        or level_of(unit) is not Level.VILLAGE
-        or not any(g.role == "CADRE" and g.unit == unit for g in principal.grants)
-    ):
+    if not await permits(info, Principal.is_cadre_of, unit) or level_of(unit) is not Level.VILLAGE:
+        # FORBIDDEN for anonymous callers too: logging in would not make them a cadre here.
         raise Forbidden(
             "Only cadres of the village may look residents up by ID number or phone; ask "
             "for one village whose cadre you are."
@@ -418,7 +424,7 @@ class ResidentQuery:
     ) -> ResidentStatistics | None:
         code = division_code(unit)
         wanted = tag_list(tags, "tags")
-        principal = await principal_of(info)
+        principal = await caller(info)
         if principal is None or not principal.can_read_subtree(code):
             return None
         root = await load_unit(info, code)
@@ -493,15 +499,21 @@ class ResidentQuery:
 
 @strawberry.type
 class ResidentMutation:
-    @strawberry.mutation(description="Record a cadre position taken up (换届, 补选).")
+    @strawberry.mutation(
+        description="Record a cadre position taken up (换届, 补选).",
+        extensions=guarded(
+            WritesUnit(
+                "input.village",
+                argument="village",
+                village=True,
+                action="appoint cadres",
+                refusal="Only cadres of this village and officials above may appoint.",
+            )
+        ),
+    )
     async def appoint_cadre(self, info: Info, input: AppointCadreInput) -> Cadre:
-        principal = await require_principal(info, "appoint cadres")
+        principal = await require_caller(info)
         village = division_code(input.village, "village")
-        if level_of(village) is not Level.VILLAGE:
-            raise BadUserInput("`village` must be a village or community.", argument="village")
-        await require_unit(info, village, "village")
-        if not principal.can_write(village):
-            raise Forbidden("Only cadres of this village and officials above may appoint.")
         resident_id = None
         if input.resident is not None:
             resident_id = record_id(input.resident, "resident")
@@ -522,17 +534,21 @@ class ResidentMutation:
 
     @strawberry.mutation(
         description="Update a resident's tags or residence village; earlier dates keep "
-        "their figures (the history records the change from `effectiveOn`)."
+        "their figures (the history records the change from `effectiveOn`).",
+        extensions=guarded(LoggedIn("update residents")),
     )
     async def update_resident(
         self, info: Info, id: strawberry.ID, input: UpdateResidentInput
     ) -> Resident:
-        principal = await require_principal(info, "update residents")
         resident = await info.context.loader(ResidentByIdLoader).load(record_id(id))
         if resident is None:
             raise NotFound("No such resident, or not one you may see.")
-        if not principal.can_write(resident["village_code"]):
-            raise Forbidden("Only cadres of the household village and officials above may edit.")
+        principal = await authorize(
+            info,
+            Principal.can_write,
+            resident["village_code"],
+            refusal="Only cadres of the household village and officials above may edit.",
+        )
         changes: dict[str, Any] = {}
         if input.tags is not None:
             changes["tags"] = tag_list(input.tags, "tags")
@@ -569,15 +585,20 @@ class ResidentMutation:
     @strawberry.mutation(
         description="Ask the resident's residence village to admit it as a member. For the "
         "staff of the household village and the resident itself; the residence village's "
-        "staff decide (acceptMembership / rejectMembership)."
+        "staff decide (acceptMembership / rejectMembership).",
+        extensions=guarded(LoggedIn("request memberships")),
     )
     async def request_membership(self, info: Info, resident: strawberry.ID) -> MembershipRequest:
-        principal = await require_principal(info, "request memberships")
         row = await info.context.loader(ResidentByIdLoader).load(record_id(resident, "resident"))
         if row is None:
             raise NotFound("No such resident, or not one you may see.", argument="resident")
-        if not (principal.can_write(row["village_code"]) or principal.resident_id == row["id"]):
-            raise Forbidden("Only the household village's staff or the resident may ask.")
+        principal = await authorize(
+            info,
+            Principal.acts_for_resident,
+            row["village_code"],
+            row["id"],
+            refusal="Only the household village's staff or the resident may ask.",
+        )
         return MembershipRequest.from_row(await _ask_admission(info, row, principal.account_id))
 
     @strawberry.mutation(description="Admit the resident: for the staff of the village asked.")
@@ -590,14 +611,20 @@ class ResidentMutation:
     ) -> MembershipRequest:
         return await _decide(info, id, "REJECTED", text(reason, "reason", max_length=500))
 
-    @strawberry.mutation(description="Close a cadre's term; the position stays in history.")
+    @strawberry.mutation(
+        description="Close a cadre's term; the position stays in history.",
+        extensions=guarded(LoggedIn("end cadre terms")),
+    )
     async def end_cadre_term(self, info: Info, id: strawberry.ID, on: date) -> Cadre:
-        principal = await require_principal(info, "end cadre terms")
         cadre = await info.context.loader(CadreByIdLoader).load(record_id(id))
         if cadre is None:
             raise NotFound("No such cadre position.")
-        if not principal.can_write(cadre["village_code"]):
-            raise Forbidden("Only cadres of this village and officials above may end terms.")
+        await authorize(
+            info,
+            Principal.can_write,
+            cadre["village_code"],
+            refusal="Only cadres of this village and officials above may end terms.",
+        )
         if cadre["term_end"] is not None:
             raise Conflict("This term has already ended.")
         if on <= cadre["term_start"]:
@@ -624,12 +651,16 @@ async def _ask_admission(info: Info, resident: Any, account_id: int) -> Any:
 async def _decide(
     info: Info, id: strawberry.ID, status: str, reason: str | None
 ) -> MembershipRequest:
-    principal = await require_principal(info, "decide memberships")
+    await require_caller(info, "decide memberships")
     request = await info.context.loader(MembershipRequestByIdLoader).load(record_id(id))
     if request is None:
         raise NotFound("No such membership request, or not one you may see.")
-    if not principal.can_write(request["village_code"]):
-        raise Forbidden("Only the staff of the village asked may decide its admissions.")
+    principal = await authorize(
+        info,
+        Principal.can_write,
+        request["village_code"],
+        refusal="Only the staff of the village asked may decide its admissions.",
+    )
     if request["status"] != "PENDING":
         raise Conflict(f"This request is already {request['status'].lower()}.")
     row = await resolvers.residents.decide_membership(

@@ -16,10 +16,11 @@ from urllib.parse import quote
 import strawberry
 
 from villagegraph import resolvers
-from villagegraph.errors import BadUserInput, Forbidden, NotFound
+from villagegraph.errors import BadUserInput, NotFound
 from villagegraph.resolvers.notifications import enqueue_notification
 from villagegraph.resolvers.shelters import ShelterByIdLoader
-from villagegraph.schema.context import Info, require_principal
+from villagegraph.schema.context import Info
+from villagegraph.schema.guards import LoggedIn, WritesUnit, authorize, guarded, require_caller
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, tag_list, text
 from villagegraph.schema.notices import Notice
@@ -154,12 +155,15 @@ def _changes(input: UpdateShelterInput | CreateShelterInput) -> dict[str, Any]:
 
 
 async def _maintainable(info: Info, id: strawberry.ID) -> tuple[Principal, Any]:
-    principal = await require_principal(info, "maintain shelters")
     shelter = await info.context.loader(ShelterByIdLoader).load(record_id(id))
     if shelter is None:
         raise NotFound("No such shelter.")
-    if not principal.can_write(shelter["unit_code"]):
-        raise Forbidden("Only cadres and officials of the shelter's unit or above may change it.")
+    principal = await authorize(
+        info,
+        Principal.can_write,
+        shelter["unit_code"],
+        refusal="Only cadres and officials of the shelter's unit or above may change it.",
+    )
     return principal, shelter
 
 
@@ -193,20 +197,29 @@ class ShelterQuery:
 
 @strawberry.type
 class ShelterMutation:
-    @strawberry.mutation(description="Register a shelter maintained by a unit.")
+    @strawberry.mutation(
+        description="Register a shelter maintained by a unit.",
+        extensions=guarded(
+            WritesUnit(
+                "input.unit",
+                action="maintain shelters",
+                refusal="Only cadres and officials of this unit or above may add shelters.",
+            )
+        ),
+    )
     async def create_shelter(self, info: Info, input: CreateShelterInput) -> Shelter:
-        principal = await require_principal(info, "maintain shelters")
+        principal = await require_caller(info)
         unit = division_code(input.unit)
-        await require_unit(info, unit)
-        if not principal.can_write(unit):
-            raise Forbidden("Only cadres and officials of this unit or above may add shelters.")
         fields = _changes(input)
         fields.setdefault("facilities", [])
         fields.setdefault("contact", None)
         row = await resolvers.shelters.create(info.context.db, unit, fields, principal.account_id)
         return Shelter.from_row(row)
 
-    @strawberry.mutation(description="Change a shelter's details or status.")
+    @strawberry.mutation(
+        description="Change a shelter's details or status.",
+        extensions=guarded(LoggedIn("maintain shelters")),
+    )
     async def update_shelter(
         self, info: Info, id: strawberry.ID, input: UpdateShelterInput
     ) -> Shelter:
@@ -221,16 +234,21 @@ class ShelterMutation:
 
     @strawberry.mutation(
         description="Emergency: open every shelter of a subtree and push a notice listing "
-        "them to every resident below."
+        "them to every resident below.",
+        extensions=guarded(
+            WritesUnit(
+                "unit",
+                action="open shelters",
+                refusal="Only officials and cadres of this unit or above may open shelters.",
+            )
+        ),
     )
     async def open_shelters_for_emergency(
         self, info: Info, unit: strawberry.ID, message: str | None = None
     ) -> EmergencyOpening:
-        principal = await require_principal(info, "open shelters")
+        principal = await require_caller(info)
         code = division_code(unit)
         root = await require_unit(info, code)
-        if not principal.can_write(code):
-            raise Forbidden("Only officials and cadres of this unit or above may open shelters.")
         reason = text(message or "", "message", max_length=500, required=False)
         lo, hi = subtree_bounds(code)
         db = info.context.db

@@ -11,14 +11,14 @@ from enum import Enum
 import strawberry
 
 from villagegraph import resolvers
-from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound, database_refusals
+from villagegraph.errors import BadUserInput, Conflict, NotFound, database_refusals
 from villagegraph.models.suggestions import Suggestion as SuggestionRow
 from villagegraph.resolvers.suggestions import RepliesBySuggestionIdLoader, SuggestionByIdLoader
-from villagegraph.schema.context import Info, require_principal
+from villagegraph.schema.context import Info
+from villagegraph.schema.guards import require_caller, village_writer, villager
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
 from villagegraph.schema.pagination import Connection, Keyset, Page
-from villagegraph.schema.villagers import require_village_writer
 
 # The sort key, and so the cursor, of the connection field below (schema/pagination.py).
 SUGGESTION_ORDER = Keyset(("submitted_at", datetime), ("id", int))
@@ -96,11 +96,11 @@ class SubmitSuggestionInput:
 
 
 async def _handled(info: Info, id: strawberry.ID, action: str) -> SuggestionRow:
-    await require_principal(info, action)
+    await require_caller(info, action)
     row = await info.context.loader(SuggestionByIdLoader).load(record_id(id))
     if row is None:
         raise NotFound("No such suggestion, or it is not open to you.")
-    await require_village_writer(info, row.village_code, action, "id")
+    await village_writer(info, row.village_code, action, "id")
     return row
 
 
@@ -138,13 +138,13 @@ class SuggestionMutation:
     async def submit_suggestion(self, info: Info, input: SubmitSuggestionInput) -> Suggestion:
         title = text(input.title, "title", max_length=200)
         body = text(input.body, "body", max_length=5000)
-        principal = await require_principal(info, "submit suggestions")
-        if principal.resident_id is None or principal.household_village is None:
-            raise Forbidden("Only villagers may submit suggestions to their village.")
+        principal, home = await villager(
+            info, "Only villagers may submit suggestions to their village.", "submit suggestions"
+        )
         row = await resolvers.suggestions.submit(
             info.context.db,
-            principal.household_village,
-            principal.resident_id,
+            home.village,
+            home.resident_id,
             principal.account_id,
             title,
             body,
@@ -155,7 +155,7 @@ class SuggestionMutation:
     async def reply_to_suggestion(self, info: Info, id: strawberry.ID, body: str) -> Suggestion:
         content = text(body, "body", max_length=5000)
         row = await _handled(info, id, "answer suggestions")
-        principal = await require_principal(info)
+        principal = await require_caller(info)
         with database_refusals(
             wrong_state=Conflict(f"A {_said(row.status)} suggestion cannot be answered.")
         ):

@@ -29,13 +29,14 @@ from villagegraph.resolvers.tasks import (
     ReopeningsByTaskIdLoader,
     TaskByIdLoader,
 )
-from villagegraph.schema.context import Info, require_principal
+from villagegraph.schema.context import Info
+from villagegraph.schema.guards import LoggedIn, authorize, caller, guarded, permits, require_caller
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
 from villagegraph.schema.notices import Board
 from villagegraph.schema.pagination import Connection, Keyset, Page
 from villagegraph.tenants.hierarchy import Level, contains, level_of
-from villagegraph.tenants.principal import STAFF_ROLES, Principal
+from villagegraph.tenants.principal import Principal
 
 MAX_ASSIGNEES = 100
 MAX_ATTACHMENTS = 10
@@ -236,32 +237,6 @@ def future_time(value: datetime, argument: str) -> datetime:
     return value
 
 
-def issuer_for(principal: Principal, assignee: int) -> int | None:
-    """The caller's nearest unit strictly above the assignee, where it is staff."""
-    above = [
-        g.unit
-        for g in principal.grants
-        if g.role in STAFF_ROLES and g.unit != assignee and contains(g.unit, assignee)
-    ]
-    return max(above) if above else None
-
-
-def acts_for_assignee(principal: Principal, task: Any) -> bool:
-    """Staff of the assignee's side: inside the assignee's unit, not on the issuer's side."""
-    return any(
-        g.role in STAFF_ROLES
-        and contains(task["assignee_code"], g.unit)
-        and not contains(g.unit, task["issuer_code"])
-        for g in principal.grants
-    )
-
-
-def acts_for_issuer(principal: Principal, task: Any) -> bool:
-    return any(
-        g.role in STAFF_ROLES and contains(g.unit, task["issuer_code"]) for g in principal.grants
-    )
-
-
 async def _task(info: Info, id: strawberry.ID) -> Any:
     row = await info.context.loader(TaskByIdLoader).load(record_id(id))
     if row is None:
@@ -270,7 +245,7 @@ async def _task(info: Info, id: strawberry.ID) -> Any:
 
 
 async def inspect_tasks(info: Info, unit: int, rows: list[Any]) -> None:
-    principal = await info.context.db.principal()
+    principal = await caller(info)
     if principal is None:
         return
     await record_inspection(
@@ -323,9 +298,12 @@ class TaskQuery:
 
 @strawberry.type
 class TaskMutation:
-    @strawberry.mutation(description="Assign a task to units inside the caller's subtree.")
+    @strawberry.mutation(
+        description="Assign a task to units inside the caller's subtree.",
+        extensions=guarded(LoggedIn("assign tasks")),
+    )
     async def assign_task(self, info: Info, input: AssignTaskInput) -> list[Task]:
-        principal = await require_principal(info, "assign tasks")
+        principal = await require_caller(info)
         assignees = list(
             dict.fromkeys(division_code(a, "assignees") for a in input.assignees or [])
         )
@@ -340,14 +318,15 @@ class TaskMutation:
         assignments = []
         for assignee in assignees:
             await require_unit(info, assignee, "assignees")
-            issuer = issuer_for(principal, assignee)
-            if issuer is None:
-                raise Forbidden(
-                    f"Unit {assignee} is outside your subtree; assign tasks only to units "
-                    "below the ones you serve.",
-                    argument="assignees",
-                )
-            assignments.append((assignee, issuer))
+            await authorize(
+                info,
+                Principal.issues_to,
+                assignee,
+                refusal=f"Unit {assignee} is outside your subtree; assign tasks only to units "
+                "below the ones you serve.",
+                argument="assignees",
+            )
+            assignments.append((assignee, principal.issuer_for(assignee)))
         rows = await resolvers.tasks.assign(
             info.context.db,
             assignments=assignments,
@@ -360,22 +339,36 @@ class TaskMutation:
         )
         return [Task.from_row(row) for row in rows]
 
-    @strawberry.mutation(description="The assignee's staff confirm they received the task.")
+    @strawberry.mutation(
+        description="The assignee's staff confirm they received the task.",
+        extensions=guarded(LoggedIn("acknowledge tasks")),
+    )
     async def acknowledge_task(self, info: Info, id: strawberry.ID) -> Task:
-        principal = await require_principal(info, "acknowledge tasks")
         task = await _task(info, id)
-        if not acts_for_assignee(principal, task):
-            raise Forbidden("Only staff of the assigned unit may acknowledge this task.")
+        principal = await authorize(
+            info,
+            Principal.acts_for_assignee,
+            task["assignee_code"],
+            task["issuer_code"],
+            refusal="Only staff of the assigned unit may acknowledge this task.",
+        )
         return Task.from_row(
             await resolvers.tasks.acknowledge(info.context.db, task, principal.account_id)
         )
 
-    @strawberry.mutation(description="The assignee's staff complete the task, with a note.")
+    @strawberry.mutation(
+        description="The assignee's staff complete the task, with a note.",
+        extensions=guarded(LoggedIn("complete tasks")),
+    )
     async def complete_task(self, info: Info, id: strawberry.ID, note: str | None = None) -> Task:
-        principal = await require_principal(info, "complete tasks")
         task = await _task(info, id)
-        if not acts_for_assignee(principal, task):
-            raise Forbidden("Only staff of the assigned unit may complete this task.")
+        principal = await authorize(
+            info,
+            Principal.acts_for_assignee,
+            task["assignee_code"],
+            task["issuer_code"],
+            refusal="Only staff of the assigned unit may complete this task.",
+        )
         if task["completed_at"] is not None:
             raise Conflict("This task is already done.")
         if await info.context.loader(RelayProgressByTaskIdLoader).load(task["id"]) is not None:
@@ -391,7 +384,8 @@ class TaskMutation:
     @strawberry.mutation(
         description="The issuing side reopens a done task under a new due date (required, in "
         "the future) with a reason (required; `note` is its older name). The completion it "
-        "undoes stays on record in `reopenings`; escalation counts from the new due date."
+        "undoes stays on record in `reopenings`; escalation counts from the new due date.",
+        extensions=guarded(LoggedIn("reopen tasks")),
     )
     async def reopen_task(
         self,
@@ -401,10 +395,13 @@ class TaskMutation:
         note: str | None = None,
         reason: str | None = None,
     ) -> Task:
-        principal = await require_principal(info, "reopen tasks")
         task = await _task(info, id)
-        if not acts_for_issuer(principal, task):
-            raise Forbidden("Only the issuing unit or its superiors may reopen this task.")
+        await authorize(
+            info,
+            Principal.acts_for_issuer,
+            task["issuer_code"],
+            refusal="Only the issuing unit or its superiors may reopen this task.",
+        )
         if due_at is None:
             raise BadUserInput("Give the reopened task a new due date (`dueAt`).", argument="dueAt")
         new_due = future_time(due_at, "dueAt")
@@ -418,14 +415,18 @@ class TaskMutation:
 
     @strawberry.mutation(
         description="催办: the issuing side urges an open task; its assignee's staff are told "
-        "and the urging is counted (`urgeCount`)."
+        "and the urging is counted (`urgeCount`).",
+        extensions=guarded(LoggedIn("urge tasks")),
     )
     async def urge_task(self, info: Info, id: strawberry.ID, note: str | None = None) -> Task:
-        principal = await require_principal(info, "urge tasks")
         cleaned = None if note is None else text(note, "note", max_length=500, required=False)
         task = await _task(info, id)
-        if not acts_for_issuer(principal, task):
-            raise Forbidden("Only the issuing unit or its superiors may urge this task.")
+        await authorize(
+            info,
+            Principal.acts_for_issuer,
+            task["issuer_code"],
+            refusal="Only the issuing unit or its superiors may urge this task.",
+        )
         if task["completed_at"] is not None:
             raise Conflict("This task is already done.")
         row = await resolvers.tasks.urge(info.context.db, task, cleaned or None)
@@ -436,7 +437,8 @@ class TaskMutation:
     @strawberry.mutation(
         description="转办: the assignee hands its task on to units below it, one part each "
         "(due by the task's due date unless `dueAt` is earlier). The task is done when all "
-        "its parts are; `relay` shows the progress."
+        "its parts are; `relay` shows the progress.",
+        extensions=guarded(LoggedIn("relay tasks")),
     )
     async def relay_task(
         self,
@@ -445,15 +447,19 @@ class TaskMutation:
         assignees: list[strawberry.ID],
         due_at: datetime | None = None,
     ) -> list[Task]:
-        principal = await require_principal(info, "relay tasks")
         units = list(dict.fromkeys(division_code(a, "assignees") for a in assignees))
         if not units or len(units) > MAX_ASSIGNEES:
             raise BadUserInput(
                 f"`assignees` must name 1 to {MAX_ASSIGNEES} units.", argument="assignees"
             )
         task = await _task(info, id)
-        if not relays_for(principal, task):
-            raise Forbidden("Only the assigned unit's own staff may relay this task.")
+        principal = await authorize(
+            info,
+            Principal.relays_for,
+            task["assignee_code"],
+            task["issuer_code"],
+            refusal="Only the assigned unit's own staff may relay this task.",
+        )
         if task["completed_at"] is not None:
             raise Conflict("This task is already done.")
         part_due = task["due_at"] if due_at is None else future_time(due_at, "dueAt")
@@ -482,16 +488,6 @@ class TaskMutation:
             relayed_from=(unit, task["id"]),
         )
         return [Task.from_row(row) for row in rows]
-
-
-def relays_for(principal: Principal, task: Any) -> bool:
-    """Staff of the assigned unit itself (or between it and the issuer), who may write it."""
-    return any(
-        g.role in STAFF_ROLES
-        and contains(g.unit, task["assignee_code"])
-        and not contains(g.unit, task["issuer_code"])
-        for g in principal.grants
-    )
 
 
 # --- each city's rules ------------------------------------------------------------------
@@ -578,14 +574,18 @@ def _disclosure_rule(row: Any) -> DisclosureRule:
     )
 
 
-async def _city_of_caller(info: Info, city: strawberry.ID, action: str) -> int:
+async def _city_of_caller(info: Info, city: strawberry.ID) -> int:
     """The city a rule change is for; only the city's own officials change its rules."""
-    principal = await require_principal(info, action)
     code = division_code(city, "city")
     if level_of(code) is not Level.CITY:
         raise BadUserInput("`city` must name a city (市).", argument="city")
-    if not any(g.role in STAFF_ROLES and g.unit == code for g in principal.grants):
-        raise Forbidden("Only the city's own officials set its rules.", argument="city")
+    await authorize(
+        info,
+        Principal.is_staff_of,
+        code,
+        refusal="Only the city's own officials set its rules.",
+        argument="city",
+    )
     return code
 
 
@@ -600,8 +600,7 @@ class TaskRuleQuery:
     @strawberry.field(description="A city's reminder and escalation timing, for its staff.")
     async def task_rules(self, info: Info, city: strawberry.ID) -> TaskRules | None:
         code = division_code(city, "city")
-        principal = await info.context.db.principal()
-        if principal is None or not any(contains(code, g.unit) for g in principal.grants):
+        if not await permits(info, Principal.has_grant_within, code):
             return None
         return _rules(code, await resolvers.tasks.task_rules(info.context.db, code))
 
@@ -613,9 +612,12 @@ class TaskRuleQuery:
 
 @strawberry.type
 class TaskRuleMutation:
-    @strawberry.mutation(description="The city's officials set its reminder and escalation timing.")
+    @strawberry.mutation(
+        description="The city's officials set its reminder and escalation timing.",
+        extensions=guarded(LoggedIn("set task rules")),
+    )
     async def set_task_rules(self, info: Info, input: TaskRulesInput) -> TaskRules:
-        city = await _city_of_caller(info, input.city, "set task rules")
+        city = await _city_of_caller(info, input.city)
         remind = _within(input.remind_before_hours, 1, MAX_REMIND_BEFORE_HOURS, "remindBeforeHours")
         escalate = _within(
             input.escalate_after_hours, 1, MAX_ESCALATE_AFTER_HOURS, "escalateAfterHours"
@@ -625,9 +627,12 @@ class TaskRuleMutation:
         )
         return _rules(city, row)
 
-    @strawberry.mutation(description="The city's officials set one board's disclosure deadline.")
+    @strawberry.mutation(
+        description="The city's officials set one board's disclosure deadline.",
+        extensions=guarded(LoggedIn("set disclosure rules")),
+    )
     async def set_disclosure_rules(self, info: Info, input: DisclosureRuleInput) -> DisclosureRule:
-        city = await _city_of_caller(info, input.city, "set disclosure rules")
+        city = await _city_of_caller(info, input.city)
         if input.period_months not in PERIOD_MONTHS:
             raise BadUserInput(
                 f"`periodMonths` must be one of {', '.join(map(str, PERIOD_MONTHS))}.",

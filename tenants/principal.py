@@ -1,4 +1,6 @@
-"""Who is asking: the facts the database returned for the caller's account."""
+"""Who is asking: the facts the database returned for the caller's account, and the rules
+over them that schema/guards.py asks (it owns the errors; this module decides nothing
+about a request)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,15 @@ class Grant:
     role: str  # OFFICIAL | CADRE | ANALYST
     unit: int
     level: str
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A resident's household registration (户籍): the village it votes in, applies from and
+    suggests to."""
+
+    village: int
+    resident_id: int
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,12 @@ class Principal:
         return self.resident_id is not None
 
     @property
+    def registration(self) -> Registration | None:
+        if self.resident_id is None or self.household_village is None:
+            return None
+        return Registration(self.household_village, self.resident_id)
+
+    @property
     def is_staff(self) -> bool:
         return any(g.role in STAFF_ROLES for g in self.grants)
 
@@ -70,6 +87,59 @@ class Principal:
 
     def can_write(self, unit: int) -> bool:
         return any(g.role in STAFF_ROLES and contains(g.unit, unit) for g in self.grants)
+
+    def may_read_village(self, village: int) -> bool:
+        """The village's villagers-only affairs: its members, and staff over it."""
+        return village in self.member_villages or self.can_read_subtree(village)
+
+    def is_cadre_of(self, village: int) -> bool:
+        return any(g.role == "CADRE" and g.unit == village for g in self.grants)
+
+    def is_staff_of(self, unit: int) -> bool:
+        """Staff of the unit itself (not of a unit above it)."""
+        return any(g.role in STAFF_ROLES and g.unit == unit for g in self.grants)
+
+    def has_grant_within(self, unit: int) -> bool:
+        """Any grant on the unit or below it (staff or analyst anywhere in a city)."""
+        return any(contains(unit, g.unit) for g in self.grants)
+
+    def acts_for_resident(self, village: int, resident_id: int) -> bool:
+        """Staff over the resident's household village, or the resident itself."""
+        return self.can_write(village) or self.resident_id == resident_id
+
+    def issues_to(self, assignee: int) -> bool:
+        """Whether the caller is staff strictly above the unit, so may assign it tasks."""
+        return bool(self._issuing_units(assignee))
+
+    def issuer_for(self, assignee: int) -> int:
+        """The caller's nearest unit strictly above the assignee, where it is staff (one
+        exists when `issues_to(assignee)`)."""
+        return max(self._issuing_units(assignee))
+
+    def _issuing_units(self, assignee: int) -> list[int]:
+        return [
+            g.unit
+            for g in self.grants
+            if g.role in STAFF_ROLES and g.unit != assignee and contains(g.unit, assignee)
+        ]
+
+    def acts_for_assignee(self, assignee: int, issuer: int) -> bool:
+        """Staff of a task's assignee side: inside the assignee's unit, not on the issuer's."""
+        return any(
+            g.role in STAFF_ROLES and contains(assignee, g.unit) and not contains(g.unit, issuer)
+            for g in self.grants
+        )
+
+    def acts_for_issuer(self, issuer: int) -> bool:
+        return any(g.role in STAFF_ROLES and contains(g.unit, issuer) for g in self.grants)
+
+    def relays_for(self, assignee: int, issuer: int) -> bool:
+        """Staff of a task's assigned unit itself (or between it and the issuer), who may
+        hand it on to units below."""
+        return any(
+            g.role in STAFF_ROLES and contains(g.unit, assignee) and not contains(g.unit, issuer)
+            for g in self.grants
+        )
 
     def feed_publishers(self) -> list[int]:
         """Units whose notices reach this caller's feed: the ancestor-or-self units of its
