@@ -4,13 +4,13 @@ kept in an owner-only temporary table, so each policy's accessor reads one row i
 recomputing the MAC and parsing the signed text (docs/ARCHITECTURE.md, "Request context").
 
 Revision ID: 0019_context_speed
-Revises: 0017_supervision_tasks
+Revises: 0018_abuse_resistance
 """
 
 from villagegraph.migrations.helpers import run_sql_file
 
 revision = "0019_context_speed"
-down_revision = "0017_supervision_tasks"
+down_revision = "0018_abuse_resistance"
 branch_labels = None
 depends_on = None
 
