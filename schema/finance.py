@@ -21,7 +21,7 @@ from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound
 from villagegraph.resolvers.inspections import record_inspection
 from villagegraph.schema.context import Info, require_principal
 from villagegraph.schema.hierarchy import OrgUnit, load_unit
-from villagegraph.schema.inputs import LOCAL_TIME, division_code, record_id, text
+from villagegraph.schema.inputs import division_code, past_month, record_id, text
 from villagegraph.schema.villagers import may_read_village, require_village_writer
 from villagegraph.tenants.hierarchy import Level, level_of
 
@@ -213,18 +213,6 @@ def month(value: str | None, argument: str) -> str | None:
     if not _MONTH.match(value.strip()):
         raise BadUserInput(f"`{argument}` must be a month 'YYYY-MM'.", argument=argument)
     return value.strip()
-
-
-def past_month(value: str, argument: str = "period") -> str:
-    """A month that has begun (Asia/Shanghai): no booking or disclosing ahead of time."""
-    month_ = month(value, argument)
-    assert month_ is not None
-    if month_ > datetime.now(LOCAL_TIME).strftime("%Y-%m"):
-        raise BadUserInput(
-            f"`{argument}` {month_} has not begun; book or disclose a past or current month.",
-            argument=argument,
-        )
-    return month_
 
 
 def city_of(code: int) -> int:

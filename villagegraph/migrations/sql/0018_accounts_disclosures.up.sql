@@ -62,8 +62,11 @@ alter table vg.account_subjects force row level security;
 grant select on vg.account_subjects to vg_request;
 grant insert (city_code, code, name, class, direction, parent_code, added_by)
     on vg.account_subjects to vg_request;
--- Reference data: the chart is public. A city's own officials add its detail subjects.
-create policy account_subjects_read on vg.account_subjects for select using (true);
+-- Reference data: the chart is public (anonymous callers included), to any request with a
+-- verified context. A city's own officials add its detail subjects.
+create policy account_subjects_read on vg.account_subjects for select using (
+    (select vg.has_context())
+);
 create policy account_subjects_add on vg.account_subjects for insert with check (
     city_code <@ (select vg.write_scope()) and city_code % 100000000 = 0
     and added_by = (select vg.account_id())
