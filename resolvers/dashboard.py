@@ -385,7 +385,7 @@ async def monthly_figures(
 ) -> dict[date, Figures]:
     """Per local month from `first` to `last` (first days of months), the subtree's flows:
     notices published and reach from the monthly rollups (reach adds up across villages,
-    each resident reading in one household village), finance by period, tasks by the month
+    each resident reading in one household village), booked finance by period, tasks by the month
     they were assigned and completed, consultations closed and suggestions first answered."""
     months: dict[date, Figures] = {}
 
@@ -414,7 +414,7 @@ async def monthly_figures(
                       coalesce(sum(amount) filter (where direction = 'INCOME'), 0.00) as income,
                       coalesce(sum(amount) filter (where direction = 'EXPENSE'), 0.00) as expense
                  from vg.finance_entries
-                where village_code between $1 and $2
+                where village_code between $1 and $2 and status = 'BOOKED'
                   and period between to_char($3::date, 'YYYY-MM') and to_char($4::date, 'YYYY-MM')
                 group by period""",
             lo,

@@ -10,13 +10,13 @@ SHA-256, and a withdrawal or correction with its reason; existing disclosures ge
 period the old compliance check would have counted them for.
 
 Revision ID: 0018_accounts_disclosures
-Revises: 0014_personal_data
+Revises: 0017_supervision_tasks
 """
 
 from villagegraph.migrations.helpers import run_sql_file
 
 revision = "0018_accounts_disclosures"
-down_revision = "0014_personal_data"
+down_revision = "0017_supervision_tasks"
 branch_labels = None
 depends_on = None
 
