@@ -20,7 +20,7 @@ from villagegraph.resolvers.consultations import ELECTORS_SQL, REPRESENTATIVE_TA
 from villagegraph.seed.demo import CITY, DEMO_NOW, demo_villages
 
 MONTHS = [f"{2025 + (11 + i) // 12}-{(11 + i) % 12 + 1:02d}" for i in range(12)]  # 2025-12..2026-11
-# Wenzhou's own detail subjects (明细科目) under the national chart of 0018_accounts_disclosures.
+# Wenzhou's own detail subjects (明细科目) under the national chart of 0019_accounts_disclosures.
 CITY_SUBJECTS = (
     # code, name, parent
     ("501003", "租赁收入", "501"),

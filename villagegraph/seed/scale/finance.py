@@ -1,5 +1,5 @@
 """Scale data of finance: monthly entries on six subjects of the national chart of accounts
-(0018_accounts_disclosures) with reversals, and budgets."""
+(0019_accounts_disclosures) with reversals, and budgets."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
--- 0018_accounts_disclosures upgrade: sent as is, in one transaction, by versions/0018_accounts_disclosures.py.
+-- 0019_accounts_disclosures upgrade: sent as is, in one transaction, by versions/0019_accounts_disclosures.py.
 -- Conventions: docs/CONVENTIONS.md.
 
 set local role vg_owner;

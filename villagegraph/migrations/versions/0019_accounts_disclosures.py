@@ -9,21 +9,21 @@ of the village books it. Notices carry the period they disclose, attachments wit
 SHA-256, and a withdrawal or correction with its reason; existing disclosures get the
 period the old compliance check would have counted them for.
 
-Revision ID: 0018_accounts_disclosures
-Revises: 0017_supervision_tasks
+Revision ID: 0019_accounts_disclosures
+Revises: 0018_abuse_resistance
 """
 
 from villagegraph.migrations.helpers import run_sql_file
 
-revision = "0018_accounts_disclosures"
-down_revision = "0017_supervision_tasks"
+revision = "0019_accounts_disclosures"
+down_revision = "0018_abuse_resistance"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    run_sql_file("0018_accounts_disclosures.up.sql")
+    run_sql_file("0019_accounts_disclosures.up.sql")
 
 
 def downgrade() -> None:
-    run_sql_file("0018_accounts_disclosures.down.sql")
+    run_sql_file("0019_accounts_disclosures.down.sql")
