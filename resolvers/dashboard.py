@@ -239,19 +239,40 @@ async def affairs_figures(db: ScopedSession, scope: DashboardScope) -> dict[int 
         scope.since,
         scope.until,
     )
-    # Finance periods are months ('YYYY-MM'), compared with the period's months in local time.
+    # Finance periods are months ('YYYY-MM'), compared with the period's months in local
+    # time; booked entries only. Budgets (the latest revision of each line) of the years the
+    # period touches (every year without one) ride in the same statement, for budget
+    # against actual at every tier.
+    child = scope.child_key("village_code")
     finance = await db.fetch(
-        f"""select {scope.child_key("village_code")} as child,
-                   grouping({scope.child_key("village_code")}) = 1 as is_total,
+        f"""with bounds as (
+                select to_char($3::timestamptz at time zone 'Asia/Shanghai', 'YYYY-MM') as since,
+                       to_char($4::timestamptz at time zone 'Asia/Shanghai', 'YYYY-MM') as until
+            ), money as (
+                select e.village_code, e.direction, e.amount, 0.00 as budget
+                  from vg.finance_entries e, bounds
+                 where e.village_code between $1 and $2 and e.status = 'BOOKED'
+                   and (bounds.since is null or e.period >= bounds.since)
+                   and (bounds.until is null or e.period <= bounds.until)
+                union all
+                select b.village_code, b.direction, 0.00, b.amount
+                  from (select distinct on (village_code, year, direction, category)
+                               village_code, year, direction, amount
+                          from vg.finance_budgets
+                         where village_code between $1 and $2
+                         order by village_code, year, direction, category, id desc) b, bounds
+                 where (bounds.since is null or b.year >= left(bounds.since, 4)::int)
+                   and (bounds.until is null or b.year <= left(bounds.until, 4)::int)
+            )
+            select {child} as child, grouping({child}) = 1 as is_total,
                    coalesce(sum(amount) filter (where direction = 'INCOME'), 0.00) as income,
-                   coalesce(sum(amount) filter (where direction = 'EXPENSE'), 0.00) as expense
-              from vg.finance_entries
-             where village_code between $1 and $2
-               and ($3::timestamptz is null
-                    or period >= to_char($3::timestamptz at time zone 'Asia/Shanghai', 'YYYY-MM'))
-               and ($4::timestamptz is null
-                    or period <= to_char($4::timestamptz at time zone 'Asia/Shanghai', 'YYYY-MM'))
-             group by grouping sets ((), ({scope.child_key("village_code")}))""",
+                   coalesce(sum(amount) filter (where direction = 'EXPENSE'), 0.00) as expense,
+                   coalesce(sum(budget) filter (where direction = 'INCOME'), 0.00)
+                       as budget_income,
+                   coalesce(sum(budget) filter (where direction = 'EXPENSE'), 0.00)
+                       as budget_expense
+              from money
+             group by grouping sets ((), ({child}))""",
         scope.lo,
         scope.hi,
         scope.since,
@@ -319,6 +340,8 @@ PROVIDERS: list[Provider] = [
                 "median_hours_to_first_answer",
                 "income",
                 "expense",
+                "budget_income",
+                "budget_expense",
             }
         ),
     ),
@@ -362,7 +385,7 @@ async def monthly_figures(
 ) -> dict[date, Figures]:
     """Per local month from `first` to `last` (first days of months), the subtree's flows:
     notices published and reach from the monthly rollups (reach adds up across villages,
-    each resident reading in one household village), finance by period, tasks by the month
+    each resident reading in one household village), booked finance by period, tasks by the month
     they were assigned and completed, consultations closed and suggestions first answered."""
     months: dict[date, Figures] = {}
 
@@ -391,7 +414,7 @@ async def monthly_figures(
                       coalesce(sum(amount) filter (where direction = 'INCOME'), 0.00) as income,
                       coalesce(sum(amount) filter (where direction = 'EXPENSE'), 0.00) as expense
                  from vg.finance_entries
-                where village_code between $1 and $2
+                where village_code between $1 and $2 and status = 'BOOKED'
                   and period between to_char($3::date, 'YYYY-MM') and to_char($4::date, 'YYYY-MM')
                 group by period""",
             lo,

@@ -1,8 +1,11 @@
-"""Finance disclosure (财务公开): entries, reversing entries, budgets, and the report's sums.
+"""Finance disclosure (财务公开): entries, reversing entries, approvals, budgets, the chart
+of accounts (会计科目) and the report's sums.
 
-Entries are append-only (the request role has no UPDATE or DELETE on them); a correction
-is a reversing entry. Totals, per-period and per-category sums are computed in SQL. Who may
-read a village's finance is decided by RLS, never here.
+Entries are append-only (the request role updates only a pending entry's decision); a
+correction is a reversing entry. Only BOOKED entries count in any sum: a PENDING expense
+(above the city's threshold, awaiting a second cadre) or a REJECTED one is shown to staff
+but neither totalled nor disclosed. Totals, per-period and per-category sums are computed in
+SQL. Who may read a village's finance is decided by RLS, never here.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from villagegraph.tenants.session import ScopedSession
 
 ENTRY_COLUMNS = (
     "e.id, e.village_code, e.period, e.direction, e.category, e.amount, e.memo, e.voucher_no, "
-    "e.reverses_id, e.recorded_at, "
+    "e.reverses_id, e.recorded_by, e.recorded_at, e.subject_code, e.status, e.decided_by, "
+    "e.decided_at, "
+    "e.decision_reason, "
     "exists (select 1 from vg.finance_entries r where r.village_code = e.village_code "
     "and r.reverses_id = e.id) as reversed"
 )
@@ -25,21 +30,24 @@ async def record_entry(
     village: int,
     period: str,
     direction: str,
-    category: str,
+    subject: Any,
     amount: Any,
     memo: str | None,
     voucher_no: str | None,
     account_id: int,
 ) -> Any:
+    """Record an entry under a chart subject; the database decides whether it is PENDING."""
     row = await db.fetchrow(
         f"""insert into vg.finance_entries as e
-                (village_code, period, direction, category, amount, memo, voucher_no, recorded_by)
-            values ($1, $2, $3, $4, $5, $6, $7, $8)
+                (village_code, period, direction, category, subject_code, amount, memo,
+                 voucher_no, recorded_by)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
             returning {ENTRY_COLUMNS}""",
         village,
         period,
         direction,
-        category,
+        subject["name"],
+        subject["code"],
         amount,
         memo,
         voucher_no,
@@ -51,8 +59,100 @@ async def record_entry(
         village,
         "finance_entry",
         row["id"],
-        {"period": period, "direction": direction, "category": category, "amount": amount},
+        {
+            "period": period,
+            "direction": direction,
+            "category": subject["name"],
+            "subject": subject["code"],
+            "amount": amount,
+            "status": row["status"],
+        },
     )
+    return row
+
+
+async def decide_entry(
+    db: ScopedSession, entry: Any, approve: bool, reason: str | None
+) -> Any | None:
+    """Book or reject a pending entry (a second cadre of the village; RLS and the trigger
+    decide who may); None when this caller may not decide it."""
+    status = "BOOKED" if approve else "REJECTED"
+    row = await db.fetchrow(
+        f"""update vg.finance_entries as e set status = $3, decision_reason = $4
+             where e.village_code = $1 and e.id = $2 and e.status = 'PENDING'
+            returning {ENTRY_COLUMNS}""",
+        entry["village_code"],
+        entry["id"],
+        status,
+        reason,
+    )
+    if row is None:
+        return None
+    await db.audit(
+        "finance.approve" if approve else "finance.reject",
+        entry["village_code"],
+        "finance_entry",
+        entry["id"],
+        {"status": status, "amount": entry["amount"], "reason": reason},
+    )
+    return row
+
+
+SUBJECT_COLUMNS = "s.city_code, s.code, s.name, s.class, s.direction, s.parent_code"
+
+
+async def subjects(db: ScopedSession, city: int | None) -> list[Any]:
+    """The national chart and, given a city, its own detail subjects, in code order."""
+    return await db.fetch(
+        f"""select {SUBJECT_COLUMNS} from vg.account_subjects s
+             where s.city_code is null or s.city_code = $1
+             order by s.code, s.city_code nulls first""",
+        city,
+    )
+
+
+async def add_subject(
+    db: ScopedSession, city: int, code: str, name: str, parent: Any, account_id: int
+) -> Any:
+    row = await db.fetchrow(
+        f"""insert into vg.account_subjects as s
+                (city_code, code, name, class, direction, parent_code, added_by)
+            values ($1, $2, $3, $4, $5, $6, $7)
+            returning {SUBJECT_COLUMNS}""",
+        city,
+        code,
+        name,
+        parent["class"],
+        parent["direction"],
+        parent["code"],
+        account_id,
+    )
+    assert row is not None
+    await db.audit(
+        "finance.subject", city, "account_subject", code, {"name": name, "parent": parent["code"]}
+    )
+    return row
+
+
+async def finance_rule(db: ScopedSession, city: int) -> Any:
+    return await db.fetchrow(
+        "select city_code, approval_threshold from vg.finance_rules where city_code = $1", city
+    )
+
+
+async def set_finance_rule(db: ScopedSession, city: int, threshold: Any, account_id: int) -> Any:
+    row = await db.fetchrow(
+        """insert into vg.finance_rules as r (city_code, approval_threshold, set_by)
+           values ($1, $2, $3)
+           on conflict (city_code) do update
+              set approval_threshold = excluded.approval_threshold, set_by = excluded.set_by
+           returning city_code, approval_threshold""",
+        city,
+        threshold,
+        account_id,
+    )
+    assert row is not None
+    await db.audit("finance.rules", city, "finance_rules", city, {"approval_threshold": threshold})
     return row
 
 
@@ -60,9 +160,9 @@ async def reverse_entry(db: ScopedSession, original: Any, memo: str, account_id:
     """Book the negated entry in the original's period; the unique index allows one."""
     row = await db.fetchrow(
         f"""insert into vg.finance_entries as e
-                (village_code, period, direction, category, amount, memo, voucher_no,
-                 reverses_id, recorded_by)
-            values ($1, $2, $3, $4, -$5::numeric, $6, $7, $8, $9)
+                (village_code, period, direction, category, subject_code, amount, memo,
+                 voucher_no, reverses_id, recorded_by)
+            values ($1, $2, $3, $4, $10, -$5::numeric, $6, $7, $8, $9)
             returning {ENTRY_COLUMNS}""",
         original["village_code"],
         original["period"],
@@ -73,6 +173,7 @@ async def reverse_entry(db: ScopedSession, original: Any, memo: str, account_id:
         original["voucher_no"],
         original["id"],
         account_id,
+        original["subject_code"],
     )
     assert row is not None
     await db.audit(
@@ -137,8 +238,8 @@ async def entries(
 
 
 async def sums(db: ScopedSession, village: int, since: str | None, until: str | None) -> list[Any]:
-    """Income and expense by (period, category) with subtotals per period, per category and
-    overall, in one statement; `by` says which grouping a row belongs to."""
+    """Booked income and expense by (period, category) with subtotals per period, per
+    category and overall, in one statement; `by` says which grouping a row belongs to."""
     return await db.fetch(
         """select case
                       when grouping(period) = 1 and grouping(category) = 1 then 'total'
@@ -149,7 +250,7 @@ async def sums(db: ScopedSession, village: int, since: str | None, until: str | 
                   coalesce(sum(amount) filter (where direction = 'INCOME'), 0.00) as income,
                   coalesce(sum(amount) filter (where direction = 'EXPENSE'), 0.00) as expense
              from vg.finance_entries
-            where village_code = $1
+            where village_code = $1 and status = 'BOOKED'
               and ($2::text is null or period >= $2) and ($3::text is null or period <= $3)
             group by grouping sets ((), (period), (category, direction))
             order by by, period, category, direction""",
@@ -170,7 +271,8 @@ async def budget_lines(db: ScopedSession, village: int, years: list[int]) -> lis
            ), actual as (
                select left(period, 4)::int as year, direction, category, sum(amount) as amount
                  from vg.finance_entries
-                where village_code = $1 and left(period, 4)::int = any ($2::int[])
+                where village_code = $1 and status = 'BOOKED'
+                  and left(period, 4)::int = any ($2::int[])
                 group by 1, 2, 3
            )
            select coalesce(b.year, a.year) as year,
@@ -188,9 +290,9 @@ async def budget_lines(db: ScopedSession, village: int, years: list[int]) -> lis
 
 FINANCE_INCOME = Measure(
     name="FINANCE_INCOME",
-    description="Income booked (reversals net out), by village and period; category: the"
-    " entry's category.",
-    source="vg.finance_entries f",
+    description="Income booked (reversals net out; pending and rejected entries do not"
+    " count), by village and period; category: the entry's chart subject.",
+    source="(select * from vg.finance_entries where status = 'BOOKED') f",
     tenant="f.village_code",
     time="((f.period || '-01')::timestamp at time zone 'Asia/Shanghai')",
     category="f.category",
@@ -200,11 +302,44 @@ FINANCE_INCOME = Measure(
 
 FINANCE_EXPENSE = Measure(
     name="FINANCE_EXPENSE",
-    description="Expense booked (reversals net out), by village and period; category: the"
-    " entry's category.",
-    source="vg.finance_entries f",
+    description="Expense booked (reversals net out; pending and rejected entries do not"
+    " count), by village and period; category: the entry's chart subject.",
+    source="(select * from vg.finance_entries where status = 'BOOKED') f",
     tenant="f.village_code",
     time="((f.period || '-01')::timestamp at time zone 'Asia/Shanghai')",
     category="f.category",
     value="coalesce(sum(f.amount) filter (where f.direction = 'EXPENSE'), 0)",
+)
+
+
+def _budgets_in_force(direction: str) -> str:
+    """The budget lines in force of a direction: the latest revision of each (village, year,
+    category)."""
+    return f"""(select distinct on (village_code, year, category)
+                       village_code, year, category, amount
+                  from vg.finance_budgets where direction = '{direction}'
+                 order by village_code, year, category, id desc) b"""
+
+
+FINANCE_BUDGET_INCOME = Measure(
+    name="FINANCE_BUDGET_INCOME",
+    description="Budgeted income (the latest revision of each line), by village and budget"
+    " year (its first month); category: the line's chart subject. Compare FINANCE_INCOME.",
+    source=_budgets_in_force("INCOME"),
+    tenant="b.village_code",
+    time="(make_date(b.year, 1, 1)::timestamp at time zone 'Asia/Shanghai')",
+    category="b.category",
+    value="coalesce(sum(b.amount), 0)",
+)
+
+
+FINANCE_BUDGET_EXPENSE = Measure(
+    name="FINANCE_BUDGET_EXPENSE",
+    description="Budgeted expense (the latest revision of each line), by village and budget"
+    " year (its first month); category: the line's chart subject. Compare FINANCE_EXPENSE.",
+    source=_budgets_in_force("EXPENSE"),
+    tenant="b.village_code",
+    time="(make_date(b.year, 1, 1)::timestamp at time zone 'Asia/Shanghai')",
+    category="b.category",
+    value="coalesce(sum(b.amount), 0)",
 )

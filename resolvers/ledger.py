@@ -9,11 +9,14 @@ non-leakproof conditions cannot use an index, so each term's matching keys come 
 vg.ledger_term_matches (the indexes, within the caller's read scope) and the rows are then
 read under RLS as always.
 Relevance is the number of occurrences of the terms, then newer entries first.
+A list shows current versions: an entry some later entry corrects is superseded and left
+out unless asked for (`LedgerFilter.include_superseded`).
 Resolvers never decide visibility; RLS does.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -38,6 +41,31 @@ class _Params:
         return f"${len(self.values)}"
 
 
+@dataclass(frozen=True)
+class LedgerFilter:
+    """What a ledger list narrows to, beside the subtree and the keywords."""
+
+    category: str | None = None
+    since: date | None = None
+    until: date | None = None
+    include_superseded: bool = False
+
+    def condition(self, params: _Params) -> str:
+        conditions = []
+        if self.category is not None:
+            conditions.append(f"e.category = {params.add(self.category)}")
+        if self.since is not None:
+            conditions.append(f"e.occurred_on >= {params.add(self.since)}")
+        if self.until is not None:
+            conditions.append(f"e.occurred_on <= {params.add(self.until)}")
+        if not self.include_superseded:
+            conditions.append(
+                """not exists (select 1 from vg.ledger_entries c
+                                where c.village_code = e.village_code and c.corrects_id = e.id)"""
+            )
+        return " and ".join(conditions) or "true"
+
+
 def _search(terms: list[str], params: _Params, *, ranked: bool = True) -> tuple[str, str]:
     """(match condition, relevance expression) for the search terms."""
     conditions = [
@@ -60,10 +88,12 @@ async def subtree_page(
     terms: list[str],
     after_key: tuple[int, date, int] | None,
     limit: int,
+    narrow: LedgerFilter = LedgerFilter(),
 ) -> list[Any]:
     """Entries of a subtree, most relevant first (when searching), then newest."""
     params = _Params(lo, hi)
     match, relevance = _search(terms, params)
+    match = f"{match} and {narrow.condition(params)}"
     after = ""
     if after_key:
         relevance_after, occurred_after, id_after = after_key
@@ -84,9 +114,12 @@ async def subtree_page(
     )
 
 
-async def subtree_count(db: ScopedSession, lo: int, hi: int, terms: list[str]) -> int:
+async def subtree_count(
+    db: ScopedSession, lo: int, hi: int, terms: list[str], narrow: LedgerFilter = LedgerFilter()
+) -> int:
     params = _Params(lo, hi)
     match, _ = _search(terms, params, ranked=False)
+    match = f"{match} and {narrow.condition(params)}"
     return int(
         await db.fetchval(
             f"""select count(*) from vg.ledger_entries e
@@ -129,6 +162,16 @@ async def record(
         {"category": category, "occurred_on": occurred_on, "corrects": corrects},
     )
     return row
+
+
+async def correction_of(db: ScopedSession, village: int, entry_id: int) -> int | None:
+    """The id of an entry correcting this one, if any: only the current version is corrected."""
+    found = await db.fetchval(
+        """select max(id) from vg.ledger_entries where village_code = $1 and corrects_id = $2""",
+        village,
+        entry_id,
+    )
+    return None if found is None else int(found)
 
 
 class LedgerEntryByIdLoader(Loader[int, Any]):

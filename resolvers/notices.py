@@ -8,6 +8,8 @@ and the pages are merged, instead of filtering the whole table through the polic
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -27,7 +29,8 @@ BOARD_LABELS = {
 
 NOTICE_COLUMNS = (
     "n.id, n.publisher_code, n.board, n.title, n.body, n.audience, n.target_tags, "
-    "n.published_at, n.published_by"
+    "n.published_at, n.published_by, n.period, n.attachments, n.withdrawn_at, "
+    "n.withdrawal_reason, n.corrects_id, n.correction_reason"
 )
 
 
@@ -110,6 +113,18 @@ async def subtree_count(db: ScopedSession, lo: int, hi: int, board: str | None) 
     )
 
 
+@dataclass(frozen=True)
+class Disclosure:
+    """What makes a notice a disclosure: the period it discloses ('YYYY-MM', its first
+    month), attachments ({url, name, sha256}), and for a correction the notice it corrects
+    and why."""
+
+    period: str | None = None
+    attachments: list[dict[str, str]] = field(default_factory=list)
+    corrects: int | None = None
+    correction_reason: str | None = None
+
+
 class Statements(Protocol):
     """What publishing needs: a request's ScopedSession or the worker's owner connection."""
 
@@ -126,15 +141,17 @@ async def insert_notice(
     published_by: int | None,
     target_tags: list[str] | None = None,
     published_at: datetime | None = None,
+    disclosure: Disclosure | None = None,
 ) -> Any:
     """The one statement that puts a notice on a board (NOTIFY reaches subscribers through
     the table's trigger); `published_at` None: now. Callers audit it as their action."""
+    disclosure = disclosure or Disclosure()
     row = await db.fetchrow(
         f"""insert into vg.notices as n
                 (publisher_code, board, title, body, audience, target_tags, published_by,
-                 published_at)
+                 published_at, period, attachments, corrects_id, correction_reason)
             values ($1, $2, $3, $4, $5, coalesce($6::text[], '{{}}'), $7,
-                    coalesce($8::timestamptz, now()))
+                    coalesce($8::timestamptz, now()), $9, $10::jsonb, $11, $12)
             returning {NOTICE_COLUMNS}""",
         publisher,
         board,
@@ -144,6 +161,10 @@ async def insert_notice(
         target_tags,
         published_by,
         published_at,
+        disclosure.period,
+        json.dumps(disclosure.attachments, ensure_ascii=False),
+        disclosure.corrects,
+        disclosure.correction_reason,
     )
     assert row is not None  # RLS refusals raise; an insert always returns its row
     return row
@@ -158,20 +179,72 @@ async def publish(
     audience: str,
     target_tags: list[str],
     account_id: int,
+    disclosure: Disclosure | None = None,
 ) -> Notice:
-    """A staff member publishes: the notice and its audit record."""
+    """A staff member publishes (or corrects): the notice and its audit record, whose detail
+    carries the period and each attachment's SHA-256 into the audit chain."""
     row = from_record(
         Notice,
-        await insert_notice(db, publisher, board, title, body, audience, account_id, target_tags),
+        await insert_notice(
+            db,
+            publisher,
+            board,
+            title,
+            body,
+            audience,
+            account_id,
+            target_tags,
+            disclosure=disclosure,
+        ),
     )
+    detail: dict[str, Any] = {
+        "board": board,
+        "audience": audience,
+        "target_tags": target_tags,
+        "title": title,
+    }
+    if disclosure is not None:
+        detail |= {"period": disclosure.period, "attachments": disclosure.attachments}
+        if disclosure.corrects is not None:
+            detail |= {"corrects": disclosure.corrects, "reason": disclosure.correction_reason}
     await db.audit(
-        "notice.publish",
+        "notice.correct" if disclosure and disclosure.corrects else "notice.publish",
         publisher,
         "notice",
         row.id,
-        {"board": board, "audience": audience, "target_tags": target_tags, "title": title},
+        detail,
     )
     return row
+
+
+async def withdraw(db: ScopedSession, notice: Notice, reason: str) -> Notice | None:
+    """Withdraw a notice with a reason that stays shown (the database stamps when and who);
+    None when this caller may not, or it is withdrawn already."""
+    record = await db.fetchrow(
+        f"""update vg.notices as n set withdrawal_reason = $3
+             where n.publisher_code = $1 and n.id = $2 and n.withdrawn_at is null
+            returning {NOTICE_COLUMNS}""",
+        notice.publisher_code,
+        notice.id,
+        reason,
+    )
+    if record is None:
+        return None
+    await db.audit(
+        "notice.withdraw", notice.publisher_code, "notice", notice.id, {"reason": reason}
+    )
+    return from_record(Notice, record)
+
+
+class CorrectionByNoticeIdLoader(Loader[int, Notice | None]):
+    """The notice correcting each notice, or None."""
+
+    async def batch_load(self, keys: list[int]) -> list[Notice | None]:
+        rows = await self.db.fetch(
+            f"select {NOTICE_COLUMNS} from vg.notices n where n.corrects_id = any($1::bigint[])",
+            keys,
+        )
+        return by_key(from_records(Notice, rows), keys, "corrects_id")
 
 
 async def published_to_subscriber(

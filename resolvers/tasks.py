@@ -518,19 +518,24 @@ async def escalate_overdue_tasks(conn: asyncpg.Connection, now: datetime) -> int
 
 
 async def raise_disclosure_tasks(conn: asyncpg.Connection, now: datetime) -> int:
-    """Disclosure compliance: every village that published nothing on a rule's board between
-    the previous deadline and a deadline that has passed gets one supervised task from its
-    town, once per missed period (the task's source key), and its staff are told. Returns
-    the number of tasks raised."""
+    """Disclosure compliance: every village without a disclosure of a rule's period on its
+    board by a deadline that has passed (a notice declaring a month of that period,
+    published before the deadline and not withdrawn) gets one supervised task from its
+    town, once per missed period (the task's source key), and its staff are told. The task
+    names the months that were due and the last day they were due by. Returns the number
+    of tasks raised."""
     raised = await conn.fetchval(
         f"""with periods as (
                 select r.city_code, r.board, r.remedy_days, to_char(p.start, 'YYYY-MM') as period,
+                       p.start, r.period_months as months,
+                       case when r.period_months = 1 then to_char(p.start, 'YYYY"年"FMMM"月"')
+                            else to_char(p.start, 'YYYY"年"FMMM') || '–'
+                                 || to_char(p.start + make_interval(months => r.period_months - 1),
+                                            'FMMM"月"')
+                       end as label,
                        ((p.start + make_interval(months => r.deadline_offset_months,
                                                  days => r.deadline_day))::timestamp
-                           at time zone 'Asia/Shanghai') as deadline,
-                       ((p.start + make_interval(months => r.deadline_offset_months - r.period_months,
-                                                 days => r.deadline_day))::timestamp
-                           at time zone 'Asia/Shanghai') as previous_deadline
+                           at time zone 'Asia/Shanghai') as deadline
                   from vg.disclosure_rules r
                  cross join lateral generate_series(
                        make_date(extract(year from r.effective_from)::int,
@@ -539,7 +544,9 @@ async def raise_disclosure_tasks(conn: asyncpg.Connection, now: datetime) -> int
                        ($1 at time zone 'Asia/Shanghai')::date,
                        make_interval(months => r.period_months)) as p (start)
             ), missed as (
-                select v.code as village, v.parent_code as town, p.*
+                select v.code as village, v.parent_code as town, p.*,
+                       to_char(p.deadline at time zone 'Asia/Shanghai' - interval '1 day',
+                               'YYYY-MM-DD') as due
                   from periods p
                   join vg.org_units v
                     on v.code between p.city_code and vg.subtree_end(p.city_code)
@@ -551,17 +558,20 @@ async def raise_disclosure_tasks(conn: asyncpg.Connection, now: datetime) -> int
                    and not exists (
                        select 1 from vg.notices n
                         where n.publisher_code = v.code and n.board = p.board
-                          and n.published_at >= p.previous_deadline
+                          and n.period >= p.period
+                          and n.period < to_char(p.start + make_interval(months => p.months),
+                                                 'YYYY-MM')
+                          and n.withdrawn_at is null
                           and n.published_at < p.deadline)
             ), raised as (
                 insert into vg.tasks (assignee_code, issuer_code, title, body, due_at,
                                       supervised, source_key)
                 select m.village, m.town,
-                       format('%s逾期未公开（%s期）', $2::jsonb ->> m.board, m.period),
-                       format('按规定，%s期的%s应于%s前发布。请尽快补发并说明原因。',
-                              m.period, $2::jsonb ->> m.board,
-                              to_char(m.deadline at time zone 'Asia/Shanghai'
-                                      - interval '1 day', 'YYYY-MM-DD')),
+                       format('%s逾期未公开：%s（应于%s前公开）', $2::jsonb ->> m.board,
+                              m.label, m.due),
+                       format('按规定，%s的%s应于%s（含当日）前发布并注明所公开的期间；'
+                              '截至检查时未见声明该期间的公开。请尽快补发并说明原因。',
+                              m.label, $2::jsonb ->> m.board, m.due),
                        $1 + make_interval(days => m.remedy_days), true,
                        format('disclosure:%s:%s', m.board, m.period)
                   from missed m

@@ -95,6 +95,13 @@ class Dashboard:
     )
     income: Decimal = strawberry.field(description="Village finance income in the period.")
     expense: Decimal = strawberry.field(description="Village finance expense in the period.")
+    budget_income: Decimal = strawberry.field(
+        description="Budgeted income of the years the period touches (every year without a "
+        "period): the latest revision of each line, to set beside `income`."
+    )
+    budget_expense: Decimal = strawberry.field(
+        description="Budgeted expense of the years the period touches, beside `expense`."
+    )
     open_tasks: int = strawberry.field(description="Tasks not yet done (overdue included).")
     overdue_tasks: int = strawberry.field(description="Tasks not done and past their due date.")
     supervised_overdue_tasks: int = strawberry.field(

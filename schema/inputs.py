@@ -74,3 +74,20 @@ def period_bound(value: str | None, argument: str, *, end: bool) -> datetime | N
             f"`{argument}` must be a month 'YYYY-MM' or a date 'YYYY-MM-DD'.", argument=argument
         ) from error
     return datetime.combine(day, time.max if end else time.min, tzinfo=LOCAL_TIME)
+
+
+_MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+
+
+def past_month(value: str, argument: str = "period") -> str:
+    """A month 'YYYY-MM' that has begun (Asia/Shanghai): nothing is booked or disclosed
+    for a month ahead."""
+    month = value.strip()
+    if not _MONTH.match(month):
+        raise BadUserInput(f"`{argument}` must be a month 'YYYY-MM'.", argument=argument)
+    if month > datetime.now(LOCAL_TIME).strftime("%Y-%m"):
+        raise BadUserInput(
+            f"`{argument}` {month} has not begun; book or disclose a past or current month.",
+            argument=argument,
+        )
+    return month

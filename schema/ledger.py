@@ -7,13 +7,17 @@ recorded (schema/inspections.py lists them).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
 from villagegraph import resolvers
-from villagegraph.errors import BadUserInput, NotFound
-from villagegraph.resolvers.ledger import CorrectionByLedgerEntryIdLoader, LedgerEntryByIdLoader
+from villagegraph.errors import BadUserInput, Conflict, NotFound
+from villagegraph.resolvers.ledger import (
+    CorrectionByLedgerEntryIdLoader,
+    LedgerEntryByIdLoader,
+    LedgerFilter,
+)
 from villagegraph.schema.context import Info
 from villagegraph.schema.guards import (
     LoggedIn,
@@ -24,7 +28,7 @@ from villagegraph.schema.guards import (
     require_caller,
 )
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
-from villagegraph.schema.inputs import division_code, record_id, text
+from villagegraph.schema.inputs import LOCAL_TIME, division_code, record_id, text
 from villagegraph.schema.pagination import Connection, Keyset, Page
 from villagegraph.schema.tasks import attachment_links
 from villagegraph.tenants.principal import Principal
@@ -99,6 +103,13 @@ class LedgerCorrectionInput:
     attachments: list[str] | None = None
 
 
+def past_day(value: date, argument: str = "occurredOn") -> date:
+    """A ledger records what happened: no date after today (Asia/Shanghai)."""
+    if value > datetime.now(LOCAL_TIME).date():
+        raise BadUserInput(f"`{argument}` {value} is in the future.", argument=argument)
+    return value
+
+
 def search_terms(search: str | None) -> list[str]:
     if search is None:
         return []
@@ -111,8 +122,10 @@ def search_terms(search: str | None) -> list[str]:
 @strawberry.type
 class LedgerQuery:
     @strawberry.field(
-        description="Ledger entries inside a unit's subtree; with `search`, entries holding "
-        "every keyword, most relevant first, then newest."
+        description="Current ledger entries inside a unit's subtree (a corrected entry is "
+        "left out for its correction unless `includeSuperseded`); with `search`, entries "
+        "holding every keyword, most relevant first, then newest; `category` and the "
+        "`from`/`to` dates (inclusive) narrow it."
     )
     async def ledger(
         self,
@@ -121,13 +134,27 @@ class LedgerQuery:
         search: str | None = None,
         first: int | None = None,
         after: str | None = None,
+        category: str | None = None,
+        from_: Annotated[date | None, strawberry.argument(name="from")] = None,
+        to: date | None = None,
+        include_superseded: bool = False,
     ) -> Connection[LedgerEntry]:
         page = Page(LEDGER_ORDER, first, after)
         code = division_code(unit)
         lo, hi = subtree_bounds(code)
         terms = search_terms(search)
+        if from_ and to and from_ > to:
+            raise BadUserInput("`from` must not be after `to`.", argument="from")
+        narrow = LedgerFilter(
+            category=text(category, "category", max_length=50) if category is not None else None,
+            since=from_,
+            until=to,
+            include_superseded=include_superseded,
+        )
         db = info.context.db
-        rows = await resolvers.ledger.subtree_page(db, lo, hi, terms, page.after, page.limit)
+        rows = await resolvers.ledger.subtree_page(
+            db, lo, hi, terms, page.after, page.limit, narrow
+        )
         principal = await caller(info)
         if principal is not None:
             await resolvers.inspections.record_inspection(
@@ -141,7 +168,7 @@ class LedgerQuery:
         return page.connection(
             rows,
             LedgerEntry.from_row,
-            lambda: resolvers.ledger.subtree_count(db, lo, hi, terms),
+            lambda: resolvers.ledger.subtree_count(db, lo, hi, terms, narrow),
         )
 
 
@@ -166,7 +193,7 @@ class LedgerMutation:
             info.context.db,
             village=village,
             category=text(input.category, "category", max_length=50),
-            occurred_on=input.occurred_on,
+            occurred_on=past_day(input.occurred_on),
             text=text(input.text, "text", max_length=20000),
             attachments=attachment_links(input.attachments),
             corrects=None,
@@ -191,13 +218,18 @@ class LedgerMutation:
             village,
             refusal="Only the village's cadres and officials above it may correct it.",
         )
+        latest = await resolvers.ledger.correction_of(info.context.db, village, original["id"])
+        if latest is not None:
+            raise Conflict(f"This entry is already corrected by entry {latest}; correct that one.")
         row = await resolvers.ledger.record(
             info.context.db,
             village=village,
             category=text(input.category, "category", max_length=50)
             if input.category is not None
             else original["category"],
-            occurred_on=input.occurred_on or original["occurred_on"],
+            occurred_on=past_day(input.occurred_on)
+            if input.occurred_on
+            else original["occurred_on"],
             text=text(input.text, "text", max_length=20000),
             attachments=attachment_links(input.attachments)
             if input.attachments is not None

@@ -1,32 +1,50 @@
-"""Notices (公开): the ten boards and columns, audiences, target tags, feeds and reach."""
+"""Notices (公开): the ten boards and columns, audiences, target tags, feeds and reach; and
+disclosures (公开 on a board): the period they disclose, attachments with their SHA-256,
+withdrawal and correction with a reason that stays shown (withdrawn notices are marked,
+never deleted)."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
+from urllib.parse import urlsplit
 
 import strawberry
 
 from villagegraph import resolvers
-from villagegraph.errors import NotFound, Unauthenticated
+from villagegraph.errors import BadUserInput, Conflict, NotFound, Unauthenticated
 from villagegraph.models.notices import Notice as NoticeRow
 from villagegraph.resolvers.inspections import record_inspection
 from villagegraph.resolvers.notices import (
+    CorrectionByNoticeIdLoader,
+    Disclosure,
     NoticeByIdLoader,
     NoticeReadByNoticeIdLoader,
     ReadCountByNoticeIdLoader,
 )
 from villagegraph.schema.context import Info
-from villagegraph.schema.guards import LoggedIn, WritesUnit, caller, guarded, require_caller
+from villagegraph.schema.guards import (
+    LoggedIn,
+    WritesUnit,
+    authorize,
+    caller,
+    guarded,
+    require_caller,
+)
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
-from villagegraph.schema.inputs import division_code, record_id, tag_list, text
+from villagegraph.schema.inputs import division_code, past_month, record_id, tag_list, text
 from villagegraph.schema.pagination import Connection, Keyset, Page
 from villagegraph.schema.subscriptions import event_session
+from villagegraph.tenants.principal import Principal
 from villagegraph.tenants.session import RequestSession
 
 # The sort key, and so the cursor, of the connection field below (schema/pagination.py).
 NOTICE_ORDER = Keyset(("published_at", datetime), ("id", int))
+MAX_ATTACHMENTS = 20
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @strawberry.enum(
@@ -51,6 +69,26 @@ class Audience(Enum):
     MEMBERS = "MEMBERS"
 
 
+@strawberry.type(description="A document attached to a notice; its SHA-256 is in the audit chain.")
+class Attachment:
+    url: str
+    name: str
+    sha256: str = strawberry.field(description="Lower-case hex digest of the file's bytes.")
+
+
+@strawberry.input
+class AttachmentInput:
+    url: str
+    name: str
+    sha256: str
+
+
+@strawberry.type(description="A withdrawal: the notice stays listed, marked, with its reason.")
+class NoticeWithdrawal:
+    at: datetime
+    reason: str
+
+
 @strawberry.federation.type(keys=["id"])
 class Notice:
     id: strawberry.ID
@@ -60,10 +98,26 @@ class Notice:
     audience: Audience
     target_tags: list[str]
     published_at: datetime
+    period: str | None = strawberry.field(
+        description="The period a disclosure covers ('YYYY-MM', its first month): what the "
+        "disclosure-deadline check counts."
+    )
+    attachments: list[Attachment]
+    withdrawn: NoticeWithdrawal | None = strawberry.field(
+        description="Set when the publisher withdrew it (撤回), with the reason."
+    )
+    correction_reason: str | None = strawberry.field(
+        description="On a correction (更正): why the notice it corrects was wrong."
+    )
     publisher_code: strawberry.Private[int]
+    corrects_id: strawberry.Private[int | None]
 
     @classmethod
     def from_row(cls, row: NoticeRow) -> Notice:
+        attachments = getattr(row, "attachments", None) or "[]"
+        if isinstance(attachments, str):
+            attachments = json.loads(attachments)
+        withdrawn_at = getattr(row, "withdrawn_at", None)
         return cls(
             id=strawberry.ID(str(row.id)),
             board=Board(row.board),
@@ -72,8 +126,27 @@ class Notice:
             audience=Audience(row.audience),
             target_tags=list(row.target_tags),
             published_at=row.published_at,
+            period=getattr(row, "period", None),
+            attachments=[Attachment(**a) for a in attachments],
+            withdrawn=NoticeWithdrawal(at=withdrawn_at, reason=row.withdrawal_reason or "")
+            if withdrawn_at
+            else None,
+            correction_reason=getattr(row, "correction_reason", None),
             publisher_code=row.publisher_code,
+            corrects_id=getattr(row, "corrects_id", None),
         )
+
+    @strawberry.field(description="The notice this one corrects, on a correction.")
+    async def corrects(self, info: Info) -> Notice | None:
+        if self.corrects_id is None:
+            return None
+        row = await info.context.loader(NoticeByIdLoader).load(self.corrects_id)
+        return None if row is None else Notice.from_row(row)
+
+    @strawberry.field(description="The notice correcting this one, if it was corrected.")
+    async def corrected_by(self, info: Info) -> Notice | None:
+        row = await info.context.loader(CorrectionByNoticeIdLoader).load(int(self.id))
+        return None if row is None else Notice.from_row(row)
 
     @strawberry.field
     async def publisher(self, info: Info) -> OrgUnit:
@@ -108,6 +181,49 @@ class PublishNoticeInput:
     body: str
     audience: Audience
     target_tags: list[str] | None = None
+    period: str | None = strawberry.field(
+        default=None,
+        description="For a disclosure: the period it covers, 'YYYY-MM' (the first month of "
+        "a quarter for a quarterly board); not a month that has not begun.",
+    )
+    attachments: list[AttachmentInput] | None = None
+
+
+@strawberry.input
+class NoticeCorrectionInput:
+    title: str
+    body: str
+    period: str | None = None
+    attachments: list[AttachmentInput] | None = None
+
+
+def disclosed_period(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return past_month(value, "period")
+
+
+def attachment_list(values: list[AttachmentInput] | None) -> list[dict[str, str]]:
+    """Links with a name and the SHA-256 of the file's bytes (the audit chain keeps it)."""
+    if values and len(values) > MAX_ATTACHMENTS:
+        raise BadUserInput(
+            f"`attachments` may hold at most {MAX_ATTACHMENTS} files.", argument="attachments"
+        )
+    result = []
+    for value in values or []:
+        url = text(value.url, "attachments", max_length=1000)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise BadUserInput("An attachment's `url` must be an http(s) link.", argument="url")
+        digest = value.sha256.strip().lower()
+        if not _SHA256.match(digest):
+            raise BadUserInput(
+                "An attachment's `sha256` must be 64 hexadecimal digits.", argument="sha256"
+            )
+        result.append(
+            {"url": url, "name": text(value.name, "name", max_length=200), "sha256": digest}
+        )
+    return result
 
 
 @strawberry.type
@@ -189,6 +305,71 @@ class NoticeMutation:
             input.audience.value,
             tag_list(input.target_tags),
             principal.account_id,
+            Disclosure(
+                period=disclosed_period(input.period),
+                attachments=attachment_list(input.attachments),
+            ),
+        )
+        return Notice.from_row(row)
+
+    @strawberry.mutation(
+        description="撤回: withdraw a notice with a reason; it stays listed, marked withdrawn "
+        "with the reason, and no longer counts as a disclosure. Audited."
+    )
+    async def withdraw_notice(self, info: Info, id: strawberry.ID, reason: str) -> Notice:
+        await require_caller(info, "withdraw notices")
+        why = text(reason, "reason", max_length=500)
+        row = await info.context.loader(NoticeByIdLoader).load(record_id(id))
+        if row is None:
+            raise NotFound("No such notice, or it is not visible to you.")
+        await authorize(
+            info,
+            Principal.can_write,
+            row.publisher_code,
+            refusal="Only the publisher's officials and cadres (or above) may withdraw it.",
+        )
+        if getattr(row, "withdrawn_at", None) is not None:
+            raise Conflict("This notice is already withdrawn.")
+        withdrawn = await resolvers.notices.withdraw(info.context.db, row, why)
+        if withdrawn is None:
+            raise Conflict("This notice was withdrawn meanwhile.")
+        return Notice.from_row(withdrawn)
+
+    @strawberry.mutation(
+        description="更正: publish a corrected notice in place of one, with the reason; the "
+        "original stays, linked (`correctedBy`). Audited with the new attachments' hashes."
+    )
+    async def correct_notice(
+        self, info: Info, id: strawberry.ID, input: NoticeCorrectionInput, reason: str
+    ) -> Notice:
+        principal = await require_caller(info, "correct notices")
+        why = text(reason, "reason", max_length=500)
+        original = await info.context.loader(NoticeByIdLoader).load(record_id(id))
+        if original is None:
+            raise NotFound("No such notice, or it is not visible to you.")
+        await authorize(
+            info,
+            Principal.can_write,
+            original.publisher_code,
+            refusal="Only the publisher's officials and cadres (or above) may correct it.",
+        )
+        if await info.context.loader(CorrectionByNoticeIdLoader).load(original.id) is not None:
+            raise Conflict("This notice is already corrected; correct the correction.")
+        row = await resolvers.notices.publish(
+            info.context.db,
+            original.publisher_code,
+            original.board,
+            text(input.title, "title", max_length=200),
+            text(input.body, "body", max_length=20000),
+            original.audience,
+            list(original.target_tags),
+            principal.account_id,
+            Disclosure(
+                period=disclosed_period(input.period) if input.period else original.period,
+                attachments=attachment_list(input.attachments),
+                corrects=original.id,
+                correction_reason=why,
+            ),
         )
         return Notice.from_row(row)
 

@@ -212,6 +212,14 @@ def villagers_only(p: ModelPrincipal, row: Row, world: World) -> bool:
     return row["village_code"] in p.member_villages() or _staff_over(p, row["village_code"])
 
 
+def finance_entry_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    """财务公开 discloses booked entries: members read those; an expense awaiting a second
+    cadre's approval, or rejected, is for the staff over the village only (issue 16)."""
+    if _staff_over(p, row["village_code"]):
+        return True
+    return row["status"] == "BOOKED" and row["village_code"] in p.member_villages()
+
+
 def elector_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
     # The roll names people: the staff of the village and each elector for itself.
     return _staff_over(p, row["village_code"]) or _own_resident(
@@ -333,7 +341,7 @@ class TableRule:
 
 
 # Not tenant-owned: readable by everyone, anonymous callers included.
-PUBLIC_TABLES = {"org_units", "disclosure_settings", "sensitive_tags"}
+PUBLIC_TABLES = {"org_units", "disclosure_settings", "sensitive_tags", "account_subjects"}
 
 
 def key_of(table: str, row: Row) -> tuple[Any, ...]:

@@ -1,5 +1,6 @@
-"""Disclosure compliance: villages that miss a board's deadline get one supervised task from
-their town per missed period, on a clock the tests control; rules are per city."""
+"""Disclosure compliance: villages without a disclosure declaring a board's period by its
+deadline get one supervised task from their town per missed period, on a clock the tests
+control; rules are per city."""
 
 from __future__ import annotations
 
@@ -10,17 +11,21 @@ from villagegraph.resolvers.tasks import raise_disclosure_tasks
 
 CST = timezone(timedelta(hours=8))
 # The demo rules (Wenzhou, from 2026-07): finance monthly by the 10th of the next month,
-# general affairs quarterly by the 20th of the quarter's first month.
-EXPECTED_AFFAIRS = {"disclosure:AFFAIRS:2026-07", "disclosure:AFFAIRS:2026-10"}
+# general affairs quarterly by the 20th of the month after the quarter.
+EXPECTED_AFFAIRS = {"disclosure:AFFAIRS:2026-07"}
 
 
-async def publish(owner_pool, village: str, board: str, at: datetime) -> None:
+async def publish(
+    owner_pool, village: str, board: str, at: datetime, period: str | None = None
+) -> None:
     await owner_pool.execute(
-        """insert into vg.notices (publisher_code, board, title, body, audience, published_at)
-           values ($1, $2, '公开', '内容', 'MEMBERS', $3)""",
+        """insert into vg.notices (publisher_code, board, title, body, audience, published_at,
+                                   period)
+           values ($1, $2, '公开', '内容', 'MEMBERS', $3, $4)""",
         int(village),
         board,
         at,
+        period,
     )
 
 
@@ -41,15 +46,17 @@ async def test_each_missed_period_raises_one_supervised_task_from_the_town(
     gql, make_village, owner_pool
 ):
     diligent, silent = await make_village(), await make_village()
-    await publish(owner_pool, diligent["code"], "FINANCE", datetime(2026, 11, 5, 9, tzinfo=CST))
+    await publish(
+        owner_pool, diligent["code"], "FINANCE", datetime(2026, 11, 5, 9, tzinfo=CST), "2026-10"
+    )
 
     await scan(owner_pool, datetime(2026, 11, 10, 23, 59, tzinfo=CST))
     finance_before = {f"disclosure:FINANCE:2026-{m:02d}" for m in range(7, 10)}
     assert await source_keys(owner_pool, silent["code"]) == finance_before | EXPECTED_AFFAIRS
 
     await scan(owner_pool, datetime(2026, 11, 11, 0, 1, tzinfo=CST))
-    # The silent village has now missed October's finance too; the diligent one published
-    # between the previous deadline (Oct 10) and this one (Nov 10).
+    # The silent village has now missed October's finance too; the diligent one disclosed
+    # October by its deadline (Nov 10).
     assert await source_keys(owner_pool, silent["code"]) == (
         finance_before | {"disclosure:FINANCE:2026-10"} | EXPECTED_AFFAIRS
     )
@@ -79,10 +86,12 @@ async def test_each_missed_period_raises_one_supervised_task_from_the_town(
         )
     )["tasks"]
     nodes = [edge["node"] for edge in page["edges"]]
-    assert len(nodes) == 6
+    assert len(nodes) == 5
     assert all(n["supervised"] and n["fromDisclosureCheck"] for n in nodes)
     assert {n["issuer"]["code"] for n in nodes} == {WUMA}
-    assert "财务公开逾期未公开（2026-10期）" in {n["title"] for n in nodes}
+    titles = {n["title"] for n in nodes}
+    assert "财务公开逾期未公开：2026年10月（应于2026-11-10前公开）" in titles
+    assert "事务公开逾期未公开：2026年7–9月（应于2026-10-20前公开）" in titles
     # The village's cadre was told about each.
     told = await owner_pool.fetchval(
         """select count(*) from vg.outbox o join vg.accounts a on a.id = o.recipient_account
@@ -90,7 +99,29 @@ async def test_each_missed_period_raises_one_supervised_task_from_the_town(
         int(silent["code"]),
         silent["cadre"],
     )
-    assert told == 6
+    assert told == 5
+
+
+async def test_the_declared_period_counts_not_when_something_was_published(
+    make_village, owner_pool
+):
+    village = await make_village()
+    code = village["code"]
+    # In September's window, but declaring August (late for it); October disclosed, then
+    # withdrawn; an undeclared notice in the window counts for nothing.
+    await publish(owner_pool, code, "FINANCE", datetime(2026, 10, 8, tzinfo=CST), "2026-08")
+    await publish(owner_pool, code, "FINANCE", datetime(2026, 10, 9, tzinfo=CST))
+    await publish(owner_pool, code, "FINANCE", datetime(2026, 11, 3, tzinfo=CST), "2026-10")
+    await owner_pool.execute(
+        """update vg.notices set withdrawn_at = now(), withdrawal_reason = '金额有误'
+            where publisher_code = $1 and period = '2026-10'""",
+        int(code),
+    )
+    await publish(owner_pool, code, "AFFAIRS", datetime(2026, 10, 15, tzinfo=CST), "2026-08")
+    await scan(owner_pool, datetime(2026, 11, 11, 0, 1, tzinfo=CST))
+    keys = await source_keys(owner_pool, code)
+    assert {f"disclosure:FINANCE:2026-{m}" for m in ("08", "09", "10")} <= keys
+    assert "disclosure:AFFAIRS:2026-07" not in keys  # August lies in the third quarter
 
 
 async def test_rules_are_configured_per_city_in_a_table(make_village, owner_pool):

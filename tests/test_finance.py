@@ -45,7 +45,7 @@ def entry(village: str, amount: str, direction: str = "INCOME", **extra: str) ->
             "village": village,
             "period": extra.get("period", "2026-03"),
             "direction": direction,
-            "category": extra.get("category", "上级补助"),
+            "category": extra.get("category", "补助收入" if direction == "INCOME" else "管理费用"),
             "amount": amount,
             "memo": "测试",
         }
@@ -56,16 +56,16 @@ async def test_members_read_the_accounts_their_cadre_records(gql, make_village):
     village = await make_village(residents=1)
     code, cadre = village["code"], village["cadre"]
     await gql.data(RECORD, entry(code, "1000.50"), as_=cadre)
-    await gql.data(RECORD, entry(code, "200.25", "EXPENSE", category="办公经费"), as_=cadre)
+    await gql.data(RECORD, entry(code, "200.25", "EXPENSE", category="其他支出"), as_=cadre)
     await gql.data(RECORD, entry(code, "10.00", "EXPENSE", period="2026-04"), as_=cadre)
     report = (await gql.data(REPORT, {"v": code}, as_=village["residents"][0]["phone"]))["finance"]
     assert report["totals"] == {"income": "1000.50", "expense": "210.25", "balance": "790.25"}
     assert [p["period"] for p in report["byPeriod"]] == ["2026-03", "2026-04"]
     assert report["byPeriod"][0]["balance"] == "800.25"
     assert {(c["direction"], c["category"], c["amount"]) for c in report["byCategory"]} == {
-        ("INCOME", "上级补助", "1000.50"),
-        ("EXPENSE", "办公经费", "200.25"),
-        ("EXPENSE", "上级补助", "10.00"),
+        ("INCOME", "补助收入", "1000.50"),
+        ("EXPENSE", "其他支出", "200.25"),
+        ("EXPENSE", "管理费用", "10.00"),
     }
     april = (await gql.data(REPORT, {"v": code, "from": "2026-04"}, as_=cadre))["finance"]
     assert april["totals"]["expense"] == "10.00" and len(april["entries"]) == 1
@@ -157,15 +157,16 @@ async def test_a_second_reversal_is_refused_by_the_database(as_request_role, acc
     cadre = await account_id(VILLAGE_CADRE)
     await as_request_role.begin_as(cadre)
     original = await as_request_role.fetchval(
-        """insert into vg.finance_entries (village_code, period, direction, category, amount,
-                                           recorded_by)
-           values ($1, '2026-02', 'INCOME', '测试', 5, $2) returning id""",
+        """insert into vg.finance_entries (village_code, period, direction, category,
+                                           subject_code, amount, recorded_by)
+           values ($1, '2026-02', 'INCOME', '补助收入', '522', 5, $2) returning id""",
         int(VILLAGE),
         cadre,
     )
     reverse = """insert into vg.finance_entries
-                     (village_code, period, direction, category, amount, reverses_id, recorded_by)
-                 values ($1, '2026-02', 'INCOME', '测试', -5, $2, $3)"""
+                     (village_code, period, direction, category, subject_code, amount,
+                      reverses_id, recorded_by)
+                 values ($1, '2026-02', 'INCOME', '补助收入', '522', -5, $2, $3)"""
     await as_request_role.execute(reverse, int(VILLAGE), original, cadre)
     with pytest.raises(asyncpg.UniqueViolationError):
         await as_request_role.execute(reverse, int(VILLAGE), original, cadre)
@@ -188,13 +189,13 @@ async def test_budget_against_actual_uses_the_latest_revision(gql, make_village)
     code, cadre = village["code"], village["cadre"]
     set_budget = """mutation($input: SetBudgetInput!) {
         setBudget(input: $input) { year category budget actual } }"""
-    line = {"village": code, "year": 2026, "direction": "EXPENSE", "category": "办公经费"}
+    line = {"village": code, "year": 2026, "direction": "EXPENSE", "category": "管理费用"}
     await gql.data(set_budget, {"input": {**line, "amount": "1000.00"}}, as_=cadre)
-    await gql.data(RECORD, entry(code, "250.00", "EXPENSE", category="办公经费"), as_=cadre)
+    await gql.data(RECORD, entry(code, "250.00", "EXPENSE", category="管理费用"), as_=cadre)
     revised = await gql.data(set_budget, {"input": {**line, "amount": "1200.00"}}, as_=cadre)
     assert revised["setBudget"] == {
         "year": 2026,
-        "category": "办公经费",
+        "category": "管理费用",
         "budget": "1200.00",
         "actual": "250.00",
     }
@@ -203,7 +204,7 @@ async def test_budget_against_actual_uses_the_latest_revision(gql, make_village)
         {
             "year": 2026,
             "direction": "EXPENSE",
-            "category": "办公经费",
+            "category": "管理费用",
             "budget": "1200.00",
             "actual": "250.00",
         }

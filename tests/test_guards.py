@@ -79,6 +79,29 @@ def notice(unit: str) -> dict[str, Any]:
 ANONYMOUS: list[tuple[str, dict[str, Any], str]] = [
     ("{ feed { totalCount } }", {}, "see your feed"),
     ("mutation { logout }", {}, "log out"),
+    ('mutation { withdrawNotice(id: "1", reason: "r") { id } }', {}, "withdraw notices"),
+    (
+        'mutation { correctNotice(id: "1", input: {title: "t", body: "b"}, reason: "r") { id } }',
+        {},
+        "correct notices",
+    ),
+    ('mutation { approveFinanceEntry(id: "1") { id } }', {}, "approve finance entries"),
+    (
+        'mutation { rejectFinanceEntry(id: "1", reason: "r") { id } }',
+        {},
+        "approve finance entries",
+    ),
+    (
+        "mutation($c: ID!) { setFinanceRules(city: $c) { city } }",
+        {"c": CITY},
+        "set finance rules",
+    ),
+    (
+        "mutation($c: ID!) { addAccountSubject("
+        'input: {city: $c, code: "501009", name: "n", parent: "501"}) { code } }',
+        {"c": CITY},
+        "add account subjects",
+    ),
     (
         'mutation { changePassword(old: "demo", new: "a-longer-passphrase") }',
         {},
@@ -463,6 +486,12 @@ def test_schema_modules_refuse_callers_only_through_the_guard_layer():
         (
             "accounts.py",
             'raise Unauthenticated("This refresh token is no longer valid; log in again.")',
+        ): 1,
+        # four eyes (小微权力清单): the recorder of an entry may not approve it; a rule of the
+        # entry, checked after the caller's scope.
+        (
+            "finance.py",
+            'raise Forbidden("A second cadre must decide: not the one who recorded the entry.")',
         ): 1,
         # the roll of a consultation is data in the database, not a scope of the caller.
         ("consultations.py", 'raise Forbidden("You are not on the roll of this consultation.")'): 1,

@@ -119,8 +119,12 @@ def _finance(world: World, p: ModelPrincipal, village: int) -> Any:
         r for r in model.visible_rows(world, "finance_entries", p) if r["village_code"] == village
     ]
     reversed_ = {r["reverses_id"] for r in rows}
+    # Totals count booked entries only (a pending expense awaits a second cadre).
     totals = tuple(
-        sum((r["amount"] for r in rows if r["direction"] == d), Decimal(0))
+        sum(
+            (r["amount"] for r in rows if r["direction"] == d and r["status"] == "BOOKED"),
+            Decimal(0),
+        )
         for d in ("INCOME", "EXPENSE")
     )
     return sorted((r["id"], r["id"] in reversed_) for r in rows), totals

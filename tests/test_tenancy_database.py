@@ -8,7 +8,7 @@ import pytest
 from tests.demo import FAR_RESIDENT, NEIGHBOUR, NEIGHBOUR_VILLAGE, RESIDENT, VILLAGE
 
 # Tables that are not tenant-owned: the public hierarchy.
-PUBLIC_TABLES = {"org_units", "disclosure_settings", "sensitive_tags"}  # no personal data
+PUBLIC_TABLES = {"org_units", "disclosure_settings", "sensitive_tags", "account_subjects"}
 
 
 async def tenant_tables(conn) -> list[str]:

@@ -68,7 +68,12 @@ DOMAINS: tuple[Domain, ...] = (
         "finance",
         ("FinanceQuery",),
         ("FinanceMutation",),
-        measures=("FINANCE_INCOME", "FINANCE_EXPENSE"),
+        measures=(
+            "FINANCE_INCOME",
+            "FINANCE_EXPENSE",
+            "FINANCE_BUDGET_INCOME",
+            "FINANCE_BUDGET_EXPENSE",
+        ),
         scale=("generate_finance",),
         bulk_tables=("finance_entries",),
     ),

@@ -63,7 +63,8 @@ class Domains:
     """Rows of the domain tables (issues 3-5), as indexes into the scenario's lists."""
 
     identity: list[tuple[bool, bool]] = field(default_factory=list)  # per resident: id, phone
-    finance: list[tuple[int, str, bool]] = field(default_factory=list)  # village, dir, reversed
+    # village, direction, BOOKED | REVERSED (booked, then reversed) | PENDING (awaits approval)
+    finance: list[tuple[int, str, str]] = field(default_factory=list)
     budgets: list[int] = field(default_factory=list)  # village
     # village, closed, electors as (resident, option voted or None)
     consultations: list[tuple[int, bool, list[tuple[int, int | None]]]] = field(
@@ -160,7 +161,14 @@ def domain_rows(
         )
     )
     d.finance = draw(
-        st.lists(st.tuples(village, st.sampled_from(["INCOME", "EXPENSE"]), st.booleans()), **few)
+        st.lists(
+            st.tuples(
+                village,
+                st.sampled_from(["INCOME", "EXPENSE"]),
+                st.sampled_from(["BOOKED", "REVERSED", "PENDING"]),
+            ),
+            **few,
+        )
     )
     d.budgets = draw(st.lists(village, max_size=1))
     electors = st.lists(
@@ -436,24 +444,29 @@ async def _build_households(b: DomainBuild) -> None:
 async def _build_finance(b: DomainBuild) -> None:
     """Finance entries (some reversed) and budgets."""
     d, villages, insert = b.d, b.villages, b.insert
-    for v, direction, reversed_ in d.finance:
+    subjects = {"INCOME": ("经营收入", "501"), "EXPENSE": ("管理费用", "551")}
+    for v, direction, state in d.finance:
+        category, code = subjects[direction]
         entry = await insert(
             "finance_entries",
-            "village_code, period, direction, category, amount",
+            "village_code, period, direction, category, subject_code, amount, status",
             villages[v],
             "2026-01",
             direction,
-            "办公",
+            category,
+            code,
             100,
+            "PENDING" if state == "PENDING" else "BOOKED",
         )
-        if reversed_:
+        if state == "REVERSED":
             await insert(
                 "finance_entries",
-                "village_code, period, direction, category, amount, reverses_id",
+                "village_code, period, direction, category, subject_code, amount, reverses_id",
                 villages[v],
                 "2026-01",
                 direction,
-                "办公",
+                category,
+                code,
                 -100,
                 entry,
             )
@@ -464,7 +477,7 @@ async def _build_finance(b: DomainBuild) -> None:
             villages[v],
             2026,
             "EXPENSE",
-            "办公",
+            "管理费用",
             1000,
         )
 

@@ -6,8 +6,10 @@ Table models only (see villagegraph/models/__init__.py): no queries, no visibili
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, Text
+from sqlalchemy import ARRAY, BigInteger, Column, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from villagegraph.models.types import TIMESTAMPTZ
@@ -28,6 +30,16 @@ class Notice(SQLModel, table=True):
     target_tags: list[str] = Field(sa_type=ARRAY(Text))
     published_at: datetime = Field(sa_type=TIMESTAMPTZ)
     published_by: int | None = Field(default=None, sa_type=BigInteger)
+    # A disclosure: the period it discloses, attachments, withdrawal and correction.
+    period: str | None = Field(default=None, sa_type=Text)
+    attachments: Any = Field(  # [{url, name, sha256}]; asyncpg returns the JSON text
+        default=None, sa_column=Column(JSONB, nullable=False)
+    )
+    withdrawn_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
+    withdrawn_by: int | None = Field(default=None, sa_type=BigInteger)
+    withdrawal_reason: str | None = Field(default=None, sa_type=Text)
+    corrects_id: int | None = Field(default=None, sa_type=BigInteger)
+    correction_reason: str | None = Field(default=None, sa_type=Text)
 
 
 class NoticeRead(SQLModel, table=True):

@@ -1,6 +1,8 @@
-"""Demo data for the villagers-only affairs: twelve months of accounts and a year's budget
-for every demo village, villagers' representatives, open and closed consultations with
-ballots (closed through the same code as the worker's), suggestions in every state.
+"""Demo data for the villagers-only affairs: twelve months of accounts on the chart of
+accounts (Wenzhou's detail subjects included) and a year's budget for every demo village,
+Wenzhou's approval threshold with one expense awaiting a second cadre, villagers'
+representatives, open and closed consultations with ballots (closed through the same code
+as the worker's), suggestions in every state.
 
 Deterministic: dates are fixed around DEMO_NOW and choices come from the seeded `rng`.
 """
@@ -15,11 +17,30 @@ from typing import Any
 import asyncpg
 
 from villagegraph.resolvers.consultations import ELECTORS_SQL, REPRESENTATIVE_TAG, VOTING_AGE, close
-from villagegraph.seed.demo import DEMO_NOW, demo_villages
+from villagegraph.seed.demo import CITY, DEMO_NOW, demo_villages
 
 MONTHS = [f"{2025 + (11 + i) // 12}-{(11 + i) % 12 + 1:02d}" for i in range(12)]  # 2025-12..2026-11
-INCOME = (("上级补助", 40000), ("集体资产租金", 25000), ("经营收入", 15000))
-EXPENSE = (("干部报酬", 30000), ("办公经费", 6000), ("基础设施维护", 20000), ("公益事业", 10000))
+# Wenzhou's own detail subjects (明细科目) under the national chart of 0020_accounts_disclosures.
+CITY_SUBJECTS = (
+    # code, name, parent
+    ("501003", "租赁收入", "501"),
+    ("551001", "干部报酬", "551"),
+    ("551002", "办公费", "551"),
+    ("552001", "基础设施维护支出", "552"),
+    ("552002", "公益事业支出", "552"),
+)
+# (subject name, code, monthly amount)
+INCOME = (("补助收入", "522", 40000), ("租赁收入", "501003", 25000), ("经营收入", "501", 15000))
+EXPENSE = (
+    ("干部报酬", "551001", 30000),
+    ("办公费", "551002", 6000),
+    ("基础设施维护支出", "552001", 20000),
+    ("公益事业支出", "552002", 10000),
+)
+# 小微权力清单: Wenzhou's threshold; the demo village's cadre books one expense above it,
+# which waits for the village's second cadre (13900000001, 县前社区 主任).
+APPROVAL_THRESHOLD = Decimal("5000.00")
+DEMO_VILLAGE = 330302006001
 CONSULTATIONS = (
     # title, options, rule, eligibility, opens (days from DEMO_NOW), days open
     ("村道硬化工程是否实施", ["同意", "不同意"], "VILLAGERS_ASSEMBLY", "VILLAGERS", -60, 14),
@@ -67,11 +88,18 @@ async def seed_affairs(conn: asyncpg.Connection, rng: random.Random) -> None:
                 where role = 'CADRE' and revoked_at is null group by unit_code"""
         )
     )
+    await conn.executemany(
+        """insert into vg.account_subjects (city_code, code, name, class, direction, parent_code)
+           select $1, $2, $3, p.class, p.direction, p.code
+             from vg.account_subjects p where p.city_code is null and p.code = $4""",
+        [(CITY, code, name, parent) for code, name, parent in CITY_SUBJECTS],
+    )
     for village, _, _ in demo_villages():
         await _seed_finance(conn, rng, village, cadres[village])
         await _seed_representatives(conn, village)
         await _seed_consultations(conn, rng, village, cadres[village])
         await _seed_suggestions(conn, rng, village, cadres[village])
+    await _seed_pending_expense(conn, DEMO_VILLAGE, cadres[DEMO_VILLAGE])
 
 
 async def _seed_finance(
@@ -80,21 +108,23 @@ async def _seed_finance(
     records: list[tuple[object, ...]] = []
     for month in MONTHS:
         for direction, lines in (("INCOME", INCOME), ("EXPENSE", EXPENSE)):
-            for category, monthly in lines:
+            for category, code, monthly in lines:
                 amount = Decimal(monthly * rng.uniform(0.6, 1.3)).quantize(Decimal("0.01"))
                 voucher = f"{month.replace('-', '')}-{len(records) + 1:03d}"
-                records.append((village, month, direction, category, amount, voucher, cadre))
+                records.append((village, month, direction, category, code, amount, voucher, cadre))
     await conn.executemany(
         """insert into vg.finance_entries
-               (village_code, period, direction, category, amount, voucher_no, recorded_by, memo)
-           values ($1, $2, $3, $4, $5, $6, $7, $4 || ' ' || $2)""",
+               (village_code, period, direction, category, subject_code, amount, voucher_no,
+                recorded_by, memo)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $4 || ' ' || $2)""",
         records,
     )
     # One correction per village: a mistyped expense and its reversing entry.
     wrong = await conn.fetchval(
         """insert into vg.finance_entries
-               (village_code, period, direction, category, amount, voucher_no, recorded_by, memo)
-           values ($1, $2, 'EXPENSE', '办公经费', 9999.00, 'ERR-001', $3, '录入错误')
+               (village_code, period, direction, category, subject_code, amount, voucher_no,
+                recorded_by, memo)
+           values ($1, $2, 'EXPENSE', '办公费', '551002', 9999.00, 'ERR-001', $3, '录入错误')
            returning id""",
         village,
         MONTHS[6],
@@ -102,9 +132,10 @@ async def _seed_finance(
     )
     await conn.execute(
         """insert into vg.finance_entries
-               (village_code, period, direction, category, amount, voucher_no, reverses_id,
-                recorded_by, memo)
-           values ($1, $2, 'EXPENSE', '办公经费', -9999.00, 'ERR-001', $3, $4, '冲销录入错误')""",
+               (village_code, period, direction, category, subject_code, amount, voucher_no,
+                reverses_id, recorded_by, memo)
+           values ($1, $2, 'EXPENSE', '办公费', '551002', -9999.00, 'ERR-001', $3, $4,
+                   '冲销录入错误')""",
         village,
         MONTHS[6],
         wrong,
@@ -116,8 +147,28 @@ async def _seed_finance(
         [
             (village, direction, category, Decimal(monthly * 12), cadre)
             for direction, lines in (("INCOME", INCOME), ("EXPENSE", EXPENSE))
-            for category, monthly in lines
+            for category, _, monthly in lines
         ],
+    )
+
+
+async def _seed_pending_expense(conn: asyncpg.Connection, village: int, cadre: int) -> None:
+    """Wenzhou's threshold, then an expense above it: the insert trigger makes it PENDING."""
+    await conn.execute(
+        "insert into vg.finance_rules (city_code, approval_threshold) values ($1, $2)",
+        CITY,
+        APPROVAL_THRESHOLD,
+    )
+    await conn.execute(
+        """insert into vg.finance_entries
+               (village_code, period, direction, category, subject_code, amount, voucher_no,
+                recorded_by, memo)
+           values ($1, $2, 'EXPENSE', '基础设施维护支出', '552001', 18600.00, $3, $4,
+                   '村道路灯更换工程款（待第二名村干部审批）')""",
+        village,
+        MONTHS[-1],
+        f"{MONTHS[-1].replace('-', '')}-900",
+        cadre,
     )
 
 

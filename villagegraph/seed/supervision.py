@@ -1,8 +1,9 @@
-"""The supervision demo: disclosure rules for Wenzhou, tasks from every tier (some done on
-time, some late, some overdue and one escalated; one urged twice (催办); a county task that
-五马街道 relayed to its communities, one part done), inspection reports (one PASS, one
-RECTIFY with its rectification task), and ledger entries in Chinese for every demo village
-(one of them corrected).
+"""The supervision demo: disclosure rules for Wenzhou, disclosures that declare their period
+(with attachments; in the first demo village one withdrawn with its reason and corrected),
+tasks from every tier (some done on time, some late, some overdue and one escalated; one
+urged twice (催办); a county task that 五马街道 relayed to its communities, one part done),
+inspection reports (one PASS, one RECTIFY with its rectification task), and ledger entries
+in Chinese for every demo village (one of them corrected).
 
 Task dates are relative to the moment of seeding, so a fresh demo always shows open,
 overdue and escalated tasks; everything else follows the demo's random seed.
@@ -10,6 +11,8 @@ overdue and escalated tasks; everything else follows the demo's random seed.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from datetime import UTC, date, datetime, timedelta
 
@@ -20,7 +23,7 @@ from villagegraph.seed.demo import CITY, DEMO_NOW, DEMO_TOWNS, demo_villages
 DISCLOSURE_RULES = (
     # board, months per period, deadline month offset, deadline day
     ("FINANCE", 1, 1, 10),  # 财务公开: monthly, by the 10th of the next month
-    ("AFFAIRS", 3, 0, 20),  # 事务公开: quarterly, by the 20th of the quarter's first month
+    ("AFFAIRS", 3, 3, 20),  # 事务公开: each quarter by the 20th of the month after it
 )
 
 LEDGER_TEMPLATES = (
@@ -63,6 +66,91 @@ async def seed_disclosure_rules(conn: asyncpg.Connection) -> None:
         [(CITY, *rule, date(DEMO_NOW.year, 7, 1)) for rule in DISCLOSURE_RULES],
     )
     await conn.execute("insert into vg.task_rules (city_code) values ($1)", CITY)
+
+
+async def seed_disclosures(conn: asyncpg.Connection) -> None:
+    """The demo notices on the finance and affairs boards declare the period they disclose
+    (the month, or the quarter, before they were published); the first demo village
+    discloses July to September with attachments, withdrawing September's first version
+    with its reason and publishing a correction."""
+    await conn.execute(
+        """update vg.notices
+              set period = case board
+                  when 'FINANCE' then to_char(published_at at time zone 'Asia/Shanghai'
+                                              - interval '1 month', 'YYYY-MM')
+                  else to_char(date_trunc('quarter', published_at at time zone 'Asia/Shanghai'
+                                                     - interval '3 months'), 'YYYY-MM') end
+            where board in ('FINANCE', 'AFFAIRS') and publisher_code % 1000 <> 0"""
+    )
+    village, cadre = 330302006001, await _account(conn, "13800000003")
+    for month, title_month in (("2026-07", 7), ("2026-08", 8), ("2026-09", 9)):
+        notice = await _disclose(conn, village, cadre, month, title_month, days_after=5)
+        if month == "2026-09":
+            await conn.execute(
+                """update vg.notices set withdrawn_at = published_at + interval '1 day',
+                          withdrawn_by = $3,
+                          withdrawal_reason = '附件中“基础设施维护支出”金额录入有误，撤回更正'
+                    where publisher_code = $1 and id = $2""",
+                village,
+                notice,
+                cadre,
+            )
+            await _disclose(
+                conn,
+                village,
+                cadre,
+                month,
+                title_month,
+                days_after=7,
+                corrects=notice,
+            )
+    await conn.execute(
+        """insert into vg.notices (publisher_code, board, title, body, audience, published_at,
+                                   published_by, period)
+           values ($1, 'AFFAIRS', '2026年第三季度村务公开', '第三季度村务事项公开。', 'PUBLIC',
+                   timestamptz '2026-10-12 10:00+08', $2, '2026-07')""",
+        village,
+        cadre,
+    )
+
+
+async def _disclose(
+    conn: asyncpg.Connection,
+    village: int,
+    cadre: int,
+    month: str,
+    title_month: int,
+    days_after: int,
+    corrects: int | None = None,
+) -> int:
+    name = f"{month.replace('-', '年')}月财务收支明细表{'（更正）' if corrects else ''}.pdf"
+    content = f"{village} {name}".encode()
+    attachment = {
+        "url": f"https://files.example.org/{village}/finance-{month}{'-v2' if corrects else ''}.pdf",
+        "name": name,
+        "sha256": hashlib.sha256(content).hexdigest(),
+    }
+    published = datetime.fromisoformat(f"{month}-01T10:00:00+08:00") + timedelta(
+        days=31 + days_after
+    )
+    return int(
+        await conn.fetchval(
+            """insert into vg.notices (publisher_code, board, title, body, audience,
+                                       published_at, published_by, period, attachments,
+                                       corrects_id, correction_reason)
+               values ($1, 'FINANCE', $2, $3, 'MEMBERS', $4, $5, $6, $7::jsonb, $8, $9)
+               returning id""",
+            village,
+            f"2026年{title_month}月财务公开{'（更正）' if corrects else ''}",
+            f"2026年{title_month}月村集体收支明细，详见附件。",
+            published,
+            cadre,
+            month,
+            json.dumps([attachment], ensure_ascii=False),
+            corrects,
+            "更正基础设施维护支出金额" if corrects else None,
+        )
+    )
 
 
 async def _account(conn: asyncpg.Connection, phone: str) -> int:
@@ -265,6 +353,7 @@ async def seed_inspection_reports(conn: asyncpg.Connection) -> None:
 
 async def seed_supervision(conn: asyncpg.Connection, rng: random.Random) -> None:
     await seed_disclosure_rules(conn)
+    await seed_disclosures(conn)
     await seed_tasks(conn, rng)
     await seed_relay_and_urging(conn)
     await seed_inspection_reports(conn)

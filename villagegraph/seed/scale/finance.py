@@ -1,4 +1,5 @@
-"""Scale data of finance: monthly entries in six categories with reversals, and budgets."""
+"""Scale data of finance: monthly entries on six subjects of the national chart of accounts
+(0020_accounts_disclosures) with reversals, and budgets."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ SEQUENCES = ("finance_entries", "finance_budgets")
 MONTHS = 24  # finance: Nov 2024 to Oct 2026
 
 
-INCOME = ("集体经营收入", "上级补助收入", "资产发包收入")
+INCOME = ("经营收入", "补助收入", "发包及上交收入")
 
 
-EXPENSE = ("管理费用", "公益事业支出", "干部报酬")
+EXPENSE = ("经营支出", "管理费用", "其他支出")
+
+SUBJECT_CODES = ("501", "522", "511", "502", "551", "552")
 
 
 async def generate_finance(run: ScaleRun) -> None:
@@ -29,11 +32,11 @@ async def generate_finance(run: ScaleRun) -> None:
         run,
         "finance entries",
         f"""insert into vg.finance_entries (village_code, id, period, direction, category,
-                amount, memo, voucher_no, reverses_id, recorded_by, recorded_at)
+                subject_code, amount, memo, voucher_no, reverses_id, recorded_by, recorded_at)
             select v.code, {n} + 1,
                    to_char(date '2024-11-01' + make_interval(months => m), 'YYYY-MM'),
                    case when k < {len(INCOME)} then 'INCOME' else 'EXPENSE' end,
-                   ({sql_array(categories)})[k + 1],
+                   ({sql_array(categories)})[k + 1], ({sql_array(SUBJECT_CODES)})[k + 1],
                    (1000 + {h} % 80000 + ({h} / 80000 % 100) / 100.0)::numeric(14, 2),
                    ({sql_array(categories)})[k + 1] || '（' ||
                      to_char(date '2024-11-01' + make_interval(months => m), 'YYYY年MM月') || '）',
@@ -52,8 +55,9 @@ async def generate_finance(run: ScaleRun) -> None:
         run,
         "finance reversals",
         f"""insert into vg.finance_entries (village_code, id, period, direction, category,
-                amount, memo, voucher_no, reverses_id, recorded_by, recorded_at)
+                subject_code, amount, memo, voucher_no, reverses_id, recorded_by, recorded_at)
             select e.village_code, {entries} + e.id, e.period, e.direction, e.category,
+                   e.subject_code,
                    -e.amount, '冲销：' || e.voucher_no || ' 金额有误', e.voucher_no || '-冲',
                    e.id, e.recorded_by, e.recorded_at + interval '2 days'
               from scale_villages v
