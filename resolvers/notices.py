@@ -17,6 +17,7 @@ from villagegraph.models import from_record, from_records
 from villagegraph.models.notices import Notice
 from villagegraph.resolvers.loaders import Loader, by_key
 from villagegraph.resolvers.measure import Measure
+from villagegraph.resolvers.notifications import announce, announce_notice
 from villagegraph.tenants.session import ScopedSession
 
 # 公开 boards by their Chinese names, as titles say them (a disclosure rule names one).
@@ -30,7 +31,7 @@ BOARD_LABELS = {
 NOTICE_COLUMNS = (
     "n.id, n.publisher_code, n.board, n.title, n.body, n.audience, n.target_tags, "
     "n.published_at, n.published_by, n.period, n.attachments, n.withdrawn_at, "
-    "n.withdrawal_reason, n.corrects_id, n.correction_reason"
+    "n.withdrawal_reason, n.corrects_id, n.correction_reason, n.urgent"
 )
 
 
@@ -142,6 +143,7 @@ async def insert_notice(
     target_tags: list[str] | None = None,
     published_at: datetime | None = None,
     disclosure: Disclosure | None = None,
+    urgent: bool = False,
 ) -> Any:
     """The one statement that puts a notice on a board (NOTIFY reaches subscribers through
     the table's trigger); `published_at` None: now. Callers audit it as their action."""
@@ -149,9 +151,9 @@ async def insert_notice(
     row = await db.fetchrow(
         f"""insert into vg.notices as n
                 (publisher_code, board, title, body, audience, target_tags, published_by,
-                 published_at, period, attachments, corrects_id, correction_reason)
+                 published_at, period, attachments, corrects_id, correction_reason, urgent)
             values ($1, $2, $3, $4, $5, coalesce($6::text[], '{{}}'), $7,
-                    coalesce($8::timestamptz, now()), $9, $10::jsonb, $11, $12)
+                    coalesce($8::timestamptz, now()), $9, $10::jsonb, $11, $12, $13)
             returning {NOTICE_COLUMNS}""",
         publisher,
         board,
@@ -165,6 +167,7 @@ async def insert_notice(
         json.dumps(disclosure.attachments, ensure_ascii=False),
         disclosure.corrects,
         disclosure.correction_reason,
+        urgent,
     )
     assert row is not None  # RLS refusals raise; an insert always returns its row
     return row
@@ -180,9 +183,14 @@ async def publish(
     target_tags: list[str],
     account_id: int,
     disclosure: Disclosure | None = None,
+    *,
+    urgent: bool = False,
+    announce_as: str | None = None,
 ) -> Notice:
-    """A staff member publishes (or corrects): the notice and its audit record, whose detail
-    carries the period and each attachment's SHA-256 into the audit chain."""
+    """A staff member publishes (or corrects): the notice, its push to phones when the
+    city's push rules say so (a broadcast of kind `announce_as` when given: always
+    pushed), and its audit record, whose detail carries the period and each attachment's
+    SHA-256 into the audit chain."""
     row = from_record(
         Notice,
         await insert_notice(
@@ -195,13 +203,30 @@ async def publish(
             account_id,
             target_tags,
             disclosure=disclosure,
+            urgent=urgent,
         ),
     )
+    if announce_as is None:
+        broadcast = await announce_notice(db, row, account_id)
+    else:
+        broadcast = await announce(
+            db,
+            kind=announce_as,
+            tenant=publisher,
+            payload={"notice": row.id, "title": title, "published_at": row.published_at},
+            audience=audience,
+            target_tags=target_tags,
+            urgent=urgent,
+            notice=(publisher, row.id),
+            created_by=account_id,
+        )
     detail: dict[str, Any] = {
         "board": board,
         "audience": audience,
         "target_tags": target_tags,
         "title": title,
+        "urgent": urgent,
+        "broadcast": broadcast,
     }
     if disclosure is not None:
         detail |= {"period": disclosure.period, "attachments": disclosure.attachments}
