@@ -117,22 +117,24 @@ class Settings:
     # template (公众号模板消息) or subscribe (订阅通知, /cgi-bin/message/subscribe/bizsend)
     wechat_message_api: str = setting("VILLAGEGRAPH_WECHAT_MESSAGE_API", "template")
     # Signs WeChat's event pushes (sha1 of token, timestamp, nonce) to /callbacks/wechat.
-    wechat_callback_token: str | None = setting("VILLAGEGRAPH_WECHAT_CALLBACK_TOKEN", None, optional_text)
+    wechat_callback_token: str | None = setting(
+        "VILLAGEGRAPH_WECHAT_CALLBACK_TOKEN", None, optional_text
+    )
     sms_gateway_url: str | None = setting("VILLAGEGRAPH_SMS_GATEWAY_URL", None, optional_text)
     sms_sign_name: str = setting("VILLAGEGRAPH_SMS_SIGN_NAME", "智慧村社通")
     sms_template_code: str = setting("VILLAGEGRAPH_SMS_TEMPLATE_CODE", "SMS_VILLAGEGRAPH")
     # HMAC-SHA256 key of the SMS status reports posted to /callbacks/sms (X-Signature).
-    sms_callback_secret: str | None = setting("VILLAGEGRAPH_SMS_CALLBACK_SECRET", None, optional_text)
+    sms_callback_secret: str | None = setting(
+        "VILLAGEGRAPH_SMS_CALLBACK_SECRET", None, optional_text
+    )
     # Per channel: sends per second per worker, and sends per day (China Standard Time)
     # shared by every worker, e.g. '{"sms": 20}' and '{"sms": 50000, "wechat": 100000}'.
     channel_rates: dict[str, float] = setting("VILLAGEGRAPH_CHANNEL_RATES", {}, json_object)
     channel_daily_quotas: dict[str, int] = setting("VILLAGEGRAPH_CHANNEL_QUOTAS", {}, json_object)
     # Links in messages: <app_base_url>/<page>/<item id>.
     app_base_url: str = setting("VILLAGEGRAPH_APP_BASE_URL", "https://app.villagegraph.cn")
-    # Residents' fan-out: residents per batch; a targeted notice still unread after this
-    # many hours raises a home-visit task for the village's cadres.
+    # The fan-out of broadcasts: residents per batch (one transaction each).
     fanout_batch_size: int = setting("VILLAGEGRAPH_FANOUT_BATCH", 5000, int)
-    unread_task_after_hours: float = setting("VILLAGEGRAPH_UNREAD_TASK_AFTER_HOURS", 48.0, float)
     # One-time sign-in codes: lifetime in seconds.
     login_code_ttl_seconds: int = setting("VILLAGEGRAPH_LOGIN_CODE_TTL", 600, int)
     webhook_url: str | None = setting("VILLAGEGRAPH_WEBHOOK_URL", None, optional_text)

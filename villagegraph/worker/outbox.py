@@ -342,11 +342,11 @@ class Batch:
         payload = json.loads(broadcast["payload"] if broadcast else row["payload"])
         chain = chain_of(row, recipient, self.settings, self.channels)
         if not chain:
-            failure = DeliveryFailed(
+            refusal = DeliveryFailed(
                 "no channel: none of the recipient's is configured", retryable=False
             )
             async with self.recording:
-                return await record_failure(self.conn, row, self.settings, self.now, failure, chain)
+                return await record_failure(self.conn, row, self.settings, self.now, refusal, chain)
         name = chain[min(row["channel_step"], len(chain) - 1)]
         quiet = None if urgent else quiet_until(recipient, self.now)
         if quiet is not None:
@@ -355,9 +355,9 @@ class Batch:
             return "deferred"
         channel = self.channels.get(name)
         if channel is None:
-            failure = DeliveryFailed(f"{name}: channel not configured", retryable=True)
+            missing = DeliveryFailed(f"{name}: channel not configured", retryable=True)
             async with self.recording:
-                return await record_failure(self.conn, row, self.settings, self.now, failure, chain)
+                return await record_failure(self.conn, row, self.settings, self.now, missing, chain)
         async with self.recording:
             if not await reserve_quota(self.conn, self.settings, name, self.now):
                 await postpone(
