@@ -423,8 +423,8 @@ async def raise_unread_notice_tasks(conn: asyncpg.Connection, now: datetime) -> 
                select n.publisher_code, n.id, n.title, n.target_tags
                  from vg.notices n join vg.broadcasts b on b.notice_id = n.id
                 where cardinality(n.target_tags) > 0
-                  and n.published_at <= $1 - $2::interval
-                  and n.published_at > $1 - $3::interval
+                  and n.published_at <= $1::timestamptz - $2::interval
+                  and n.published_at > $1::timestamptz - $3::interval
            ), unread as (
                select d.publisher_code, d.id, d.title, r.village_code, count(*) as residents
                  from due d
@@ -441,7 +441,7 @@ async def raise_unread_notice_tasks(conn: asyncpg.Connection, now: datetime) -> 
                select u.village_code, u.publisher_code, format('入户告知：%s', u.title),
                       format('本村有%s位村民尚未阅读通知“%s”，请入户或电话告知，并在系统中记录。',
                              u.residents, u.title),
-                      $1 + make_interval(days => $4), format('notice-unread:%s', u.id)
+                      $1::timestamptz + make_interval(days => $4), format('notice-unread:%s', u.id)
                  from unread u
                on conflict (assignee_code, source_key) where source_key is not null do nothing
                returning id, assignee_code, issuer_code, title, due_at

@@ -83,7 +83,8 @@ targets as (
        and f.revoked_at is null
 ), queued as (
     insert into vg.outbox (tenant_code, kind, recipient_account, idempotency_key, broadcast_id)
-    select t.tenant, $7, t.account, 'b' || $1 || ':' || t.account, $1 from targets t
+    select t.tenant, $7, t.account, 'b' || $1::bigint || ':' || t.account, $1::bigint
+      from targets t
     on conflict (idempotency_key) do nothing
     returning 1
 )"""

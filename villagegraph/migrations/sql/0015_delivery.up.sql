@@ -187,6 +187,7 @@ create table vg.channel_usage (
 );
 alter table vg.channel_usage enable row level security;
 alter table vg.channel_usage force row level security;
+grant select on vg.channel_usage to vg_request;
 create policy channel_usage_read on vg.channel_usage for select using (false);
 
 -- ------------------------------------------------------------------ login codes
@@ -204,6 +205,8 @@ create table vg.login_codes (
 create index login_codes_phone on vg.login_codes (phone, created_at desc);
 alter table vg.login_codes enable row level security;
 alter table vg.login_codes force row level security;
+-- The request role reads no row (and never the hash); the login path's functions do.
+grant select (id, phone, created_at, expires_at, used_at, wrong_guesses) on vg.login_codes to vg_request;
 create policy login_codes_read on vg.login_codes for select using (false);
 
 -- 'ISSUED' (the code is queued to the phone by SMS), or 'RATE_LIMITED'.
