@@ -178,7 +178,13 @@ class Notice:
             return None
         counts = await info.context.loader(DeliveryByNoticeIdLoader).load(int(self.id))
         read = await info.context.loader(ReadCountByNoticeIdLoader).load(int(self.id))
-        return NoticeDelivery(**counts, read=read)
+        return NoticeDelivery(
+            recipients=counts["recipients"],
+            queued=counts["queued"],
+            sent=counts["sent"],
+            failed=counts["failed"],
+            read=read,
+        )
 
     @strawberry.field(
         description="Residents the notice reaches who have not read it (for home visits), "
