@@ -14,8 +14,8 @@ import pytest
 
 from tests import reference_model as model
 from tests.demo import CITY, CITY_OFFICIAL, LUCHENG, RESIDENT, TOWN_OFFICIAL, VILLAGE_CADRE
-from villagegraph.resolvers.notifications import announce
 from villagegraph.resolvers.notices import raise_unread_notice_tasks
+from villagegraph.resolvers.notifications import announce
 from villagegraph.tenants.auth import hash_password
 from villagegraph.worker.fanout import fan_out
 from villagegraph.worker.messages import china_time, render
