@@ -423,3 +423,27 @@ async def test_the_demo_cadre_sees_no_delivery_of_a_notice_that_was_not_pushed(g
     published = (await gql.data(PUBLISH, {"i": notice}, as_=CITY_OFFICIAL))["publishNotice"]
     seen = (await gql.data(DELIVERY, {"id": published["id"]}, as_=VILLAGE_CADRE))["notice"]
     assert seen["delivery"] == {"recipients": 0, "queued": 0, "sent": 0, "failed": 0, "read": 0}
+
+
+async def test_the_demo_shows_an_urgent_notice_delivered_a_code_sign_in_and_a_proxy(
+    gql, owner_pool
+):
+    from villagegraph.seed.delivery import CODE_SIGN_IN_PHONE, PROXY_PHONE, URGENT_TITLE
+
+    notice_id = await owner_pool.fetchval(
+        "select id from vg.notices where title = $1", URGENT_TITLE
+    )
+    seen = (await gql.data(DELIVERY, {"id": str(notice_id)}, as_=TOWN_OFFICIAL))["notice"]
+    delivery = seen["delivery"]
+    assert delivery["recipients"] == delivery["sent"] + delivery["failed"] > 0
+    assert delivery["failed"] == 1 and delivery["queued"] == 0
+    bound = await owner_pool.fetchrow(
+        "select password_hash, resident_id from vg.accounts where phone = $1", CODE_SIGN_IN_PHONE
+    )
+    assert bound["password_hash"] == "!" and bound["resident_id"] is not None
+    proxy = await owner_pool.fetchval(
+        """select count(*) from vg.family_proxies f join vg.accounts a on a.id = f.proxy_account
+            where a.phone = $1 and f.revoked_at is null""",
+        PROXY_PHONE,
+    )
+    assert proxy == 1
