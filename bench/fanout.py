@@ -87,14 +87,14 @@ async def measure_fan_out(pool: asyncpg.Pool, workers: int, batch: int) -> dict[
 
 async def measure_floor(conn: asyncpg.Connection, broadcast: int) -> dict[str, Any]:
     """The same recipients in one INSERT … SELECT into a same-shaped, same-indexed table."""
-    await conn.execute("drop table if exists public.bench_outbox_floor")
+    await conn.execute("drop table if exists vg.bench_outbox_floor")
     await conn.execute(
-        "create unlogged table public.bench_outbox_floor (like vg.outbox including all)"
+        "create unlogged table vg.bench_outbox_floor (like vg.outbox including all)"
     )
-    await conn.execute("alter table public.bench_outbox_floor set logged")
+    await conn.execute("alter table vg.bench_outbox_floor set logged")
     started = time.perf_counter()
     status = await conn.execute(
-        """insert into public.bench_outbox_floor
+        """insert into vg.bench_outbox_floor
                (tenant_code, kind, recipient_account, idempotency_key, broadcast_id)
            select r.village_code, 'notice.urgent', a.id, 'f' || $1 || ':' || a.id, $1
              from vg.residents r
@@ -102,8 +102,8 @@ async def measure_floor(conn: asyncpg.Connection, broadcast: int) -> dict[str, A
         broadcast,
     )
     seconds = time.perf_counter() - started
-    size = await conn.fetchval("select pg_total_relation_size('public.bench_outbox_floor')")
-    await conn.execute("drop table public.bench_outbox_floor")
+    size = await conn.fetchval("select pg_total_relation_size('vg.bench_outbox_floor')")
+    await conn.execute("drop table vg.bench_outbox_floor")
     return {"seconds": seconds, "rows": int(status.split()[-1]), "bytes": int(size)}
 
 
