@@ -107,8 +107,7 @@ async def measure_floor(conn: asyncpg.Connection, broadcast: int) -> dict[str, A
     return {"seconds": seconds, "rows": int(status.split()[-1]), "bytes": int(size)}
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    home = Path(args.home or ROOT / ".villagegraph-bench" / args.scale).resolve()
+async def run(args: argparse.Namespace, home: Path) -> dict[str, Any]:
     settings = Settings.from_env({"VILLAGEGRAPH_HOME": str(home)})
     db = await resolve_database(settings)
     migrations.upgrade(db)
@@ -161,7 +160,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=5000)
     args = parser.parse_args()
-    result = asyncio.run(run(args))
+    home = Path(args.home or ROOT / ".villagegraph-bench" / args.scale).resolve()
+    result = asyncio.run(run(args, home))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"fanout-{args.scale}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
