@@ -88,9 +88,7 @@ async def measure_fan_out(pool: asyncpg.Pool, workers: int, batch: int) -> dict[
 async def measure_floor(conn: asyncpg.Connection, broadcast: int) -> dict[str, Any]:
     """The same recipients in one INSERT … SELECT into a same-shaped, same-indexed table."""
     await conn.execute("drop table if exists vg.bench_outbox_floor")
-    await conn.execute(
-        "create unlogged table vg.bench_outbox_floor (like vg.outbox including all)"
-    )
+    await conn.execute("create unlogged table vg.bench_outbox_floor (like vg.outbox including all)")
     await conn.execute("alter table vg.bench_outbox_floor set logged")
     started = time.perf_counter()
     status = await conn.execute(
