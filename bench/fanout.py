@@ -94,7 +94,7 @@ async def measure_floor(conn: asyncpg.Connection, broadcast: int) -> dict[str, A
     status = await conn.execute(
         """insert into vg.bench_outbox_floor
                (tenant_code, kind, recipient_account, idempotency_key, broadcast_id)
-           select r.village_code, 'notice.urgent', a.id, 'f' || $1 || ':' || a.id, $1
+           select r.village_code, 'notice.urgent', a.id, 'f' || $1::bigint || ':' || a.id, $1::bigint
              from vg.residents r
              join vg.accounts a on a.resident_village = r.village_code and a.resident_id = r.id""",
         broadcast,
@@ -119,6 +119,7 @@ async def run(args: argparse.Namespace, home: Path) -> dict[str, Any]:
             before = int(await conn.fetchval(OUTBOX_BYTES))
             notice, broadcast = await announce_urgent(conn, root)
         fanned = await measure_fan_out(pool, args.workers, args.batch)
+        print("fan-out:", fanned, flush=True)
         async with pool.acquire() as conn:
             after = int(await conn.fetchval(OUTBOX_BYTES))
             queued = int(
