@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.demo import TOWN_OFFICIAL, VILLAGE_CADRE
+from tests.demo import VILLAGE_CADRE
 from tests.test_delivery import make_town
 from villagegraph.schema import build_schema
 from villagegraph.schema.context import Context
@@ -163,7 +163,11 @@ async def test_bind_wechat_stores_the_openid_of_an_oauth_code(
 
     fake.respond = respond
     config = replace(settings, wechat_api_base=base, wechat_app_id="wx", wechat_app_secret="s")
-    account = await account_id(TOWN_OFFICIAL)
+    account = await owner_pool.fetchval(
+        "insert into vg.accounts (phone, password_hash, display_name) values ($1, '!', '新用户')"
+        " returning id",
+        new_phone(),
+    )
     schema = build_schema()
     mutation = "mutation($c: String!) { bindWechat(code: $c) { id } }"
 

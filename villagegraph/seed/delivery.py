@@ -18,7 +18,8 @@ from villagegraph.seed.demo import DEMO_NOW
 from villagegraph.worker.fanout import fan_out_one_batch, finish_broadcasts, prepare_broadcasts
 
 CODE_SIGN_IN_PHONE = "13800000013"  # signed in by SMS code, bound by name + ID number
-PROXY_PHONE = "13800000010"  # the demo resident, 亲情账号 of an elderly neighbour
+PROXY_PHONE = CODE_SIGN_IN_PHONE  # and 亲情账号 of an elderly villager of the same community
+PREFERENCES_PHONE = "13800000010"  # the demo resident: WeChat, then SMS; quiet 22:00-07:00
 URGENT_TITLE = "台风紧急转移通知"
 
 
@@ -69,11 +70,11 @@ async def _seed_code_sign_in(conn: asyncpg.Connection) -> None:
 
 
 async def _seed_proxy_and_preferences(conn: asyncpg.Connection) -> None:
-    """The demo resident is the family proxy of an elderly 低保 villager of 五马街道's
-    second community (consent recorded by its cadre), and has chosen its channels."""
+    """The code-signed-in villager is the family proxy of an elderly villager of its own
+    community (consent recorded by the cadre); the demo resident has chosen its channels."""
     elder = await conn.fetchrow(
         """select r.village_code, r.id from vg.residents r
-            where r.village_code = 330302006002 and '老人' = any (r.tags)
+            where r.village_code = 330302006001 and '老人' = any (r.tags)
               and not exists (select from vg.accounts a where a.resident_id = r.id)
             order by r.id limit 1"""
     )
@@ -91,14 +92,14 @@ async def _seed_proxy_and_preferences(conn: asyncpg.Connection) -> None:
     await conn.execute(
         """insert into vg.notification_preferences (account_id, channels, quiet_start, quiet_end)
            select id, '{wechat,sms}', '22:00', '07:00' from vg.accounts where phone = $1""",
-        PROXY_PHONE,
+        PREFERENCES_PHONE,
     )
     await conn.execute(
         """insert into vg.channel_addresses (account_id, channel, address)
            select id, 'wechat', 'o-demo-' || phone from vg.accounts
-            where phone in ($1, '13800000003')
+            where phone = $1
            on conflict do nothing""",
-        PROXY_PHONE,
+        PREFERENCES_PHONE,
     )
 
 
