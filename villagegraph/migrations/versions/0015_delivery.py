@@ -5,13 +5,13 @@ quotas, login codes and self-registration, binding an account to its registry re
 family proxies (亲情账号) in the request context. docs/ARCHITECTURE.md, "Delivery".
 
 Revision ID: 0015_delivery
-Revises: 0017_supervision_tasks
+Revises: 0018_abuse_resistance
 """
 
 from villagegraph.migrations.helpers import run_sql_file
 
 revision = "0015_delivery"
-down_revision = "0017_supervision_tasks"
+down_revision = "0018_abuse_resistance"
 branch_labels = None
 depends_on = None
 
