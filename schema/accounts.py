@@ -23,7 +23,7 @@ from villagegraph.errors import (
 from villagegraph.resolvers.accounts import change_password, check_password
 from villagegraph.resolvers.residents import ResidentByIdLoader
 from villagegraph.schema.context import Info
-from villagegraph.schema.guards import caller, require_caller
+from villagegraph.schema.guards import authorize, caller, require_caller
 from villagegraph.schema.hierarchy import OrgUnit, load_unit
 from villagegraph.schema.inputs import record_id, text
 from villagegraph.schema.residents import Resident
@@ -246,7 +246,7 @@ class SelfServiceMutation:
     async def verify_resident_identity(
         self, info: Info, name: str, id_number: str
     ) -> IdentityVerification:
-        principal = await require_principal(info, "verify who you are")
+        principal = await require_caller(info, "verify who you are")
         if principal.is_resident:
             raise Conflict("This account is already bound to a resident.")
         db = info.context.db
@@ -274,12 +274,16 @@ class SelfServiceMutation:
     async def confirm_resident_account(
         self, info: Info, phone: str, resident: strawberry.ID
     ) -> Resident:
-        principal = await require_principal(info, "confirm residents' accounts")
+        await require_caller(info, "confirm residents' accounts")
         row = await info.context.loader(ResidentByIdLoader).load(record_id(resident, "resident"))
         if row is None:
             raise NotFound("No such resident in your registry.", argument="resident")
-        if not principal.can_write(row["village_code"]):
-            raise Forbidden("Only the village's cadres may confirm its residents' accounts.")
+        await authorize(
+            info,
+            Principal.can_write,
+            row["village_code"],
+            refusal="Only the village's cadres may confirm its residents' accounts.",
+        )
         bound = await resolvers.accounts.bind_by_cadre(
             info.context.db, mobile(phone), row["id"], row["village_code"]
         )
@@ -300,7 +304,7 @@ class SelfServiceMutation:
         consent: str,
         revoke: bool = False,
     ) -> bool:
-        await require_principal(info, "record family proxies")
+        await require_caller(info, "record family proxies")
         row = await info.context.loader(ResidentByIdLoader).load(record_id(resident, "resident"))
         if row is None:
             raise NotFound("No such resident.", argument="resident")
@@ -323,7 +327,7 @@ class SelfServiceMutation:
         "openid that template and subscribe messages go to."
     )
     async def bind_wechat(self, info: Info, code: str) -> Account:
-        principal = await require_principal(info, "bind WeChat")
+        principal = await require_caller(info, "bind WeChat")
         settings = info.context.settings
         async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS) as http:
             try:

@@ -173,7 +173,7 @@ class Notice:
         "subtree); null for residents, and for a notice that was not pushed."
     )
     async def delivery(self, info: Info) -> NoticeDelivery | None:
-        principal = await principal_of(info)
+        principal = await caller(info)
         if principal is None or not principal.is_staff:
             return None
         counts = await info.context.loader(DeliveryByNoticeIdLoader).load(int(self.id))
@@ -194,9 +194,12 @@ class Notice:
     async def unread_recipients(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Resident]:
-        principal = await principal_of(info)
-        if principal is None or not principal.is_staff:
-            raise Forbidden("Only officials and cadres may list who has not read a notice.")
+        await authorize(
+            info,
+            lambda principal: principal.is_staff,
+            refusal="Only officials and cadres may list who has not read a notice.",
+            action="list who has not read a notice",
+        )
         page = Page(UNREAD_ORDER, first, after)
         row = await info.context.loader(NoticeByIdLoader).load(int(self.id))
         if row is None:

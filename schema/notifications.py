@@ -13,10 +13,12 @@ from enum import Enum
 import strawberry
 
 from villagegraph import resolvers
-from villagegraph.errors import BadUserInput, Forbidden
-from villagegraph.schema.context import Info, require_principal
+from villagegraph.errors import BadUserInput
+from villagegraph.schema.context import Info
+from villagegraph.schema.guards import authorize, require_caller
 from villagegraph.schema.inputs import division_code
 from villagegraph.schema.notices import Board
+from villagegraph.tenants.principal import Principal
 
 TIERS = ("CITY", "COUNTY", "TOWN", "VILLAGE")
 
@@ -81,7 +83,7 @@ class NotificationQuery:
 
     @strawberry.field(description="The caller's channels and quiet hours.")
     async def notification_preferences(self, info: Info) -> NotificationPreferences:
-        await require_principal(info, "read your notification preferences")
+        await require_caller(info, "read your notification preferences")
         row = await resolvers.notifications.preferences(info.context.db)
         if row is None:
             return NotificationPreferences(
@@ -105,12 +107,16 @@ class NotificationMutation:
     async def set_push_rule(
         self, info: Info, city: strawberry.ID, board: Board, tier: Tier, push: bool
     ) -> PushRule:
-        principal = await require_principal(info, "set push rules")
+        await require_caller(info, "set push rules")
         code = division_code(city, "city")
         if code % 100_000_000:
             raise BadUserInput("Push rules are set per city.", argument="city")
-        if not principal.can_write(code):
-            raise Forbidden("Only officials of the city may set its push rules.")
+        principal = await authorize(
+            info,
+            Principal.can_write,
+            code,
+            refusal="Only officials of the city may set its push rules.",
+        )
         await resolvers.notifications.set_push_rule(
             info.context.db, code, board.value, tier.value, push, principal.account_id
         )
@@ -127,7 +133,7 @@ class NotificationMutation:
         quiet_start: str | None = None,
         quiet_end: str | None = None,
     ) -> NotificationPreferences:
-        principal = await require_principal(info, "set your notification preferences")
+        principal = await require_caller(info, "set your notification preferences")
         if len(set(channels)) != len(channels):
             raise BadUserInput("Name each channel once.", argument="channels")
         start, end = clock(quiet_start, "quietStart"), clock(quiet_end, "quietEnd")

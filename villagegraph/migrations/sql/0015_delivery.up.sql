@@ -409,59 +409,66 @@ $$;
 
 -- The request context of a proxy includes the villages, memberships and tags of the
 -- residents it stands for (so every policy that reads them lets it read what they read);
--- 'proxy_for' lists them. Same as 0001_core's otherwise.
-create or replace function vg.principal_facts(p_account bigint) returns jsonb
-language plpgsql stable security definer set search_path = pg_catalog, vg, pg_temp as $$
-declare
-    a vg.accounts;
-    r vg.residents;
-    v_villages bigint[] := '{}';
-    v_members bigint[] := '{}';
-    v_tags text[] := '{}';
-    v_proxied jsonb;
-    grant_list jsonb;
-begin
-    select * into a from vg.accounts where id = p_account;
-    if not found then
-        return null;
-    end if;
-    -- The account's own resident record, then every resident it is a proxy for.
-    select coalesce(jsonb_agg(jsonb_build_object('village', p.village_code::text, 'id', p.id::text)
-                              order by p.village_code, p.id) filter (where not p.own), '[]'),
-           coalesce(array_agg(distinct v.code) filter (where v.code is not null), '{}'),
-           coalesce(array_agg(distinct v.code) filter (where v.code is not null and v.member), '{}')
-      into v_proxied, v_villages, v_members
-      from (select r0.*, true as own from vg.residents r0
-             where r0.village_code = a.resident_village and r0.id = a.resident_id
-            union all
-            select r1.*, false from vg.family_proxies f
-              join vg.residents r1 on r1.village_code = f.resident_village and r1.id = f.resident_id
-             where f.proxy_account = p_account and f.revoked_at is null) p
-      cross join lateral (values (p.village_code, true),
-                                 (nullif(p.residence_code, p.village_code), p.residence_member)) v (code, member);
-    select coalesce(array_agg(distinct t order by t), '{}') into v_tags
-      from (select r0.tags from vg.residents r0
-             where r0.village_code = a.resident_village and r0.id = a.resident_id
-            union all
-            select r1.tags from vg.family_proxies f
-              join vg.residents r1 on r1.village_code = f.resident_village and r1.id = f.resident_id
-             where f.proxy_account = p_account and f.revoked_at is null) p
-      cross join unnest(p.tags) t;
-    if a.resident_id is not null then
-        select * into r from vg.residents where village_code = a.resident_village and id = a.resident_id;
-    end if;
-    select coalesce(jsonb_agg(jsonb_build_object(
-               'role', g.role, 'unit', g.unit_code::text, 'level', u.level) order by g.id), '[]')
-      into grant_list
-      from vg.grants g join vg.org_units u on u.code = g.unit_code
-     where g.account_id = p_account and g.revoked_at is null;
-    return jsonb_build_object(
-        'account_id', a.id::text, 'phone', a.phone, 'display_name', a.display_name,
-        'resident_id', r.id::text, 'household_village', r.village_code::text,
-        'residence_village', r.residence_code::text,
-        'villages', to_jsonb(v_villages::text[]), 'member_villages', to_jsonb(v_members::text[]),
-        'tags', to_jsonb(v_tags), 'proxy_for', v_proxied, 'grants', grant_list);
-end
+-- the facts list them as 'proxy_for'. Otherwise 0019_context_speed's function.
+create or replace function vg.context_of(p_account bigint, p_session bigint, out c vg.context, out facts jsonb)
+language sql stable security definer set search_path = pg_catalog, pg_temp as $$
+    with a as (
+        select a.id, a.phone, a.display_name, a.resident_id, a.resident_village
+          from vg.accounts a where a.id = p_account
+    ), r as (
+        select r.id, r.village_code, r.residence_code, r.residence_member, r.tags
+          from a join vg.residents r on r.village_code = a.resident_village and r.id = a.resident_id
+    ), p as (  -- 亲情账号: the residents this account stands for, with their consent
+        select r.id, r.village_code, r.residence_code, r.residence_member, r.tags
+          from vg.family_proxies f
+          join vg.residents r on r.village_code = f.resident_village and r.id = f.resident_id
+         where f.proxy_account = p_account and f.revoked_at is null
+    ), people as (
+        select * from r union all select * from p
+    ), g as (
+        select g.id, g.role, g.unit_code, u.level
+          from vg.grants g join vg.org_units u on u.code = g.unit_code
+         where g.account_id = p_account and g.revoked_at is null
+    ), v as (  -- the villages the account reads as a resident; member: members-only content
+        select people.village_code as village, true as member from people
+        union
+        select people.residence_code, people.residence_member from people
+         where people.residence_code is not null and people.residence_code <> people.village_code
+    ), villages as (
+        select village, bool_or(member) as member from v group by village
+    ), inherited as (  -- staff receive what their units' ancestors push down
+        select distinct x.a from g, unnest(vg.ancestors_or_self(g.unit_code)) x (a)
+         where x.a <> g.unit_code
+    ), tags as (
+        select coalesce(array_agg(distinct t order by t), '{}') as tags
+          from people, unnest(people.tags) t
+    )
+    select row(null, null, p_session, a.id, r.id, r.village_code, false,
+               coalesce((select range_agg(vg.subtree(g.unit_code)) from g), '{}'),
+               coalesce((select range_agg(vg.subtree(g.unit_code)) from g where g.role <> 'ANALYST'), '{}'),
+               (select coalesce(array_agg(distinct p.a order by p.a), '{}')
+                  from (select x.a from villages v, unnest(vg.ancestors_or_self(v.village)) x (a)
+                        union select a from inherited) p (a)),
+               (select coalesce(array_agg(distinct p.a order by p.a), '{}')
+                  from (select x.a from villages v, unnest(vg.ancestors_or_self(v.village)) x (a) where v.member
+                        union select a from inherited) p (a)),
+               (select coalesce(array_agg(v.village order by v.village is distinct from r.village_code, v.village), '{}')
+                  from villages v where v.member),
+               (select tags from tags),
+               exists (select from g))::vg.context,
+           jsonb_build_object(
+               'account_id', a.id::text, 'phone', a.phone, 'display_name', a.display_name,
+               'resident_id', r.id::text, 'household_village', r.village_code::text,
+               'residence_village', r.residence_code::text,
+               'villages', (select coalesce(jsonb_agg(v.village::text order by v.village is distinct from r.village_code, v.village), '[]') from villages v),
+               'member_villages', (select coalesce(jsonb_agg(v.village::text order by v.village is distinct from r.village_code, v.village), '[]') from villages v where v.member),
+               'tags', to_jsonb((select tags from tags)),
+               'proxy_for', (select coalesce(jsonb_agg(jsonb_build_object('village', p.village_code::text, 'id', p.id::text)
+                                                       order by p.village_code, p.id), '[]') from p),
+               'grants', (select coalesce(jsonb_agg(jsonb_build_object(
+                              'role', g.role, 'unit', g.unit_code::text, 'level', g.level) order by g.id), '[]')
+                            from g))
+      from a left join r on true
 $$;
 
 -- ------------------------------------------------------------------ receipts
@@ -485,7 +492,7 @@ $$;
 revoke execute on function vg.tier(bigint), vg.notice_pushed(bigint, text, boolean, boolean),
     vg.issue_login_code(text, bytea, text, interval), vg.redeem_login_code(text, bytea, text),
     vg.bind_by_identity(text, text), vg.bind_by_cadre(text, bigint),
-    vg.set_family_proxy(bigint, text, text, boolean), vg.principal_facts(bigint),
+    vg.set_family_proxy(bigint, text, text, boolean), vg.context_of(bigint, bigint),
     vg.record_receipt(text, text, text) from public;
 grant execute on function vg.tier(bigint), vg.notice_pushed(bigint, text, boolean, boolean)
     to vg_request, vg_worker;

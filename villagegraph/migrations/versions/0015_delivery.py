@@ -5,13 +5,13 @@ quotas, login codes and self-registration, binding an account to its registry re
 family proxies (亲情账号) in the request context. docs/ARCHITECTURE.md, "Delivery".
 
 Revision ID: 0015_delivery
-Revises: 0018_abuse_resistance
+Revises: 0019_context_speed
 """
 
 from villagegraph.migrations.helpers import run_sql_file
 
 revision = "0015_delivery"
-down_revision = "0018_abuse_resistance"
+down_revision = "0019_context_speed"
 branch_labels = None
 depends_on = None
 
