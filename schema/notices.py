@@ -20,8 +20,8 @@ from villagegraph.models.notices import Notice as NoticeRow
 from villagegraph.resolvers.inspections import record_inspection
 from villagegraph.resolvers.notices import (
     CorrectionByNoticeIdLoader,
-    Disclosure,
     DeliveryByNoticeIdLoader,
+    Disclosure,
     NoticeByIdLoader,
     NoticeReadByNoticeIdLoader,
     ReadCountByNoticeIdLoader,

@@ -5,13 +5,13 @@ quotas, login codes and self-registration, binding an account to its registry re
 family proxies (亲情账号) in the request context. docs/ARCHITECTURE.md, "Delivery".
 
 Revision ID: 0015_delivery
-Revises: 0019_context_speed
+Revises: 0020_accounts_disclosures
 """
 
 from villagegraph.migrations.helpers import run_sql_file
 
 revision = "0015_delivery"
-down_revision = "0019_context_speed"
+down_revision = "0020_accounts_disclosures"
 branch_labels = None
 depends_on = None
 
