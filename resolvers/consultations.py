@@ -25,7 +25,7 @@ import asyncpg
 from villagegraph.resolvers.loaders import Loader, by_key, grouped
 from villagegraph.resolvers.measure import Measure
 from villagegraph.resolvers.notices import insert_notice
-from villagegraph.resolvers.notifications import enqueue_notification
+from villagegraph.resolvers.notifications import announce, enqueue_notification
 from villagegraph.tenants.session import ScopedSession
 
 REPRESENTATIVE_TAG = "村民代表"
@@ -143,12 +143,13 @@ async def create(
         row["id"],
     )
     electors = int(enrolled.split()[-1])
-    # The village learns that a vote is coming (a village-wide message for the worker).
-    await enqueue_notification(
+    # The village learns that a vote is coming (a broadcast the worker fans out).
+    await announce(
         db,
         kind="consultation.opened",
         tenant=village,
-        recipient_account=None,
+        audience="MEMBERS",
+        created_by=account_id,
         payload={
             "consultation": row["id"],
             "title": title,
@@ -156,7 +157,6 @@ async def create(
             "closes_at": closes_at,
             "electors": electors,
         },
-        idempotency_key=f"consultation.opened:{row['id']}",
     )
     await db.audit(
         "consultation.create",
@@ -312,7 +312,7 @@ async def close(
     assert closed is not None
     closed = await _publish_resolution(db, closed, closed_by)
     await _audit_close(db, closed)
-    await _notify_resolution(cast(ScopedSession, db), closed)
+    await _notify_resolution(cast(ScopedSession, db), closed, closed_by)
     return closed
 
 
@@ -354,9 +354,9 @@ async def _audit_close(db: Statements, closed: Any) -> None:
     )
 
 
-async def _notify_resolution(outbox: ScopedSession, closed: Any) -> None:
+async def _notify_resolution(outbox: ScopedSession, closed: Any, closed_by: int | None) -> None:
     """The village's members learn of the resolution through the notice; the outbox carries
-    it to them (a village-wide message, no single recipient) and to the consultation's
+    it to them (a broadcast the worker fans out to every member) and to the consultation's
     creator. enqueue_notification needs only `fetchval`, which both connections have."""
     consultation_id = closed["id"]
     payload = {
@@ -365,13 +365,14 @@ async def _notify_resolution(outbox: ScopedSession, closed: Any) -> None:
         "passed": closed["passed"],
         "notice": closed["resolution_notice_id"],
     }
-    await enqueue_notification(
+    await announce(
         outbox,
         kind="consultation.resolution",
         tenant=closed["village_code"],
-        recipient_account=None,
         payload=payload,
-        idempotency_key=f"consultation.resolution:{consultation_id}",
+        audience="MEMBERS",
+        notice=(closed["village_code"], closed["resolution_notice_id"]),
+        created_by=closed_by,
     )
     if closed["created_by"] is not None:
         await enqueue_notification(

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
+
+import asyncpg
 
 from villagegraph.models import from_record, from_records
 from villagegraph.models.notices import Notice
 from villagegraph.resolvers.loaders import Loader, by_key
 from villagegraph.resolvers.measure import Measure
+from villagegraph.resolvers.notifications import announce, announce_notice
+from villagegraph.resolvers.residents import RESIDENT_COLUMNS
 from villagegraph.tenants.session import ScopedSession
 
 # 公开 boards by their Chinese names, as titles say them (a disclosure rule names one).
@@ -30,7 +34,7 @@ BOARD_LABELS = {
 NOTICE_COLUMNS = (
     "n.id, n.publisher_code, n.board, n.title, n.body, n.audience, n.target_tags, "
     "n.published_at, n.published_by, n.period, n.attachments, n.withdrawn_at, "
-    "n.withdrawal_reason, n.corrects_id, n.correction_reason"
+    "n.withdrawal_reason, n.corrects_id, n.correction_reason, n.urgent"
 )
 
 
@@ -142,6 +146,7 @@ async def insert_notice(
     target_tags: list[str] | None = None,
     published_at: datetime | None = None,
     disclosure: Disclosure | None = None,
+    urgent: bool = False,
 ) -> Any:
     """The one statement that puts a notice on a board (NOTIFY reaches subscribers through
     the table's trigger); `published_at` None: now. Callers audit it as their action."""
@@ -149,9 +154,9 @@ async def insert_notice(
     row = await db.fetchrow(
         f"""insert into vg.notices as n
                 (publisher_code, board, title, body, audience, target_tags, published_by,
-                 published_at, period, attachments, corrects_id, correction_reason)
+                 published_at, period, attachments, corrects_id, correction_reason, urgent)
             values ($1, $2, $3, $4, $5, coalesce($6::text[], '{{}}'), $7,
-                    coalesce($8::timestamptz, now()), $9, $10::jsonb, $11, $12)
+                    coalesce($8::timestamptz, now()), $9, $10::jsonb, $11, $12, $13)
             returning {NOTICE_COLUMNS}""",
         publisher,
         board,
@@ -165,6 +170,7 @@ async def insert_notice(
         json.dumps(disclosure.attachments, ensure_ascii=False),
         disclosure.corrects,
         disclosure.correction_reason,
+        urgent,
     )
     assert row is not None  # RLS refusals raise; an insert always returns its row
     return row
@@ -180,9 +186,14 @@ async def publish(
     target_tags: list[str],
     account_id: int,
     disclosure: Disclosure | None = None,
+    *,
+    urgent: bool = False,
+    announce_as: str | None = None,
 ) -> Notice:
-    """A staff member publishes (or corrects): the notice and its audit record, whose detail
-    carries the period and each attachment's SHA-256 into the audit chain."""
+    """A staff member publishes (or corrects): the notice, its push to phones when the
+    city's push rules say so (a broadcast of kind `announce_as` when given: always
+    pushed), and its audit record, whose detail carries the period and each attachment's
+    SHA-256 into the audit chain."""
     row = from_record(
         Notice,
         await insert_notice(
@@ -195,13 +206,30 @@ async def publish(
             account_id,
             target_tags,
             disclosure=disclosure,
+            urgent=urgent,
         ),
     )
+    if announce_as is None:
+        broadcast = await announce_notice(db, row, account_id)
+    else:
+        broadcast = await announce(
+            db,
+            kind=announce_as,
+            tenant=publisher,
+            payload={"notice": row.id, "title": title, "published_at": row.published_at},
+            audience=audience,
+            target_tags=target_tags,
+            urgent=urgent,
+            notice=(publisher, row.id),
+            created_by=account_id,
+        )
     detail: dict[str, Any] = {
         "board": board,
         "audience": audience,
         "target_tags": target_tags,
         "title": title,
+        "urgent": urgent,
+        "broadcast": broadcast,
     }
     if disclosure is not None:
         detail |= {"period": disclosure.period, "attachments": disclosure.attachments}
@@ -316,6 +344,127 @@ class ReadCountByNoticeIdLoader(Loader[int, int]):
         )
         counts = {row["notice_id"]: row["reads"] for row in rows}
         return [counts.get(key, 0) for key in keys]
+
+
+class DeliveryByNoticeIdLoader(Loader[int, dict[str, int]]):
+    """Deliveries of each notice's broadcast by status, as many as the caller may read
+    (RLS on the outbox: staff see their subtree's recipients), and its read receipts."""
+
+    async def batch_load(self, keys: list[int]) -> list[dict[str, int]]:
+        rows = await self.db.fetch(
+            """select b.notice_id,
+                      count(o.id) as recipients,
+                      count(o.id) filter (where o.status = 'PENDING') as queued,
+                      count(o.id) filter (where o.status = 'SENT') as sent,
+                      count(o.id) filter (where o.status = 'DEAD') as failed
+                 from vg.broadcasts b
+                 left join vg.outbox o on o.broadcast_id = b.id
+                where b.notice_id = any($1::bigint[])
+                group by b.notice_id""",
+            keys,
+        )
+        found = {row["notice_id"]: dict(row) for row in rows}
+        empty = {"recipients": 0, "queued": 0, "sent": 0, "failed": 0}
+        return [found.get(key, empty) for key in keys]
+
+
+# Residents a notice reaches (as the fan-out decides: household or residence in the
+# publisher's subtree, audience, target tags) who have not read it. $1 publisher,
+# $2 audience, $3 target tags, $4 notice id.
+_UNREAD = """
+    from vg.residents r
+   where (r.village_code between $1 and vg.subtree_end($1)
+          or (r.residence_code between $1 and vg.subtree_end($1)
+              and ($2 = 'PUBLIC' or r.residence_member)))
+     and (cardinality($3::text[]) = 0 or r.tags && $3::text[])
+     and not exists (select from vg.notice_reads nr
+                      where nr.resident_village = r.village_code
+                        and nr.resident_id = r.id and nr.notice_id = $4)"""
+
+
+def _unread_args(notice: Notice) -> tuple[Any, ...]:
+    return (notice.publisher_code, notice.audience, list(notice.target_tags), notice.id)
+
+
+async def unread_recipients_page(
+    db: ScopedSession, notice: Notice, after: tuple[int, int] | None, limit: int
+) -> list[asyncpg.Record]:
+    """In (village, id) order; RLS shows the caller only its own subtree's residents."""
+    after_village, after_id = after or (None, None)
+    return await db.fetch(
+        f"""select {RESIDENT_COLUMNS} {_UNREAD}
+               and ($5::bigint is null or (r.village_code, r.id) > ($5, $6))
+             order by r.village_code, r.id
+             limit $7""",
+        *_unread_args(notice),
+        after_village,
+        after_id,
+        limit,
+    )
+
+
+async def unread_recipients_count(db: ScopedSession, notice: Notice) -> int:
+    return int(await db.fetchval(f"select count(*) {_UNREAD}", *_unread_args(notice)))
+
+
+# A targeted notice (低保 households, the elderly, ...) still unread this long after it was
+# published raises one task per village for its cadres: visit the households (入户告知).
+UNREAD_TASK_AFTER = timedelta(hours=48)
+UNREAD_TASK_DAYS = 3  # to visit them
+UNREAD_LOOKBACK = timedelta(days=30)
+
+
+async def raise_unread_notice_tasks(conn: asyncpg.Connection, now: datetime) -> int:
+    """Each village with residents who have not read a pushed, targeted notice from above
+    48 hours after it was published gets one task from the publisher, once (its source
+    key); its staff are told. Returns the number of tasks raised."""
+    raised = await conn.fetchval(
+        """with due as (
+               select n.publisher_code, n.id, n.title, n.target_tags
+                 from vg.notices n join vg.broadcasts b on b.notice_id = n.id
+                where cardinality(n.target_tags) > 0
+                  and n.published_at <= $1::timestamptz - $2::interval
+                  and n.published_at > $1::timestamptz - $3::interval
+           ), unread as (
+               select d.publisher_code, d.id, d.title, r.village_code, count(*) as residents
+                 from due d
+                 join vg.residents r
+                   on r.village_code between d.publisher_code and vg.subtree_end(d.publisher_code)
+                  and r.tags && d.target_tags
+                where r.village_code <> d.publisher_code
+                  and not exists (select from vg.notice_reads nr
+                                   where nr.resident_village = r.village_code
+                                     and nr.resident_id = r.id and nr.notice_id = d.id)
+                group by d.publisher_code, d.id, d.title, r.village_code
+           ), raised as (
+               insert into vg.tasks (assignee_code, issuer_code, title, body, due_at, source_key)
+               select u.village_code, u.publisher_code, format('入户告知：%s', u.title),
+                      format('本村有%s位村民尚未阅读通知“%s”，请入户或电话告知，并在系统中记录。',
+                             u.residents, u.title),
+                      $1::timestamptz + make_interval(days => $4), format('notice-unread:%s', u.id)
+                 from unread u
+               on conflict (assignee_code, source_key) where source_key is not null do nothing
+               returning id, assignee_code, issuer_code, title, due_at
+           ), notified as (
+               insert into vg.outbox (tenant_code, kind, recipient_account, payload, idempotency_key)
+               select t.assignee_code, 'task.assigned', g.account_id,
+                      jsonb_build_object('task', t.id, 'title', t.title, 'due_at', t.due_at,
+                                         'assignee', t.assignee_code::text,
+                                         'issuer', t.issuer_code::text),
+                      format('task:%s:assigned:%s', t.id, g.account_id)
+                 from raised t
+                 join vg.grants g on g.unit_code = t.assignee_code
+                  and g.role in ('OFFICIAL', 'CADRE') and g.revoked_at is null
+               on conflict (idempotency_key) do nothing
+               returning 1
+           )
+           select count(*) from raised""",
+        now,
+        UNREAD_TASK_AFTER,
+        UNREAD_LOOKBACK,
+        UNREAD_TASK_DAYS,
+    )
+    return int(raised)
 
 
 # --- analytics measures (resolvers/analytics.py) ---------------------------------------

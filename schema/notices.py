@@ -20,6 +20,7 @@ from villagegraph.models.notices import Notice as NoticeRow
 from villagegraph.resolvers.inspections import record_inspection
 from villagegraph.resolvers.notices import (
     CorrectionByNoticeIdLoader,
+    DeliveryByNoticeIdLoader,
     Disclosure,
     NoticeByIdLoader,
     NoticeReadByNoticeIdLoader,
@@ -37,6 +38,7 @@ from villagegraph.schema.guards import (
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, past_month, record_id, tag_list, text
 from villagegraph.schema.pagination import Connection, Keyset, Page
+from villagegraph.schema.residents import Resident
 from villagegraph.schema.subscriptions import event_session
 from villagegraph.tenants.principal import Principal
 from villagegraph.tenants.session import RequestSession
@@ -45,6 +47,8 @@ from villagegraph.tenants.session import RequestSession
 NOTICE_ORDER = Keyset(("published_at", datetime), ("id", int))
 MAX_ATTACHMENTS = 20
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# Unread recipients: by household village, then resident (the residents' primary key).
+UNREAD_ORDER = Keyset(("village_code", int), ("id", int))
 
 
 @strawberry.enum(
@@ -109,6 +113,7 @@ class Notice:
     correction_reason: str | None = strawberry.field(
         description="On a correction (更正): why the notice it corrects was wrong."
     )
+    urgent: bool = strawberry.field(description="An urgent notice: always pushed to phones.")
     publisher_code: strawberry.Private[int]
     corrects_id: strawberry.Private[int | None]
 
@@ -132,6 +137,7 @@ class Notice:
             if withdrawn_at
             else None,
             correction_reason=getattr(row, "correction_reason", None),
+            urgent=bool(row.urgent),
             publisher_code=row.publisher_code,
             corrects_id=getattr(row, "corrects_id", None),
         )
@@ -162,6 +168,48 @@ class Notice:
     async def read_count(self, info: Info) -> int:
         return await info.context.loader(ReadCountByNoticeIdLoader).load(int(self.id))
 
+    @strawberry.field(
+        description="How far the notice's push reached (staff: the recipients in their own "
+        "subtree); null for residents, and for a notice that was not pushed."
+    )
+    async def delivery(self, info: Info) -> NoticeDelivery | None:
+        principal = await caller(info)
+        if principal is None or not principal.is_staff:
+            return None
+        counts = await info.context.loader(DeliveryByNoticeIdLoader).load(int(self.id))
+        read = await info.context.loader(ReadCountByNoticeIdLoader).load(int(self.id))
+        return NoticeDelivery(
+            recipients=counts["recipients"],
+            queued=counts["queued"],
+            sent=counts["sent"],
+            failed=counts["failed"],
+            read=read,
+        )
+
+    @strawberry.field(
+        description="Residents the notice reaches who have not read it (for home visits), "
+        "as the registry shows them to the caller: staff only, their own subtree, "
+        "ID numbers and phones masked as in `residents`."
+    )
+    async def unread_recipients(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Resident]:
+        await authorize(
+            info,
+            lambda principal: principal.is_staff,
+            refusal="Only officials and cadres may list who has not read a notice.",
+            action="list who has not read a notice",
+        )
+        page = Page(UNREAD_ORDER, first, after)
+        row = await info.context.loader(NoticeByIdLoader).load(int(self.id))
+        if row is None:
+            raise NotFound("No such notice, or it is not addressed to you.")
+        db = info.context.db
+        rows = await resolvers.notices.unread_recipients_page(db, row, page.after, page.limit)
+        return page.connection(
+            rows, Resident.from_row, lambda: resolvers.notices.unread_recipients_count(db, row)
+        )
+
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Notice | None:
         if not str(id).isdigit():
@@ -171,6 +219,15 @@ class Notice:
 
 
 NoticeConnection = Connection[Notice]
+
+
+@strawberry.type(description="The push of a notice to phones, counted per recipient.")
+class NoticeDelivery:
+    recipients: int = strawberry.field(description="Deliveries queued by the fan-out.")
+    queued: int = strawberry.field(description="Not sent yet (waiting, retrying).")
+    sent: int = strawberry.field(description="Accepted by WeChat or the SMS gateway.")
+    failed: int = strawberry.field(description="Dead letters: no channel reached them.")
+    read: int = strawberry.field(description="Read receipts in the app.")
 
 
 @strawberry.input
@@ -187,6 +244,9 @@ class PublishNoticeInput:
         "a quarter for a quarterly board); not a month that has not begun.",
     )
     attachments: list[AttachmentInput] | None = None
+    urgent: bool | None = strawberry.field(
+        default=None, description="Urgent (紧急): pushed to phones at once, quiet hours ignored."
+    )
 
 
 @strawberry.input
@@ -309,6 +369,7 @@ class NoticeMutation:
                 period=disclosed_period(input.period),
                 attachments=attachment_list(input.attachments),
             ),
+            urgent=bool(input.urgent),
         )
         return Notice.from_row(row)
 

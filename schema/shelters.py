@@ -17,7 +17,6 @@ import strawberry
 
 from villagegraph import resolvers
 from villagegraph.errors import BadUserInput, NotFound
-from villagegraph.resolvers.notifications import enqueue_notification
 from villagegraph.resolvers.shelters import ShelterByIdLoader
 from villagegraph.schema.context import Info
 from villagegraph.schema.guards import LoggedIn, WritesUnit, authorize, guarded, require_caller
@@ -273,13 +272,7 @@ class ShelterMutation:
             "PUBLIC",
             [],
             principal.account_id,
-        )
-        await enqueue_notification(
-            db,
-            kind="shelters.emergency",
-            tenant=code,
-            recipient_account=None,
-            payload={"notice": notice.id, "unit": code, "shelters": len(shelters)},
-            idempotency_key=f"shelters.emergency:{notice.id}",
+            urgent=True,
+            announce_as="shelters.emergency",
         )
         return EmergencyOpening(opened=opened, shelters=shelters, notice=Notice.from_row(notice))

@@ -2,7 +2,8 @@
 
 Looking up a phone's password hash, counting wrong passwords per phone in the database
 (`vg.login_wait`, `vg.login_failed`, `vg.login_succeeded`: the counters hold across every
-process of the service), and opening, rotating and refreshing sessions with refresh tokens.
+process of the service), opening, rotating and refreshing sessions with refresh tokens,
+and one-time sign-in codes sent by SMS (`vg.issue_login_code`, `vg.redeem_login_code`).
 It never runs on a request's connection and decides nothing about what a caller may see.
 """
 
@@ -67,3 +68,30 @@ class LoginPath:
         if row is None or row["session"] is None:
             return None
         return SessionPair(int(row["account_id"]), row["session"], row["refresh"])
+
+    async def issue_code(self, phone: str, code_hash: bytes, code: str, ttl_seconds: int) -> bool:
+        """Store a sign-in code's hash and queue the code to the phone by SMS; False when
+        the phone asked too often (once a minute, five times an hour)."""
+        outcome = await self.pool.fetchval(
+            "select vg.issue_login_code($1, $2, $3, make_interval(secs => $4))",
+            phone,
+            code_hash,
+            code,
+            float(ttl_seconds),
+        )
+        return bool(outcome == "ISSUED")
+
+    async def redeem_code(
+        self, phone: str, code_hash: bytes, display_name: str
+    ) -> tuple[int, bool] | None:
+        """(account, created) when this is the phone's latest code, unused and unexpired;
+        a wrong guess is counted (5 end the code)."""
+        row = await self.pool.fetchrow(
+            "select account_id, created from vg.redeem_login_code($1, $2, $3)",
+            phone,
+            code_hash,
+            display_name,
+        )
+        if row is None or row["account_id"] is None:
+            return None
+        return int(row["account_id"]), bool(row["created"])

@@ -45,6 +45,10 @@ class Principal:
     member_villages: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
     grants: tuple[Grant, ...] = field(default_factory=tuple)
+    # Villages whose notices reach the caller: its own, and those of the residents it is a
+    # family proxy for (亲情账号; the database widened the context the same way).
+    villages: tuple[int, ...] = ()
+    proxy_for: tuple[int, ...] = ()  # resident ids
 
     @classmethod
     def from_facts(cls, facts: dict[str, Any]) -> Principal:
@@ -65,6 +69,8 @@ class Principal:
                 Grant(role=g["role"], unit=int(g["unit"]), level=g["level"])
                 for g in facts.get("grants") or ()
             ),
+            villages=tuple(int(v) for v in facts.get("villages") or ()),
+            proxy_for=tuple(int(p["id"]) for p in facts.get("proxy_for") or ()),
         )
 
     @property
@@ -143,9 +149,9 @@ class Principal:
 
     def feed_publishers(self) -> list[int]:
         """Units whose notices reach this caller's feed: the ancestor-or-self units of its
-        villages and of its grants' units (RLS still filters audience and tags)."""
+        villages (a family proxy's included) and of its grants' units (RLS still filters audience and tags)."""
         villages = [v for v in (self.household_village, self.residence_village) if v is not None]
-        units = villages + [g.unit for g in self.grants]
+        units = villages + list(self.villages) + [g.unit for g in self.grants]
         return sorted({a for unit in units for a in ancestors_or_self(unit)})
 
     def roles(self) -> list[str]:

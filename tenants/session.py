@@ -70,6 +70,11 @@ class ScopedSession(abc.ABC):
     @abc.abstractmethod
     def login_path(self) -> LoginPath: ...
 
+    async def refresh(self) -> Principal | None:
+        """Derive the caller's context again, in this transaction, after the request
+        changed what it is derived from (an account bound to its resident record)."""
+        raise NotImplementedError("this session cannot refresh its context")
+
     @abc.abstractmethod
     async def set_account(self, credential: Credential) -> Principal | None: ...
 
@@ -205,6 +210,11 @@ class RequestSession(ScopedSession):
         if self._login_pool is None:
             raise RuntimeError("this session has no login pool")
         return LoginPath(self._login_pool)
+
+    async def refresh(self) -> Principal | None:
+        if self._credential is None:
+            return None
+        return await self.set_account(self._credential)
 
     async def set_account(self, credential: Credential) -> Principal | None:
         """Switch this request's context to a session the login path just opened (login,

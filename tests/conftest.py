@@ -23,6 +23,7 @@ from tests.demo import (
     ROOT,
     WUMA,
 )
+from tests.fakes import remote  # noqa: F401 - a fixture for every test module
 from villagegraph import migrations, roles
 from villagegraph.config import Settings
 from villagegraph.database import (

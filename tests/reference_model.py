@@ -62,6 +62,10 @@ class ModelPrincipal:
     residence_member: bool = False
     tags: frozenset[str] = frozenset()
     grants: tuple[tuple[str, int], ...] = ()  # (role, unit) of unrevoked grants
+    # 亲情账号: the residents this account is a family proxy for (consent recorded, not
+    # revoked) lend it their villages, memberships and tags: it reads what they read.
+    proxy_villages: frozenset[int] = frozenset()
+    proxy_members: frozenset[int] = frozenset()
 
     @property
     def anonymous(self) -> bool:
@@ -83,13 +87,14 @@ class ModelPrincipal:
         )
 
     def villages(self) -> set[int]:
-        return {v for v in (self.household_village, self.residence_village) if v is not None}
+        own = {v for v in (self.household_village, self.residence_village) if v is not None}
+        return own | self.proxy_villages
 
     def member_villages(self) -> set[int]:
         members = {self.household_village} if self.household_village is not None else set()
         if self.residence_village is not None and self.residence_member:
             members.add(self.residence_village)
-        return members
+        return members | self.proxy_members
 
     def pushed_down_from(self) -> set[int]:
         """Units above a grant: what they publish reaches the grant holder too."""
@@ -107,6 +112,24 @@ class ModelPrincipal:
         return (["RESIDENT"] if self.is_resident else []) + sorted({r for r, _ in self.grants})
 
 
+def _resident(world: World, village: int, resident_id: int) -> Row:
+    return next(
+        r for r in world["residents"] if (r["village_code"], r["id"]) == (village, resident_id)
+    )
+
+
+def _homes(resident: Row) -> tuple[int, int | None, bool]:
+    """(household village, residence village if elsewhere, admitted as a member there)."""
+    residence = resident["residence_code"]
+    if residence == resident["village_code"]:
+        residence = None
+    return (
+        resident["village_code"],
+        residence,
+        bool(resident["residence_member"]) and residence is not None,
+    )
+
+
 def principal_of(world: World, account_id: int | None) -> ModelPrincipal:
     if account_id is None:
         return ModelPrincipal(account_id=None)
@@ -116,25 +139,61 @@ def principal_of(world: World, account_id: int | None) -> ModelPrincipal:
         for g in sorted(world["grants"], key=lambda g: g["id"])
         if g["account_id"] == account_id and g["revoked_at"] is None
     )
+    proxied = [
+        _resident(world, f["resident_village"], f["resident_id"])
+        for f in world.get("family_proxies", [])
+        if f["proxy_account"] == account_id and f["revoked_at"] is None
+    ]
+    villages: set[int] = set()
+    members: set[int] = set()
+    tags: set[str] = set()
+    for resident in proxied:
+        household, residence, member = _homes(resident)
+        villages |= {household} | ({residence} if residence else set())
+        members |= {household} | ({residence} if member and residence else set())
+        tags |= set(resident["tags"])
+    lent = {"proxy_villages": frozenset(villages), "proxy_members": frozenset(members)}
     if account["resident_id"] is None:
-        return ModelPrincipal(account_id=account_id, grants=grants)
-    resident = next(
-        r
-        for r in world["residents"]
-        if (r["village_code"], r["id"]) == (account["resident_village"], account["resident_id"])
-    )
-    residence = resident["residence_code"]
-    if residence == resident["village_code"]:
-        residence = None
+        return ModelPrincipal(account_id=account_id, grants=grants, tags=frozenset(tags), **lent)
+    resident = _resident(world, account["resident_village"], account["resident_id"])
+    household, residence, member = _homes(resident)
     return ModelPrincipal(
         account_id=account_id,
-        household_village=resident["village_code"],
+        household_village=household,
         resident_id=resident["id"],
         residence_village=residence,
-        residence_member=bool(resident["residence_member"]) and residence is not None,
-        tags=frozenset(resident["tags"]),
+        residence_member=member,
+        tags=frozenset(resident["tags"]) | tags,
         grants=grants,
+        **lent,
     )
+
+
+def pushed_to(p: ModelPrincipal, notice: Row, world: World) -> bool:
+    """Whether a pushed notice is delivered to this account (worker/fanout.py): it can see
+    it as a resident or a family proxy, or it is an official or cadre of a unit strictly
+    inside the publisher's subtree; the publisher's own staff, those above and analysts
+    read it in the app."""
+    publisher = notice["publisher_code"]
+    below = tuple(
+        (role, unit)
+        for role, unit in p.grants
+        if role in ("OFFICIAL", "CADRE") and unit != publisher and inside(publisher, unit)
+    )
+    as_recipient = ModelPrincipal(
+        account_id=p.account_id,
+        household_village=p.household_village,
+        resident_id=p.resident_id,
+        residence_village=p.residence_village,
+        residence_member=p.residence_member,
+        tags=p.tags,
+        grants=below,
+        proxy_villages=p.proxy_villages,
+        proxy_members=p.proxy_members,
+    )
+    if not as_recipient.villages() and not below:
+        return False
+    return notice_visible(as_recipient, notice, world)
 
 
 # --- one rule per tenant table -------------------------------------------------------
@@ -310,6 +369,30 @@ def city_rule_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
 
 def channel_address_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
     return not p.anonymous and row["account_id"] == p.account_id
+
+
+def broadcast_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    return _staff_over(p, row["tenant_code"])
+
+
+def broadcast_part_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    owner = next(b for b in world["broadcasts"] if b["id"] == row["broadcast_id"])
+    return broadcast_visible(p, owner, world)
+
+
+def family_proxy_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    """The proxy, the resident it stands for, and the staff over the resident's village."""
+    mine = not p.anonymous and row["proxy_account"] == p.account_id
+    return (
+        mine
+        or _own_resident(p, row["resident_village"], row["resident_id"])
+        or _staff_over(p, row["resident_village"])
+    )
+
+
+def nobody(p: ModelPrincipal, row: Row, world: World) -> bool:
+    """Login codes and channel quotas: the login path and the worker only."""
+    return False
 
 
 def figures_visible(p: ModelPrincipal, row: Row, world: World) -> bool:

@@ -389,10 +389,16 @@ async def test_closing_with_two_thirds_of_households_passes_and_publishes_the_re
         "select kind from vg.outbox where payload ->> 'consultation' = $1 order by kind",
         consultation["id"],
     )
-    assert [row["kind"] for row in kinds] == [
-        "consultation.closed",
-        "consultation.opened",
-        "consultation.resolution",
+    assert [row["kind"] for row in kinds] == ["consultation.closed"]  # to its creator
+    # The village-wide ones are broadcasts to its members, fanned out by the worker.
+    broadcasts = await owner_pool.fetch(
+        """select kind, audience from vg.broadcasts where payload ->> 'consultation' = $1
+            order by kind""",
+        consultation["id"],
+    )
+    assert [tuple(r) for r in broadcasts] == [
+        ("consultation.opened", "MEMBERS"),
+        ("consultation.resolution", "MEMBERS"),
     ]
     again = await gql.error(CLOSE, {"id": consultation["id"]}, as_=village["cadre"])
     assert again["extensions"]["code"] == "CONFLICT"

@@ -78,6 +78,32 @@ def notice(unit: str) -> dict[str, Any]:
 # "Log in to <action>." (ids need not exist: the login comes first, or after input checks).
 ANONYMOUS: list[tuple[str, dict[str, Any], str]] = [
     ("{ feed { totalCount } }", {}, "see your feed"),
+    (
+        'mutation { setPushRule(city: "330300000000", board: POLICY, tier: CITY, push: true) { push } }',
+        {},
+        "set push rules",
+    ),
+    (
+        "mutation { setNotificationPreferences(channels: [SMS]) { channels } }",
+        {},
+        "set your notification preferences",
+    ),
+    (
+        'mutation { verifyResidentIdentity(name: "张三", idNumber: "1") { bound } }',
+        {},
+        "verify who you are",
+    ),
+    (
+        'mutation { confirmResidentAccount(phone: "13900000000", resident: "1") { id } }',
+        {},
+        "confirm residents' accounts",
+    ),
+    (
+        'mutation { setFamilyProxy(resident: "1", phone: "13900000000", consent: "x") }',
+        {},
+        "record family proxies",
+    ),
+    ('mutation { bindWechat(code: "c") { id } }', {}, "bind WeChat"),
     ("mutation { logout }", {}, "log out"),
     ('mutation { withdrawNotice(id: "1", reason: "r") { id } }', {}, "withdraw notices"),
     (
@@ -257,8 +283,9 @@ def test_every_mutation_is_in_the_table():
     )
     mutations = {field.name.value for field in mutation.fields}
     pinned = {doc.split("{", 2)[1].split("(")[0].split("}")[0].strip() for doc, _, _ in ANONYMOUS}
-    # A password or a refresh token is the credential itself: no caller exists yet.
-    assert mutations - pinned == {"login", "refreshToken"}
+    # A password, a refresh token or a one-time code is the credential itself: no caller
+    # exists yet.
+    assert mutations - pinned == {"login", "refreshToken", "requestLoginCode", "loginWithCode"}
 
 
 async def test_a_mutation_checks_the_caller_before_its_input_where_it_always_has(
@@ -493,6 +520,11 @@ def test_schema_modules_refuse_callers_only_through_the_guard_layer():
             "finance.py",
             'raise Forbidden("A second cadre must decide: not the one who recorded the entry.")',
         ): 1,
+        # signing in with a one-time code: the code is the credential being checked.
+        ("accounts.py", 'raise Unauthenticated("Wrong or expired code; ask for a new one.")'): 2,
+        # a family proxy's consent is recorded by the resident or its village's cadre, as
+        # vg.set_family_proxy decides (the resident's own record is data, not a scope).
+        ("accounts.py", "raise Forbidden("): 1,
         # the roll of a consultation is data in the database, not a scope of the caller.
         ("consultations.py", 'raise Forbidden("You are not on the roll of this consultation.")'): 1,
         # a subscription authenticates its connection without opening a database session.

@@ -105,14 +105,38 @@ class Settings:
     # Persisted documents (villagegraph/persisted.py): APQ, or only a trusted manifest.
     automatic_persisted_queries: bool = setting("VILLAGEGRAPH_APQ", True, flag)
     trusted_documents: Path | None = setting("VILLAGEGRAPH_TRUSTED_DOCUMENTS", None, optional_path)
-    # The notification worker: default channel (log | wechat | sms | webhook) and where
-    # each channel's HTTP API lives, so tests can point them at a local server.
-    notify_channel: str = setting("VILLAGEGRAPH_NOTIFY_CHANNEL", "log")
+    # The notification worker: `chain` sends each message through the recipient's channels
+    # in order (WeChat, then SMS, or as the resident chose; `log` when neither is
+    # configured); one name (log | wechat | sms | webhook) sends everything through it.
+    # Where each channel's HTTP API lives is configurable, so tests use local servers.
+    notify_channel: str = setting("VILLAGEGRAPH_NOTIFY_CHANNEL", "chain")
     wechat_api_base: str = setting("VILLAGEGRAPH_WECHAT_API_BASE", "https://api.weixin.qq.com")
     wechat_app_id: str | None = setting("VILLAGEGRAPH_WECHAT_APP_ID", None, optional_text)
     wechat_app_secret: str | None = setting("VILLAGEGRAPH_WECHAT_APP_SECRET", None, optional_text)
     wechat_template_id: str | None = setting("VILLAGEGRAPH_WECHAT_TEMPLATE_ID", None, optional_text)
+    # template (公众号模板消息) or subscribe (订阅通知, /cgi-bin/message/subscribe/bizsend)
+    wechat_message_api: str = setting("VILLAGEGRAPH_WECHAT_MESSAGE_API", "template")
+    # Signs WeChat's event pushes (sha1 of token, timestamp, nonce) to /callbacks/wechat.
+    wechat_callback_token: str | None = setting(
+        "VILLAGEGRAPH_WECHAT_CALLBACK_TOKEN", None, optional_text
+    )
     sms_gateway_url: str | None = setting("VILLAGEGRAPH_SMS_GATEWAY_URL", None, optional_text)
+    sms_sign_name: str = setting("VILLAGEGRAPH_SMS_SIGN_NAME", "智慧村社通")
+    sms_template_code: str = setting("VILLAGEGRAPH_SMS_TEMPLATE_CODE", "SMS_VILLAGEGRAPH")
+    # HMAC-SHA256 key of the SMS status reports posted to /callbacks/sms (X-Signature).
+    sms_callback_secret: str | None = setting(
+        "VILLAGEGRAPH_SMS_CALLBACK_SECRET", None, optional_text
+    )
+    # Per channel: sends per second per worker, and sends per day (China Standard Time)
+    # shared by every worker, e.g. '{"sms": 20}' and '{"sms": 50000, "wechat": 100000}'.
+    channel_rates: dict[str, float] = setting("VILLAGEGRAPH_CHANNEL_RATES", {}, json_object)
+    channel_daily_quotas: dict[str, int] = setting("VILLAGEGRAPH_CHANNEL_QUOTAS", {}, json_object)
+    # Links in messages: <app_base_url>/<page>/<item id>.
+    app_base_url: str = setting("VILLAGEGRAPH_APP_BASE_URL", "https://app.villagegraph.cn")
+    # The fan-out of broadcasts: residents per batch (one transaction each).
+    fanout_batch_size: int = setting("VILLAGEGRAPH_FANOUT_BATCH", 5000, int)
+    # One-time sign-in codes: lifetime in seconds.
+    login_code_ttl_seconds: int = setting("VILLAGEGRAPH_LOGIN_CODE_TTL", 600, int)
     webhook_url: str | None = setting("VILLAGEGRAPH_WEBHOOK_URL", None, optional_text)
     outbox_max_attempts: int = setting("VILLAGEGRAPH_OUTBOX_MAX_ATTEMPTS", 5, int)
     outbox_backoff_seconds: float = setting("VILLAGEGRAPH_OUTBOX_BACKOFF_SECONDS", 30.0, float)

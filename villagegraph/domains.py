@@ -41,7 +41,7 @@ class Domain:
 
 # The order is the order of the SDL's root fields, the worker's scans and the scale seed.
 DOMAINS: tuple[Domain, ...] = (
-    Domain("accounts", ("AccountQuery",), ("AccountMutation",)),
+    Domain("accounts", ("AccountQuery",), ("AccountMutation", "SelfServiceMutation")),
     Domain("hierarchy", ("HierarchyQuery",), entities=("OrgUnit",)),
     Domain(
         "notices",
@@ -50,6 +50,7 @@ DOMAINS: tuple[Domain, ...] = (
         entities=("Notice",),
         subscriptions=("NoticeSubscription",),
         measures=("NOTICES", "NOTICE_READS"),
+        scans=("raise_unread_notice_tasks",),
         bulk_tables=("notices", "notice_reads"),
     ),
     Domain("dashboard", ("DashboardQuery",)),
@@ -112,7 +113,7 @@ DOMAINS: tuple[Domain, ...] = (
         bulk_tables=("ledger_entries",),
     ),
     Domain("inspections", ("InspectionQuery", "InspectionReportQuery"), ("InspectionMutation",)),
-    Domain("notifications", scans=("fan_out_village_notifications",)),
+    Domain("notifications", ("NotificationQuery",), ("NotificationMutation",)),
     Domain("audit"),
 )
 

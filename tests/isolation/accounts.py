@@ -4,7 +4,13 @@ compares the service and the database against them."""
 
 from __future__ import annotations
 
-from tests.reference_model import TableRule, account_visible, grant_visible
+from tests.reference_model import (
+    TableRule,
+    account_visible,
+    family_proxy_visible,
+    grant_visible,
+    nobody,
+)
 
 RULES: dict[str, TableRule] = {
     "accounts": TableRule(("id",), account_visible),
@@ -15,4 +21,12 @@ RULES: dict[str, TableRule] = {
     ),
     # Wrong-password counters: only the login role's functions read or write them.
     "login_failures": TableRule(("phone",), lambda p, row, world: False),
+    # Sign-in codes: only the login path's definer functions touch them.
+    "login_codes": TableRule(("id",), nobody),
+    "identity_checks": TableRule(
+        ("id",), lambda p, row, world: account_visible(p, {"id": row["account_id"]}, world)
+    ),
+    "family_proxies": TableRule(
+        ("resident_village", "resident_id", "proxy_account"), family_proxy_visible
+    ),
 }

@@ -719,6 +719,29 @@ async def _build_shelters(b: DomainBuild) -> None:
         )
 
 
+async def _build_delivery(b: DomainBuild) -> None:
+    """Reaching phones: the last account is a family proxy (亲情账号) for the first resident
+    (when it is not that resident's own), and a broadcast with one part at the first unit."""
+    conn = b.conn
+    if b.residents and len(b.accounts) > 1:
+        await conn.execute(
+            """insert into vg.family_proxies
+                   (resident_village, resident_id, proxy_account, consent, recorded_by)
+               values ($1, $2, $3, 'SELF', $3)""",
+            b.home[0][0],
+            b.home[0][1],
+            b.accounts[-1],
+        )
+    broadcast = await b.insert(
+        "broadcasts", "tenant_code, kind, audience", b.units[0], "notice.published", "PUBLIC"
+    )
+    await conn.execute(
+        "insert into vg.broadcast_parts (broadcast_id, lo, hi) values ($1, $2, $2)",
+        broadcast,
+        b.units[0],
+    )
+
+
 DOMAIN_BUILD_STEPS = (
     _build_households,
     _build_finance,
@@ -731,4 +754,5 @@ DOMAIN_BUILD_STEPS = (
     _build_cadres,
     _build_listings,
     _build_shelters,
+    _build_delivery,
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, Column, Text
+from sqlalchemy import ARRAY, BigInteger, Boolean, Column, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -40,6 +40,7 @@ class Notice(SQLModel, table=True):
     withdrawal_reason: str | None = Field(default=None, sa_type=Text)
     corrects_id: int | None = Field(default=None, sa_type=BigInteger)
     correction_reason: str | None = Field(default=None, sa_type=Text)
+    urgent: bool = Field(default=False, sa_type=Boolean)
 
 
 class NoticeRead(SQLModel, table=True):

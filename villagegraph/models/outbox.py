@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Text
+from sqlalchemy import BigInteger, Integer, SmallInteger, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -36,3 +36,9 @@ class OutboxMessage(SQLModel, table=True):
     channel: str | None = Field(default=None, sa_type=Text)
     locked_until: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
     delivered_by: str | None = Field(default=None, sa_type=Text)
+    broadcast_id: int | None = Field(default=None, sa_type=BigInteger)
+    address: str | None = Field(default=None, sa_type=Text)
+    channel_step: int = Field(default=0, sa_type=SmallInteger)
+    provider_msgid: str | None = Field(default=None, sa_type=Text)
+    receipt: str | None = Field(default=None, sa_type=Text)
+    receipt_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from villagegraph.seed import affairs, demo, people, supervision
+from villagegraph.seed import affairs, delivery, demo, people, supervision
 
 DemoSeeder = Callable[[asyncpg.Connection, random.Random], Awaitable[None]]
 
@@ -23,6 +23,7 @@ DEMO_SEEDERS: list[DemoSeeder] = [
     people.seed_people,
     affairs.seed_affairs,
     supervision.seed_supervision,
+    delivery.seed_delivery,
 ]
 
 DEMO_RANDOM_SEED = 20190101

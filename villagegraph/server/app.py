@@ -3,6 +3,8 @@
 /graphql  GraphQL over HTTP (GraphiQL on GET in a browser) and graphql-transport-ws
           subscriptions; see view.py and websocket.py.
 /graphiql-assets/  the GraphiQL page's scripts and styles (villagegraph/graphiql.py)
+/callbacks/wechat, /callbacks/sms  delivery receipts from WeChat and the SMS gateway,
+          signed (callbacks.py)
 /health   200 when the database answers
 /metrics  Prometheus text
 /export/{dashboard|statistics|analytics|tasks}.{xlsx|csv}  reports for 上报, produced by
@@ -28,6 +30,7 @@ from villagegraph.database import (
 from villagegraph.graphiql import assets_route
 from villagegraph.metrics import Metrics
 from villagegraph.server.auth import BearerAuth
+from villagegraph.server.callbacks import Callbacks
 from villagegraph.server.export import Export
 from villagegraph.server.http_limits import HttpLimits
 from villagegraph.server.probes import Probes
@@ -60,10 +63,13 @@ def create_app(settings: Settings, database: Database) -> Starlette:
     view = VillageGraphQL(state)
     graphql = BearerAuth(view, state.tokens, state.metrics)
     export = BearerAuth(Export(view), state.tokens, state.metrics)
+    callbacks = Callbacks(state)
     return Starlette(
         routes=[
             Route("/health", probes.health),
             Route("/metrics", probes.metrics),
+            Route("/callbacks/wechat", callbacks.wechat, methods=["GET", "POST"]),
+            Route("/callbacks/sms", callbacks.sms, methods=["POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/export/{file}", export, methods=["GET"]),

@@ -1,5 +1,7 @@
 """The background worker (`villagegraph worker [--once]`): runs the periodic scans
-(every domain's, as villagegraph/domains.DOMAINS names them in worker/scans.SCANS), then delivers the outbox through the channel adapters.
+(every domain's, as villagegraph/domains.DOMAINS names them in worker/scans.SCANS), fans
+broadcasts out into one delivery per recipient (worker/fanout.py), then delivers the
+outbox through the channel adapters.
 
 It runs as the owner role on its own pool; several workers may run at once.
 """
@@ -18,6 +20,7 @@ import httpx
 
 from villagegraph.config import Settings
 from villagegraph.worker.channels import HTTP_TIMEOUT_SECONDS, Channel, build_channels
+from villagegraph.worker.fanout import FanOutReport, fan_out
 from villagegraph.worker.outbox import DeliveryReport, deliver_outbox
 from villagegraph.worker.scans import SCANS
 
@@ -27,6 +30,7 @@ log = logging.getLogger("villagegraph.worker")
 @dataclass
 class PassReport:
     scans: dict[str, int] = field(default_factory=dict)
+    fan_out: FanOutReport = field(default_factory=FanOutReport)
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
 
@@ -50,9 +54,10 @@ async def run_pass(
     now: datetime | None = None,
     worker_id: str | None = None,
 ) -> PassReport:
-    """One pass: every scan, then every outbox row due (the scans' notifications included:
-    without a fixed `now`, delivery reads the clock again after the scans)."""
+    """One pass: every scan, the fan-out of every broadcast, then every outbox row due (the
+    scans' notifications included: without a fixed `now`, each stage reads the clock)."""
     report = PassReport(scans=await run_scans(pool, now or datetime.now(UTC)))
+    report.fan_out = await fan_out(pool, now or datetime.now(UTC), settings.fanout_batch_size)
     report.delivery = await deliver_outbox(
         pool, settings, channels, now or datetime.now(UTC), worker_id or worker_name()
     )
@@ -75,8 +80,9 @@ async def run_worker(pool: asyncpg.Pool, settings: Settings, *, once: bool) -> N
                 )
             else:
                 log.info(
-                    "worker pass: scans %s; sent %s, retrying %s, dead %s",
+                    "worker pass: scans %s; fanned out %s; sent %s, retrying %s, dead %s",
                     report.scans,
+                    report.fan_out.queued,
                     report.delivery.sent,
                     report.delivery.retried,
                     report.delivery.dead,

@@ -20,6 +20,6 @@ Scan = Callable[[asyncpg.Connection, datetime], Awaitable[int]]
 
 
 # Every domain's scans (functions of resolvers/<domain>.py), in the order of
-# villagegraph/domains.DOMAINS: the notifications' fan-out comes last, after every scan
-# that may enqueue a village-wide message.
+# villagegraph/domains.DOMAINS. The fan-out of broadcasts is not a scan: it runs after them
+# in batches of its own transactions (worker/fanout.py).
 SCANS: tuple[Scan, ...] = tuple(parts("villagegraph.resolvers", "scans"))
