@@ -1,4 +1,4 @@
--- 0015_delivery downgrade: sent as is, in one transaction, by versions/0015_delivery.py.
+-- 0021_delivery downgrade: sent as is, in one transaction, by versions/0021_delivery.py.
 -- Deliveries already fanned out stay in the outbox as ordinary rows; the request context
 -- loses the family proxies (vg.context_of restored to 0019_context_speed's body).
 

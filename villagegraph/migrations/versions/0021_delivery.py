@@ -4,21 +4,21 @@ preferences and quiet hours, channel fallback and receipts in the outbox, daily 
 quotas, login codes and self-registration, binding an account to its registry record,
 family proxies (亲情账号) in the request context. docs/ARCHITECTURE.md, "Delivery".
 
-Revision ID: 0015_delivery
+Revision ID: 0021_delivery
 Revises: 0020_accounts_disclosures
 """
 
 from villagegraph.migrations.helpers import run_sql_file
 
-revision = "0015_delivery"
+revision = "0021_delivery"
 down_revision = "0020_accounts_disclosures"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    run_sql_file("0015_delivery.up.sql")
+    run_sql_file("0021_delivery.up.sql")
 
 
 def downgrade() -> None:
-    run_sql_file("0015_delivery.down.sql")
+    run_sql_file("0021_delivery.down.sql")

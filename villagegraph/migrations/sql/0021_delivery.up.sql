@@ -1,4 +1,4 @@
--- 0015_delivery upgrade: sent as is, in one transaction, by versions/0015_delivery.py.
+-- 0021_delivery upgrade: sent as is, in one transaction, by versions/0021_delivery.py.
 -- Conventions: docs/CONVENTIONS.md; the design: docs/ARCHITECTURE.md, "Delivery".
 
 set local role vg_owner;
