@@ -3,7 +3,7 @@ are asked through schema/guards.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -54,7 +54,7 @@ class SocketContext(Context):
     `admit_subscription(account, client, payload)` raises the refusal of a subscribe
     message the caller's limits do not allow."""
 
-    admit_subscription: Callable[[int | None, str, dict[str, Any]], None]
+    admit_subscription: Callable[[int | None, str, dict[str, Any]], Awaitable[None]]
     connection_params: dict[str, Any] = field(default_factory=dict)
 
 

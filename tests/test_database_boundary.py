@@ -45,6 +45,12 @@ NO_CONTEXT_CHECK = {
     "ctx()": "is the verifier: returns NULL unless the context's MAC and binding hold",
     "require_context()": "is the check (raises without a verified context)",
     "require_login_path()": "is the login path's check (the connection's own role)",
+    "rate_take(text,double precision,double precision)": "the shared rate limiter: a bucket"
+    " per caller key, taken before any context exists; reads no tenant row",
+    "prune_rate_buckets()": "the worker's cleanup of idle rate buckets; no tenant row",
+    "persist_document(text)": "stores a GraphQL document under the sha256 it computes; no"
+    " tenant row",
+    "persisted_document(text)": "a document by its sha256 (APQ); no tenant row",
 }
 # A body that calls one of these checks the caller's verified context (or the login path).
 CONTEXT_CHECKS = re.compile(

@@ -1,0 +1,54 @@
+"""State every serving process shares, kept in the database: rate-limit buckets and
+automatic persisted queries (migration 0014_shared_state).
+
+`villagegraph serve --workers N` runs N processes behind one socket; whichever answers, a
+caller spends from the same bucket and finds the documents another process registered.
+Both go through SECURITY DEFINER functions (`vg.rate_take`, `vg.persist_document`,
+`vg.persisted_document`) on short autocommit calls of the request pool, never inside a
+request's transaction (a bucket's row lock would otherwise serialise a caller's requests).
+This module stores and fetches; what a limit is and when to refuse is villagegraph/limits.py's
+and villagegraph/server/admission.py's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import asyncpg
+
+from villagegraph.limits import RoleLimits
+
+
+class SharedRateLimiter:
+    """Token buckets per caller key, one atomic step per request in the database."""
+
+    def __init__(self, pool: Callable[[], asyncpg.Pool]) -> None:
+        self.pool = pool  # the request pool, once the app has started
+
+    async def take(self, key: str, limits: RoleLimits) -> float:
+        """Take one request from `key`'s bucket; 0 when allowed, else seconds to wait."""
+        async with self.pool().acquire() as conn:
+            wait = await conn.fetchval(
+                "select vg.rate_take($1, $2, $3)",
+                key,
+                limits.rate_per_minute / 60.0,
+                float(limits.burst),
+            )
+        return float(wait)
+
+
+class SharedDocuments:
+    """APQ documents by sha256, registered by any process and found by every other."""
+
+    def __init__(self, pool: Callable[[], asyncpg.Pool]) -> None:
+        self.pool = pool  # the request pool, once the app has started
+
+    async def get(self, digest: str) -> str | None:
+        async with self.pool().acquire() as conn:
+            document = await conn.fetchval("select vg.persisted_document($1)", digest)
+        return None if document is None else str(document)
+
+    async def put(self, document: str) -> str:
+        """Store `document`; returns the sha256 the database computed for it."""
+        async with self.pool().acquire() as conn:
+            return str(await conn.fetchval("select vg.persist_document($1)", document))
