@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.demo import CITY, VILLAGE_CADRE, WUMA
+from tests.demo import CITY, RESIDENT, VILLAGE_CADRE, WUMA
 
 API_CODES = {
     "UNAUTHENTICATED",
@@ -156,6 +156,21 @@ async def test_invalid_codes_ids_dates_and_cursors_are_bad_user_input(gql):
     for query in cases:
         error = await gql.error(query, as_=VILLAGE_CADRE)
         assert error["extensions"]["code"] == "BAD_USER_INPUT", (query, error)
+
+
+async def test_a_bad_id_error_names_the_argument_that_carried_it(gql):
+    """Issue 17: castBallot's refusal named `id` where its argument is `consultation`."""
+    cases = {
+        'mutation { castBallot(consultation: "x1", option: 0) { id } }': "consultation",
+        'mutation { commentOnConsultation(consultation: "x1", body: "b") { id } }': (
+            "consultation"
+        ),
+        'mutation { closeConsultation(id: "x1") { id } }': "id",
+    }
+    for query, argument in cases.items():
+        error = await gql.error(query, as_=RESIDENT)
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", (query, error)
+        assert error["extensions"]["argument"] == argument, (query, error)
 
 
 def notice_input(**overrides: Any) -> dict[str, Any]:
