@@ -1,4 +1,4 @@
-"""The visibility rules of ARCHITECTURE.md written plainly in Python, as the oracle the
+"""The visibility rules of docs/ARCHITECTURE.md written plainly in Python, as the oracle the
 isolation property tests compare the service and the database against.
 
 It shares no code with the policies or resolvers (not even tenants/hierarchy.py): a rule

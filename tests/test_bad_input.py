@@ -1,4 +1,4 @@
-"""Bad input gets a clear GraphQL error (a code of API.md) or a 4xx, never a trace or a
+"""Bad input gets a clear GraphQL error (a code of docs/API.md) or a 4xx, never a trace or a
 500, and the service keeps serving: malformed bodies, wrong content types, huge bodies,
 nested and aliased documents, wrong variable types, invalid values, oversized strings,
 control characters and SQL metacharacters, and a bounded fuzz over the endpoint."""
@@ -31,7 +31,7 @@ PUBLISH = (
 
 
 def assert_clear_rejection(response: httpx.Response) -> dict[str, Any]:
-    """A 4xx, or a GraphQL error whose code is one of API.md's; never a 5xx or a trace."""
+    """A 4xx, or a GraphQL error whose code is one of docs/API.md's; never a 5xx or a trace."""
     assert response.status_code < 500, response.text
     body = response.text
     for leak in ("Traceback", 'File "', "asyncpg", "psycopg", "SELECT ", "select "):
