@@ -4,8 +4,10 @@ automatic persisted queries (migration 0015_shared_state).
 `villagegraph serve --workers N` runs N processes behind one socket; whichever answers, a
 caller spends from the same bucket and finds the documents another process registered.
 Both go through SECURITY DEFINER functions (`vg.rate_take`, `vg.persist_document`,
-`vg.persisted_document`) on short autocommit calls of the request pool, never inside a
-request's transaction (a bucket's row lock would otherwise serialise a caller's requests).
+`vg.persisted_document`) on short autocommit calls of a small pool of their own (as
+`vg_request`), never inside a request's transaction (a bucket's row lock would serialise a
+caller's requests) nor from the request pool (a request holding its connection would wait
+for a second one: with the pool full of such requests, forever).
 This module stores and fetches; what a limit is and when to refuse is villagegraph/limits.py's
 and villagegraph/server/admission.py's business.
 """
@@ -23,7 +25,7 @@ class SharedRateLimiter:
     """Token buckets per caller key, one atomic step per request in the database."""
 
     def __init__(self, pool: Callable[[], asyncpg.Pool]) -> None:
-        self.pool = pool  # the request pool, once the app has started
+        self.pool = pool  # the shared-state pool, once the app has started
 
     async def take(self, key: str, limits: RoleLimits) -> float:
         """Take one request from `key`'s bucket; 0 when allowed, else seconds to wait."""
@@ -41,7 +43,7 @@ class SharedDocuments:
     """APQ documents by sha256, registered by any process and found by every other."""
 
     def __init__(self, pool: Callable[[], asyncpg.Pool]) -> None:
-        self.pool = pool  # the request pool, once the app has started
+        self.pool = pool  # the shared-state pool, once the app has started
 
     async def get(self, digest: str) -> str | None:
         async with self.pool().acquire() as conn:

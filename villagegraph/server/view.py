@@ -85,12 +85,12 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
         self.admission = Admission(
             state.settings,
             graphql_core_schema(schema),
-            SharedRateLimiter(state.request_pool),
+            SharedRateLimiter(state.shared),
         )
         self.persisted = PersistedDocuments(
             state.settings.automatic_persisted_queries,
             state.settings.trusted_documents,
-            store=SharedDocuments(state.request_pool),
+            store=SharedDocuments(state.shared),
         )
 
     async def get_context(self, request: Any, response: Any) -> Context:
