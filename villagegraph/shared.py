@@ -14,11 +14,22 @@ and villagegraph/server/admission.py's business.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import asyncpg
 
 from villagegraph.limits import RoleLimits
+
+log = logging.getLogger("villagegraph.shared")
+
+# The database is unreachable (a restart, a failover, a killed backend).
+UNAVAILABLE = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
 
 
 class SharedRateLimiter:
@@ -28,14 +39,21 @@ class SharedRateLimiter:
         self.pool = pool  # the shared-state pool, once the app has started
 
     async def take(self, key: str, limits: RoleLimits) -> float:
-        """Take one request from `key`'s bucket; 0 when allowed, else seconds to wait."""
-        async with self.pool().acquire() as conn:
-            wait = await conn.fetchval(
-                "select vg.rate_take($1, $2, $3)",
-                key,
-                limits.rate_per_minute / 60.0,
-                float(limits.burst),
-            )
+        """Take one request from `key`'s bucket; 0 when allowed, else seconds to wait.
+
+        With the database unreachable the request is let through (it cannot do anything
+        without the database, and fails there with the API's clean error)."""
+        try:
+            async with self.pool().acquire() as conn:
+                wait = await conn.fetchval(
+                    "select vg.rate_take($1, $2, $3)",
+                    key,
+                    limits.rate_per_minute / 60.0,
+                    float(limits.burst),
+                )
+        except UNAVAILABLE as error:
+            log.warning("rate buckets unreachable: %s", error)
+            return 0.0
         return float(wait)
 
 
@@ -46,11 +64,21 @@ class SharedDocuments:
         self.pool = pool  # the shared-state pool, once the app has started
 
     async def get(self, digest: str) -> str | None:
-        async with self.pool().acquire() as conn:
-            document = await conn.fetchval("select vg.persisted_document($1)", digest)
+        """The document, or None when unknown (or unreachable: the client then resends it)."""
+        try:
+            async with self.pool().acquire() as conn:
+                document = await conn.fetchval("select vg.persisted_document($1)", digest)
+        except UNAVAILABLE as error:
+            log.warning("persisted documents unreachable: %s", error)
+            return None
         return None if document is None else str(document)
 
-    async def put(self, document: str) -> str:
-        """Store `document`; returns the sha256 the database computed for it."""
-        async with self.pool().acquire() as conn:
-            return str(await conn.fetchval("select vg.persist_document($1)", document))
+    async def put(self, document: str) -> str | None:
+        """Store `document`; the sha256 the database computed for it, None if unreachable
+        (this process still remembers it)."""
+        try:
+            async with self.pool().acquire() as conn:
+                return str(await conn.fetchval("select vg.persist_document($1)", document))
+        except UNAVAILABLE as error:
+            log.warning("persisted documents unreachable: %s", error)
+            return None
