@@ -34,7 +34,7 @@ class Context:
     # The peer address (proxy headers count only from configured proxies) and the
     # per-address bucket of login attempts (server/admission.py); none outside an app.
     client_address: str = "-"
-    admit_login: Callable[[str], None] | None = None
+    admit_login: Callable[[str], Awaitable[None]] | None = None
     _loaders: dict[type, Any] = field(default_factory=dict)
 
     def loader(self, loader_class: type[L]) -> L:

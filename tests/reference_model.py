@@ -342,7 +342,7 @@ class TableRule:
 
 # Not tenant-owned: readable by everyone, anonymous callers included.
 PUBLIC_TABLES = {"org_units", "disclosure_settings", "sensitive_tags", "account_subjects"}
-# The serving processes' shared state (migration 0015_shared_state): no tenant rows, and no
+# The serving processes' shared state (migration 0021_shared_state): no tenant rows, and no
 # role may select from them (tests/test_database_boundary.py); only definer functions reach them.
 SERVICE_TABLES = {"rate_buckets", "persisted_documents"}
 

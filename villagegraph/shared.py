@@ -1,5 +1,5 @@
 """State every serving process shares, kept in the database: rate-limit buckets and
-automatic persisted queries (migration 0015_shared_state).
+automatic persisted queries (migration 0020_shared_state).
 
 `villagegraph serve --workers N` runs N processes behind one socket; whichever answers, a
 caller spends from the same bucket and finds the documents another process registered.
@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import asyncpg
 
-from villagegraph.limits import RoleLimits
+from villagegraph.limits import Rate
 
 log = logging.getLogger("villagegraph.shared")
 
@@ -38,7 +38,7 @@ class SharedRateLimiter:
     def __init__(self, pool: Callable[[], asyncpg.Pool]) -> None:
         self.pool = pool  # the shared-state pool, once the app has started
 
-    async def take(self, key: str, limits: RoleLimits) -> float:
+    async def take(self, key: str, limits: Rate) -> float:
         """Take one request from `key`'s bucket; 0 when allowed, else seconds to wait.
 
         With the database unreachable the request is let through (it cannot do anything

@@ -22,7 +22,6 @@ from villagegraph.limits import (
     Measure,
     Rate,
     RateLimiter,
-    RoleLimits,
     check_introspection,
     check_overrides,
     limits_for,
@@ -88,7 +87,9 @@ class Admission:
         """An HTTP request's document: returns the caller's tier and the measure."""
         tier = tier_of(principal)
         limits = limits_for(self.settings.limits, tier)
-        await self._take(bucket_key(principal.account_id if principal else None, client_host), limits)
+        await self._take(
+            bucket_key(principal.account_id if principal else None, client_host), limits
+        )
         measure = measure_document(query, self.schema, operation_name, variables, limits)
         check_introspection(measure, tier, self.settings.anonymous_introspection or gateway)
         return tier, measure
