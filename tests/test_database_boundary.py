@@ -405,7 +405,7 @@ async def test_the_worker_logs_in_as_its_own_role_and_verifies_the_audit_chain(d
 async def test_the_shared_state_tables_are_reached_only_through_their_functions(
     as_request_role, owner_pool
 ):
-    """Rate buckets and APQ documents (0020_shared_state): the request role reads and writes
+    """Rate buckets and APQ documents (0021_shared_state): the request role reads and writes
     neither table; it may only take from a bucket and store a document under its own hash."""
     for table in ("rate_buckets", "persisted_documents"):
         for sql in (f"select * from vg.{table}", f"delete from vg.{table}"):

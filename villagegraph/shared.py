@@ -1,5 +1,5 @@
 """State every serving process shares, kept in the database: rate-limit buckets and
-automatic persisted queries (migration 0020_shared_state).
+automatic persisted queries (migration 0021_shared_state).
 
 `villagegraph serve --workers N` runs N processes behind one socket; whichever answers, a
 caller spends from the same bucket and finds the documents another process registered.

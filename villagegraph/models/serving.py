@@ -1,4 +1,4 @@
-"""State the serving processes share (migration 0020_shared_state): rate-limit buckets and
+"""State the serving processes share (migration 0021_shared_state): rate-limit buckets and
 automatic persisted queries. Table models only; the tables are reached through the
 definer functions vg.rate_take / vg.persist_document / vg.persisted_document, never read.
 """

@@ -1,5 +1,5 @@
--- 0020_shared_state upgrade: sent as is, in one transaction, by
--- versions/0020_shared_state.py. Conventions: docs/CONVENTIONS.md.
+-- 0021_shared_state upgrade: sent as is, in one transaction, by
+-- versions/0021_shared_state.py. Conventions: docs/CONVENTIONS.md.
 set local role vg_owner;
 set local search_path = vg, public;
 

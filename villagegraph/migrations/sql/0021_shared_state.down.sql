@@ -1,4 +1,4 @@
--- 0020_shared_state downgrade.
+-- 0021_shared_state downgrade.
 set local role vg_owner;
 set local search_path = vg, public;
 drop function vg.persisted_document(text);

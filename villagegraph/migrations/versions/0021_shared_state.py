@@ -7,21 +7,21 @@ DEFINER functions the request role may execute: `vg.rate_take` (one atomic token
 step per key), `vg.persist_document` (stores a document under its own sha256, checked
 here) and `vg.persisted_document`. docs/OPERATIONS.md, "Several processes".
 
-Revision ID: 0020_shared_state
-Revises: 0019_context_speed
+Revision ID: 0021_shared_state
+Revises: 0020_accounts_disclosures
 """
 
 from villagegraph.migrations.helpers import run_sql_file
 
-revision = "0020_shared_state"
-down_revision = "0019_context_speed"
+revision = "0021_shared_state"
+down_revision = "0020_accounts_disclosures"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    run_sql_file("0020_shared_state.up.sql")
+    run_sql_file("0021_shared_state.up.sql")
 
 
 def downgrade() -> None:
-    run_sql_file("0020_shared_state.down.sql")
+    run_sql_file("0021_shared_state.down.sql")
