@@ -300,18 +300,63 @@ async def run(args: argparse.Namespace, home: Path) -> int:
     )
     selected = [c for c in CASES if not args.cases or c.name in args.cases]
     env, facts, tables = await _prepare(db, settings, args.scale, selected)
-    results, rss = await _measure_all(args, home, db, settings, selected, env, tables, budget)
+    runs: dict[int, list[dict[str, Any]]] = {}
+    rss_max: dict[int, float] = {}
+    for workers in args.workers:  # the same data, one service start per worker count
+        results, rss = await _measure_all(
+            args, workers, home, db, settings, selected, env, tables, budget
+        )
+        runs[workers] = results
+        rss_max[workers] = round(max(rss, default=0) / 2**20, 1)
+    first = args.workers[0]
     report = {
         "scale": facts,
         "machine": started_on | {"load_average_end": os.getloadavg()},
         "quick": args.quick,
         "seeding_seconds": round(seeding, 1),
-        "workers": args.workers,
-        "service_rss_mb_max": round(max(rss, default=0) / 2**20, 1),
-        "cases": results,
+        "workers": first,
+        "service_rss_mb_max": rss_max[first],
+        "cases": runs[first],
     }
-    _report(args, report, results, began)
+    if len(runs) > 1:
+        report["scaling"] = scaling(runs, rss_max)
+    _report(args, report, runs, began)
     return 0
+
+
+def scaling(runs: dict[int, list[dict[str, Any]]], rss_max: dict[int, float]) -> dict[str, Any]:
+    """Requests/s at concurrency per case and worker count, and each count's speed-up over
+    the first (the same cases, data and client in one run)."""
+    counts = list(runs)
+    by_case: dict[str, dict[int, float]] = {}
+    for workers, results in runs.items():
+        for c in results:
+            if "rps" in c:
+                by_case.setdefault(c["name"], {})[workers] = c["rps"]
+    cases = {
+        name: {
+            "rps": {str(w): rps.get(w) for w in counts},
+            "speedup": {
+                str(w): round(rps[w] / rps[counts[0]], 2)
+                for w in counts
+                if w in rps and rps.get(counts[0])
+            },
+        }
+        for name, rps in by_case.items()
+    }
+    return {"workers": counts, "rss_mb_max": rss_max, "cases": cases}
+
+
+def scaling_table(report: dict[str, Any]) -> str:
+    counts = report["workers"]
+    header = f"{'case':<26}" + "".join(f" {f'{w}w req/s':>10}" for w in counts)
+    header += "".join(f" {f'{w}w/{counts[0]}w':>8}" for w in counts[1:])
+    lines = [header, "-" * len(header)]
+    for name, case in report["cases"].items():
+        line = f"{name:<26}" + "".join(f" {case['rps'][str(w)] or 0:>10.0f}" for w in counts)
+        line += "".join(f" {case['speedup'].get(str(w), 0):>7.2f}x" for w in counts[1:])
+        lines.append(line)
+    return "\n".join(lines)
 
 
 async def _prepare(
@@ -338,6 +383,7 @@ async def _prepare(
 
 async def _measure_all(
     args: argparse.Namespace,
+    workers: int,
     home: Path,
     db: Database,
     settings: Settings,
@@ -349,7 +395,7 @@ async def _measure_all(
     """Start the service, measure every selected case against it, stop it; the results
     and the service's resident-set samples."""
     port = args.port or _free_port()
-    service = start_service(home, port, args.workers, args.profile)
+    service = start_service(home, port, workers, args.profile)
     pool = await create_request_pool(db, settings)
     rss: list[int] = []
     results: list[dict[str, Any]] = []
@@ -408,7 +454,10 @@ async def _measure_one(
 
 
 def _report(
-    args: argparse.Namespace, report: dict[str, Any], results: list[dict[str, Any]], began: float
+    args: argparse.Namespace,
+    report: dict[str, Any],
+    runs: dict[int, list[dict[str, Any]]],
+    began: float,
 ) -> None:
     facts = report["scale"]
     RESULTS.mkdir(exist_ok=True)
@@ -420,12 +469,23 @@ def _report(
         f"{facts['rows'].get('notices', 0):,} notices, "
         f"{facts['rows'].get('notice_reads', 0):,} read receipts, {facts['database_mb']:,} MiB"
     )
-    print(table(results))
-    for checked in results:
-        if "check" in checked:
-            print(f"{checked['name']}: {checked['check']}")
+    for workers, results in runs.items():
+        print(f"\n{workers} worker process(es):")
+        print(table(results))
+        for checked in results:
+            if "check" in checked:
+                print(f"{checked['name']}: {checked['check']}")
+    if "scaling" in report:
+        print("\nscaling (requests/s at concurrency, the same run):")
+        print(scaling_table(report["scaling"]))
+    rss = ", ".join(
+        f"{w} worker(s) {mb} MiB"
+        for w, mb in report.get("scaling", {})
+        .get("rss_mb_max", {report["workers"]: report["service_rss_mb_max"]})
+        .items()
+    )
     print(
-        f"service: {args.workers} worker(s), largest RSS {report['service_rss_mb_max']} MiB; "
+        f"largest RSS of a service process: {rss}; "
         f"total {time.monotonic() - began:.0f} s; results in {RESULTS / 'latest.json'}"
     )
 
@@ -437,7 +497,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, help="runs per case; medians are reported")
     parser.add_argument("--home", help="VILLAGEGRAPH_HOME (default .villagegraph-bench/<scale>)")
     parser.add_argument("--port", type=int)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="serving processes; several counts (e.g. 1 2) measure each in the same run"
+        " and print a scaling report (default: 1)",
+    )
     parser.add_argument("--cases", nargs="*", help="only these case names")
     parser.add_argument("--profile", help="record the service with py-spy into this file")
     args = parser.parse_args(argv)

@@ -1,32 +1,20 @@
-"""The service as the benchmark runs it: uvicorn without the access log, 1-N workers.
+"""The service as the benchmark runs it: `villagegraph serve`'s processes without the access log.
 
-The same app as `villagegraph serve`; only the per-request access log line is off, as a
-production deployment behind a proxy that logs would have it. With --workers N the
-parent resolves (starts) the database and the workers connect to it by URL.
+The same app and the same process model as `villagegraph serve --workers N`
+(villagegraph/server/processes.py): the parent starts the database and binds the port, N
+workers serve it. Only the per-request access log line is off, as a production
+deployment behind a proxy that logs would have it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 
-import uvicorn
-from starlette.applications import Starlette
-
-from villagegraph import roles
 from villagegraph.config import Settings
-from villagegraph.database import Database, resolve_database
-from villagegraph.server import create_app
-
-
-def app() -> Starlette:
-    """The app factory each worker calls (VILLAGEGRAPH_DATABASE_URL set by main)."""
-    settings = Settings.from_env()
-    assert settings.database_url is not None
-    passwords = roles.passwords(settings.home, settings.role_passwords)
-    return create_app(settings, Database(settings.database_url, passwords=passwords))
+from villagegraph.database import resolve_database
+from villagegraph.server.processes import ServeOptions, bind, serve
 
 
 def _exit(signum: int, frame: object) -> None:
@@ -38,20 +26,16 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    db = asyncio.run(resolve_database(Settings.from_env()))
-    os.environ["VILLAGEGRAPH_DATABASE_URL"] = db.admin_dsn
+    settings = Settings.from_env()
+    db = asyncio.run(resolve_database(settings))
+    sock = bind("127.0.0.1", args.port)
     # Stop cleanly on SIGTERM so the embedded database's last user stops it.
     signal.signal(signal.SIGTERM, _exit)
+    options = ServeOptions(
+        "127.0.0.1", args.port, args.workers, access_log=False, log_level="warning"
+    )
     try:
-        uvicorn.run(
-            "bench.serve:app",
-            factory=True,
-            host="127.0.0.1",
-            port=args.port,
-            workers=args.workers,
-            log_level="warning",
-            access_log=False,
-        )
+        serve(settings, db, sock, options)
     except KeyboardInterrupt:
         pass
 

@@ -297,6 +297,7 @@ FINANCE_INCOME = Measure(
     time="((f.period || '-01')::timestamp at time zone 'Asia/Shanghai')",
     category="f.category",
     value="coalesce(sum(f.amount) filter (where f.direction = 'INCOME'), 0)",
+    integral=False,
 )
 
 
@@ -309,6 +310,7 @@ FINANCE_EXPENSE = Measure(
     time="((f.period || '-01')::timestamp at time zone 'Asia/Shanghai')",
     category="f.category",
     value="coalesce(sum(f.amount) filter (where f.direction = 'EXPENSE'), 0)",
+    integral=False,
 )
 
 

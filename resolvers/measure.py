@@ -21,3 +21,4 @@ class Measure:
     # Personal data (issue 12): `value` is a vg.protected_count, null for a group too small
     # to show; such groups are left out of the answer.
     protected: bool = False
+    integral: bool = True  # a count (AnalyticsGroup.count); False for sums of money

@@ -122,9 +122,9 @@ async def start_session(info: Info, pair: SessionPair, action: str) -> LoginPayl
     )
 
 
-def admit_login(info: Info) -> None:
+async def admit_login(info: Info) -> None:
     if info.context.admit_login is not None:
-        info.context.admit_login(info.context.client_address)
+        await info.context.admit_login(info.context.client_address)
 
 
 @strawberry.type
@@ -134,7 +134,7 @@ class AccountMutation:
         "per phone: growing waits, then a temporary lock (RATE_LIMITED, retryAfterSeconds)."
     )
     async def login(self, info: Info, phone: str, password: str) -> LoginPayload:
-        admit_login(info)
+        await admit_login(info)
         phone = text(phone, "phone", max_length=32)
         login = info.context.db.login_path()
         account_id = await check_password(login, phone, password, info.context.client_address)
@@ -148,7 +148,7 @@ class AccountMutation:
         "refresh token used twice ends every session it led to."
     )
     async def refresh_token(self, info: Info, refresh_token: str) -> LoginPayload:
-        admit_login(info)
+        await admit_login(info)
         login = info.context.db.login_path()
         pair = await login.refresh(refresh_token[:200], info.context.settings.refresh_ttl_seconds)
         if pair is None:
@@ -169,7 +169,7 @@ class AccountMutation:
     )
     async def change_password(self, info: Info, old: str, new: str) -> bool:
         principal = await require_caller(info, "change your password")
-        admit_login(info)
+        await admit_login(info)
         db = info.context.db
         ended = await change_password(db, principal.phone, old, new, info.context.client_address)
         await db.audit(
@@ -204,7 +204,7 @@ class SelfServiceMutation:
         "minutes, single use; at most one a minute and five an hour per number)."
     )
     async def request_login_code(self, info: Info, phone: str) -> bool:
-        admit_login(info)
+        await admit_login(info)
         number = mobile(phone)
         settings = info.context.settings
         issued = await resolvers.accounts.request_login_code(
@@ -223,7 +223,7 @@ class SelfServiceMutation:
         "cadre's confirmation)."
     )
     async def login_with_code(self, info: Info, phone: str, code: str) -> LoginPayload:
-        admit_login(info)
+        await admit_login(info)
         number = mobile(phone)
         login = info.context.db.login_path()
         redeemed = None

@@ -51,7 +51,13 @@ class AnalyticsGroup:
     unit_code: strawberry.ID | None
     month: str | None = strawberry.field(description="YYYY-MM, Asia/Shanghai time.")
     category: str | None
-    value: Decimal
+    value: Decimal = strawberry.field(
+        description="The measure's value as a decimal string (sums of money keep their cents)."
+    )
+    count: int | None = strawberry.field(
+        description="The value as an integer for counting measures (every measure but"
+        " FINANCE_INCOME and FINANCE_EXPENSE); null for sums of money."
+    )
 
     @strawberry.field(description="The tier unit of this group, when grouped by a tier.")
     async def unit(self, info: Info) -> OrgUnit | None:
@@ -69,14 +75,16 @@ def _value(member: Any) -> str:
     return str(member.value)
 
 
-def _group(row: Any) -> AnalyticsGroup:
+def _group(row: Any, integral: bool) -> AnalyticsGroup:
     values = dict(row)
     code = values.get("unit_code")
+    value = Decimal(values["value"])
     return AnalyticsGroup(
         unit_code=None if code is None else strawberry.ID(str(code)),
         month=values.get("month"),
         category=values.get("category"),
-        value=Decimal(values["value"]),
+        value=value,
+        count=int(value) if integral else None,
     )
 
 
@@ -111,8 +119,9 @@ class AnalyticsQuery:
             action="run analytics",
             refusal="Analytics are for officials and analysts over their own units.",
         )
+        chosen = measure_named(_value(measure))
         request = AnalyticsRequest(
-            measure=measure_named(_value(measure)),
+            measure=chosen,
             lo=code,
             hi=subtree_end(code),
             tier=tiers[0] if tiers else None,
@@ -126,5 +135,7 @@ class AnalyticsQuery:
             info.context.db, request, info.context.settings.analyst_statement_timeout_ms
         )
         return AnalyticsResult(
-            measure=measure, groups=[_group(row) for row in rows], truncated=truncated
+            measure=measure,
+            groups=[_group(row, chosen.integral) for row in rows],
+            truncated=truncated,
         )

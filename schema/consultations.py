@@ -212,8 +212,9 @@ class CreateConsultationInput:
     eligibility: Eligibility | None = None
 
 
-async def _visible(info: Info, id: strawberry.ID) -> Any:
-    row = await info.context.loader(ConsultationByIdLoader).load(record_id(id))
+async def _visible(info: Info, id: strawberry.ID, argument: str = "id") -> Any:
+    """The consultation `id` names (the argument called `argument`), if visible."""
+    row = await info.context.loader(ConsultationByIdLoader).load(record_id(id, argument))
     if row is None:
         raise NotFound("No such consultation, or it is not open to you.")
     return row
@@ -304,7 +305,7 @@ class ConsultationMutation:
     async def cast_ballot(
         self, info: Info, consultation: strawberry.ID, option: int
     ) -> Consultation:
-        row = await _visible(info, consultation)
+        row = await _visible(info, consultation, "consultation")
         if not 0 <= option < len(row["options"]):
             raise BadUserInput(
                 f"`option` must be between 0 and {len(row['options']) - 1}.", argument="option"
@@ -347,7 +348,7 @@ class ConsultationMutation:
         self, info: Info, consultation: strawberry.ID, body: str
     ) -> ConsultationComment:
         content = text(body, "body", max_length=2000)
-        row = await _visible(info, consultation)
+        row = await _visible(info, consultation, "consultation")
         principal = await authorize(
             info,
             Principal.may_read_village,

@@ -3,7 +3,7 @@ are asked through schema/guards.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -34,7 +34,7 @@ class Context:
     # The peer address (proxy headers count only from configured proxies) and the
     # per-address bucket of login attempts (server/admission.py); none outside an app.
     client_address: str = "-"
-    admit_login: Callable[[str], None] | None = None
+    admit_login: Callable[[str], Awaitable[None]] | None = None
     _loaders: dict[type, Any] = field(default_factory=dict)
 
     def loader(self, loader_class: type[L]) -> L:
@@ -54,7 +54,7 @@ class SocketContext(Context):
     `admit_subscription(account, client, payload)` raises the refusal of a subscribe
     message the caller's limits do not allow."""
 
-    admit_subscription: Callable[[int | None, str, dict[str, Any]], None]
+    admit_subscription: Callable[[int | None, str, dict[str, Any]], Awaitable[None]]
     connection_params: dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,4 +1,4 @@
-"""The visibility rules of ARCHITECTURE.md written plainly in Python, as the oracle the
+"""The visibility rules of docs/ARCHITECTURE.md written plainly in Python, as the oracle the
 isolation property tests compare the service and the database against.
 
 It shares no code with the policies or resolvers (not even tenants/hierarchy.py): a rule
@@ -425,6 +425,9 @@ class TableRule:
 
 # Not tenant-owned: readable by everyone, anonymous callers included.
 PUBLIC_TABLES = {"org_units", "disclosure_settings", "sensitive_tags", "account_subjects"}
+# The serving processes' shared state (migration 0022_shared_state): no tenant rows, and no
+# role may select from them (tests/test_database_boundary.py); only definer functions reach them.
+SERVICE_TABLES = {"rate_buckets", "persisted_documents"}
 
 
 def key_of(table: str, row: Row) -> tuple[Any, ...]:

@@ -25,7 +25,7 @@ ANALYTICS = """
 query($m: AnalyticsMeasure!, $u: ID!, $by: [AnalyticsDimension!]!, $from: String,
       $to: String, $limit: Int) {
   analytics(measure: $m, unit: $u, by: $by, from: $from, to: $to, limit: $limit) {
-    measure truncated groups { unitCode unit { level } month category value }
+    measure truncated groups { unitCode unit { level } month category value count }
   }
 }"""
 
@@ -52,6 +52,15 @@ async def test_notices_by_county_add_up_to_the_city_total(gql, owner_pool):
     assert sum(Decimal(g["value"]) for g in counties["groups"]) == Decimal(
         total["groups"][0]["value"]
     )
+
+
+async def test_counts_are_integers_and_sums_of_money_have_none(gql):
+    """Issue 17: counts came only as decimal strings. `count` is an Int for counting
+    measures (additive: `value` keeps its Decimal type for released clients)."""
+    notices = (await run(gql, ANALYST, m="NOTICES", u=CITY, by=[]))["groups"][0]
+    assert isinstance(notices["count"], int) and str(notices["count"]) == notices["value"]
+    money = (await run(gql, CITY_OFFICIAL, m="FINANCE_EXPENSE", u=WUMA, by=[]))["groups"]
+    assert money and all(g["count"] is None for g in money)
 
 
 async def test_reads_by_village_month_and_board_match_the_database(gql, owner_pool):

@@ -113,7 +113,7 @@ async def test_metrics_count_operations_by_name_and_outcome(database, settings, 
     assert f'villagegraph_outbox_messages{{status="PENDING"}} {pending}' in text
 
 
-def test_trusted_manifests_may_use_apollos_format(tmp_path):
+async def test_trusted_manifests_may_use_apollos_format(tmp_path):
     manifest = tmp_path / "persisted-query-manifest.json"
     manifest.write_text(
         json.dumps(
@@ -125,7 +125,7 @@ def test_trusted_manifests_may_use_apollos_format(tmp_path):
         )
     )
     documents = PersistedDocuments(trusted_manifest=manifest)
-    assert documents.resolve(None, _apq(sha256(UNIT))) == UNIT
+    assert await documents.resolve(None, _apq(sha256(UNIT))) == UNIT
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps({sha256(UNIT): UNIT + " "}))
     with pytest.raises(ValueError):

@@ -1,4 +1,4 @@
-"""Bad input gets a clear GraphQL error (a code of API.md) or a 4xx, never a trace or a
+"""Bad input gets a clear GraphQL error (a code of docs/API.md) or a 4xx, never a trace or a
 500, and the service keeps serving: malformed bodies, wrong content types, huge bodies,
 nested and aliased documents, wrong variable types, invalid values, oversized strings,
 control characters and SQL metacharacters, and a bounded fuzz over the endpoint."""
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.demo import CITY, VILLAGE_CADRE, WUMA
+from tests.demo import CITY, RESIDENT, VILLAGE_CADRE, WUMA
 
 API_CODES = {
     "UNAUTHENTICATED",
@@ -31,7 +31,7 @@ PUBLISH = (
 
 
 def assert_clear_rejection(response: httpx.Response) -> dict[str, Any]:
-    """A 4xx, or a GraphQL error whose code is one of API.md's; never a 5xx or a trace."""
+    """A 4xx, or a GraphQL error whose code is one of docs/API.md's; never a 5xx or a trace."""
     assert response.status_code < 500, response.text
     body = response.text
     for leak in ("Traceback", 'File "', "asyncpg", "psycopg", "SELECT ", "select "):
@@ -156,6 +156,21 @@ async def test_invalid_codes_ids_dates_and_cursors_are_bad_user_input(gql):
     for query in cases:
         error = await gql.error(query, as_=VILLAGE_CADRE)
         assert error["extensions"]["code"] == "BAD_USER_INPUT", (query, error)
+
+
+async def test_a_bad_id_error_names_the_argument_that_carried_it(gql):
+    """Issue 17: castBallot's refusal named `id` where its argument is `consultation`."""
+    cases = {
+        'mutation { castBallot(consultation: "x1", option: 0) { id } }': "consultation",
+        'mutation { commentOnConsultation(consultation: "x1", body: "b") { id } }': (
+            "consultation"
+        ),
+        'mutation { closeConsultation(id: "x1") { id } }': "id",
+    }
+    for query, argument in cases.items():
+        error = await gql.error(query, as_=RESIDENT)
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", (query, error)
+        assert error["extensions"]["argument"] == argument, (query, error)
 
 
 def notice_input(**overrides: Any) -> dict[str, Any]:

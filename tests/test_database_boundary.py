@@ -8,6 +8,7 @@ calls, replays or switches to, it must read nothing of any tenant without a cont
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import asyncpg
@@ -45,6 +46,12 @@ NO_CONTEXT_CHECK = {
     "ctx()": "is the verifier: returns NULL unless the context's MAC and binding hold",
     "require_context()": "is the check (raises without a verified context)",
     "require_login_path()": "is the login path's check (the connection's own role)",
+    "rate_take(text,double precision,double precision)": "the shared rate limiter: a bucket"
+    " per caller key, taken before any context exists; reads no tenant row",
+    "prune_rate_buckets()": "the worker's cleanup of idle rate buckets; no tenant row",
+    "persist_document(text)": "stores a GraphQL document under the sha256 it computes; no"
+    " tenant row",
+    "persisted_document(text)": "a document by its sha256 (APQ); no tenant row",
 }
 # A body that calls one of these checks the caller's verified context (or the login path).
 CONTEXT_CHECKS = re.compile(
@@ -393,3 +400,24 @@ async def test_the_worker_logs_in_as_its_own_role_and_verifies_the_audit_chain(d
                 await conn.fetchval("select password_hash from vg.accounts limit 1")
     finally:
         await pool.close()
+
+
+async def test_the_shared_state_tables_are_reached_only_through_their_functions(
+    as_request_role, owner_pool
+):
+    """Rate buckets and APQ documents (0022_shared_state): the request role reads and writes
+    neither table; it may only take from a bucket and store a document under its own hash."""
+    for table in ("rate_buckets", "persisted_documents"):
+        for sql in (f"select * from vg.{table}", f"delete from vg.{table}"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                async with as_request_role.transaction():
+                    await as_request_role.execute(sql)
+    digest = await as_request_role.fetchval("select vg.persist_document('{ a }')")
+    assert digest == hashlib.sha256(b"{ a }").hexdigest()
+    assert await as_request_role.fetchval("select vg.persisted_document($1)", digest) == "{ a }"
+    assert await as_request_role.fetchval("select vg.rate_take('t:1', 1, 1)") == 0
+    assert await as_request_role.fetchval("select vg.rate_take('t:1', 1, 1)") > 0
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        async with as_request_role.transaction():
+            await as_request_role.execute("select vg.prune_rate_buckets()")
+    await owner_pool.execute("delete from vg.rate_buckets where key = 't:1'")

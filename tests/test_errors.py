@@ -1,4 +1,4 @@
-"""Errors carry the codes of API.md, internals never reach the client, limits hold."""
+"""Errors carry the codes of docs/API.md, internals never reach the client, limits hold."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -21,17 +22,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def post(port: int, query: str, token: str | None = None) -> dict:
+def post(port: int, query: str | None, token: str | None = None, **extra: object) -> dict:
+    body = {"query": query, **extra} if query is not None else extra
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
+        data=json.dumps(body).encode(),
         headers={
             "Content-Type": "application/json",
             **({"Authorization": f"Bearer {token}"} if token else {}),
         },
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:  # 429 and friends still answer GraphQL JSON
+        return json.loads(error.read())
 
 
 def postmaster_pid(home: Path) -> int | None:
@@ -43,15 +48,20 @@ def postmaster_pid(home: Path) -> int | None:
 
 
 class Service:
-    def __init__(self, home: Path) -> None:
+    def __init__(
+        self, home: Path, args: tuple[str, ...] = ("--workers", "1"), **env_vars: str
+    ) -> None:
         self.home = home
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("VILLAGEGRAPH_")}
         env["VILLAGEGRAPH_HOME"] = str(home)
-        self.log = home.parent / "serve.log"
+        env.update(env_vars)
+        self.env = env
+        self.log = home.parent / f"serve-{self.port}.log"
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "villagegraph.cli", "serve", "--port", str(self.port)],
+                [sys.executable, "-m", "villagegraph.cli", "serve", "--port", str(self.port)]
+                + list(args),
                 env=env,
                 stdout=log,
                 stderr=log,

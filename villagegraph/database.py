@@ -158,6 +158,18 @@ async def create_event_pool(db: Database, max_size: int = 2) -> asyncpg.Pool:
     return pool
 
 
+async def create_shared_state_pool(db: Database, max_size: int = 4) -> asyncpg.Pool:
+    """The serving processes' shared state (villagegraph/shared.py: rate buckets, APQ), as
+    `vg_request`. A pool of its own: a request takes its bucket while holding its request
+    connection, and must never wait for a second one from the same pool (a full pool of
+    requests would each wait for another's connection)."""
+    pool = await asyncpg.create_pool(
+        db.url("request"), min_size=1, max_size=max_size, init=_set_search_path
+    )
+    assert pool is not None
+    return pool
+
+
 async def create_login_pool(db: Database, max_size: int = 2) -> asyncpg.Pool:
     """The login path's pool (`vg_login`): password hashes and new sessions, nothing else."""
     pool = await asyncpg.create_pool(

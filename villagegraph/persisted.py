@@ -2,7 +2,10 @@
 
 APQ: a client sends `extensions.persistedQuery.sha256Hash` alone; an unknown hash answers
 `PersistedQueryNotFound` (code PERSISTED_QUERY_NOT_FOUND) and the client retries with the
-document, which is then remembered (bounded, least recently used first out).
+document, which is then remembered (bounded, least recently used first out): in this
+process, and in the database through a `store` (villagegraph/shared.py) so that every
+serving process finds what another registered. The store is hash-addressed: the database
+computes the sha256 itself, so no client can register a document under another's hash.
 Trusted documents: with Settings.trusted_documents (a JSON manifest: either an object of
 sha256 hex → document, or Apollo's persisted-query manifest with `operations: [{id, body}]`)
 only those documents run; any other is refused.
@@ -15,7 +18,7 @@ import hashlib
 import json
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from villagegraph.errors import (
     BadUserInput,
@@ -31,15 +34,28 @@ class DocumentNotTrusted(Forbidden):
     """Trusted-documents mode: this document is not in the manifest."""
 
 
+class DocumentStore(Protocol):
+    """Where registered APQ documents are shared between processes."""
+
+    async def get(self, digest: str) -> str | None: ...
+
+    async def put(self, document: str) -> str | None: ...
+
+
 def sha256(document: str) -> str:
     return hashlib.sha256(document.encode()).hexdigest()
 
 
 class PersistedDocuments:
     def __init__(
-        self, apq: bool = True, trusted_manifest: Path | None = None, max_entries: int = 10_000
+        self,
+        apq: bool = True,
+        trusted_manifest: Path | None = None,
+        max_entries: int = 10_000,
+        store: DocumentStore | None = None,
     ) -> None:
         self.apq = apq
+        self.store = store
         self.trusted: dict[str, str] | None = None
         if trusted_manifest is not None:
             self.trusted = _read_manifest(json.loads(trusted_manifest.read_text()))
@@ -49,7 +65,7 @@ class PersistedDocuments:
         self.cache: OrderedDict[str, str] = OrderedDict()
         self.max_entries = max_entries
 
-    def resolve(self, query: str | None, extensions: dict[str, Any] | None) -> str | None:
+    async def resolve(self, query: str | None, extensions: dict[str, Any] | None) -> str | None:
         """The document to run for this request; raises the client-facing error if none."""
         persisted = (extensions or {}).get("persistedQuery")
         digest: str | None = None
@@ -66,17 +82,24 @@ class PersistedDocuments:
             raise PersistedQueryNotSupported("PersistedQueryNotSupported")
         if query is None:
             known = self.cache.get(digest)
+            if known is None and self.store is not None:
+                known = await self.store.get(digest)
             if known is None:
                 raise PersistedQueryNotFound("PersistedQueryNotFound")
-            self.cache.move_to_end(digest)
+            self._remember(digest, known)
             return known
         if sha256(query) != digest:
             raise BadUserInput("provided sha does not match query")
-        self.cache[digest] = query
+        if digest not in self.cache and self.store is not None:
+            await self.store.put(query)
+        self._remember(digest, query)
+        return query
+
+    def _remember(self, digest: str, document: str) -> None:
+        self.cache[digest] = document
         self.cache.move_to_end(digest)
         while len(self.cache) > self.max_entries:
             self.cache.popitem(last=False)
-        return query
 
     def _trusted(self, query: str | None, digest: str | None) -> str:
         assert self.trusted is not None

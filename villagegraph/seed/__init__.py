@@ -1,4 +1,4 @@
-"""Seed data: the demo of API.md, and generated scales for benchmarks.
+"""Seed data: the demo of docs/API.md, and generated scales for benchmarks.
 
 Each domain seeds its own part of the demo through a function appended to DEMO_SEEDERS;
 they run in order, as the owner role, in one transaction.

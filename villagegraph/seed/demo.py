@@ -1,4 +1,4 @@
-"""The demo of API.md: Wenzhou's real counties and towns, twelve villages under four towns,
+"""The demo of docs/API.md: Wenzhou's real counties and towns, twelve villages under four towns,
 residents with tags, the demo accounts (password `demo`), and notices on every board.
 """
 

@@ -20,8 +20,8 @@ from villagegraph.limits import (
     Bucket,
     Buckets,
     Measure,
+    Rate,
     RateLimiter,
-    RoleLimits,
     check_introspection,
     check_overrides,
     limits_for,
@@ -30,6 +30,17 @@ from villagegraph.limits import (
     tier_of,
 )
 from villagegraph.tenants.principal import Principal
+
+
+class LocalBuckets:
+    """This process's buckets (limits.RateLimiter), for one process only; the service uses
+    the database's (villagegraph/shared.py) so every serving process spends from one."""
+
+    def __init__(self) -> None:
+        self.limiter = RateLimiter()
+
+    async def take(self, key: str, limits: Rate) -> float:
+        return self.limiter.take(key, limits)
 
 
 def bucket_key(account_id: int | None, client_host: str) -> str:
@@ -44,10 +55,10 @@ class Admission:
         check_overrides(settings.limits)
         self.settings = settings
         self.schema = schema
-        self.rate_limiter: Buckets = buckets if buckets is not None else RateLimiter()
+        self.rate_limiter: Buckets = buckets if buckets is not None else LocalBuckets()
 
-    def _take(self, key: str, limits: RoleLimits) -> None:
-        wait = self.rate_limiter.take(key, limits)
+    async def _take(self, key: str, limits: Rate) -> None:
+        wait = await self.rate_limiter.take(key, limits)
         if wait > 0:
             raise rate_limited(wait)
 
@@ -58,15 +69,13 @@ class Admission:
             return False
         return hmac.compare_digest(expected.encode(), presented.encode())
 
-    def admit_login(self, client_host: str) -> None:
+    async def admit_login(self, client_host: str) -> None:
         """One login attempt from this address, whatever account it names (wrong passwords
         are counted per phone in the database: tenants/login.py)."""
         per_minute = self.settings.login_attempts_per_minute
-        wait = self.rate_limiter.take(f"login:{client_host}", Bucket(per_minute, per_minute))
-        if wait > 0:
-            raise rate_limited(wait)
+        await self._take(f"login:{client_host}", Bucket(per_minute, per_minute))
 
-    def admit_request(
+    async def admit_request(
         self,
         principal: Principal | None,
         client_host: str,
@@ -78,18 +87,20 @@ class Admission:
         """An HTTP request's document: returns the caller's tier and the measure."""
         tier = tier_of(principal)
         limits = limits_for(self.settings.limits, tier)
-        self._take(bucket_key(principal.account_id if principal else None, client_host), limits)
+        await self._take(
+            bucket_key(principal.account_id if principal else None, client_host), limits
+        )
         measure = measure_document(query, self.schema, operation_name, variables, limits)
         check_introspection(measure, tier, self.settings.anonymous_introspection or gateway)
         return tier, measure
 
-    def admit_subscription(
+    async def admit_subscription(
         self, account_id: int | None, client_host: str, payload: dict[str, Any]
     ) -> None:
         """A subscribe message, measured as a resident when signed in, else anonymous."""
         tier = "anonymous" if account_id is None else "resident"
         limits = limits_for(self.settings.limits, tier)
-        self._take(bucket_key(account_id, client_host), limits)
+        await self._take(bucket_key(account_id, client_host), limits)
         measure = measure_document(
             str(payload.get("query") or ""),
             self.schema,

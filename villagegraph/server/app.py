@@ -26,6 +26,7 @@ from villagegraph.database import (
     create_event_pool,
     create_login_pool,
     create_request_pool,
+    create_shared_state_pool,
 )
 from villagegraph.graphiql import assets_route
 from villagegraph.metrics import Metrics
@@ -50,12 +51,14 @@ def create_app(settings: Settings, database: Database) -> Starlette:
         state.pool = await create_request_pool(database, settings)
         state.login_pool = state.tokens.login_pool = await create_login_pool(database)
         state.event_pool = await create_event_pool(database)
+        state.shared_pool = await create_shared_state_pool(database)
         state.hub = NoticeHub(database.url("request"))
         try:
             yield
         finally:
             await state.hub.close()
             await state.event_pool.close()
+            await state.shared_pool.close()
             await state.login_pool.close()
             await state.pool.close()
 

@@ -26,6 +26,7 @@ class AppState:
     pool: asyncpg.Pool | None = None
     login_pool: asyncpg.Pool | None = None
     event_pool: asyncpg.Pool | None = None
+    shared_pool: asyncpg.Pool | None = None
     hub: NoticeHub | None = None
 
     def request_pool(self) -> asyncpg.Pool:
@@ -44,6 +45,12 @@ class AppState:
         if self.login_pool is None:
             raise RuntimeError("the app has not started: no login pool yet")
         return self.login_pool
+
+    def shared(self) -> asyncpg.Pool:
+        """The pool of the state every serving process shares (villagegraph/shared.py)."""
+        if self.shared_pool is None:
+            raise RuntimeError("the app has not started: no shared-state pool yet")
+        return self.shared_pool
 
     def notice_hub(self) -> NoticeHub:
         if self.hub is None:

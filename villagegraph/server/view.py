@@ -51,6 +51,7 @@ from villagegraph.server.websocket import (
     SocketCounts,
     log_in,
 )
+from villagegraph.shared import SharedDocuments, SharedRateLimiter
 from villagegraph.tenants.session import RequestSession, UnknownAccount
 
 log = logging.getLogger("villagegraph.requests")
@@ -80,9 +81,16 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
             state.settings.ws_max_sockets_per_principal, state.settings.ws_max_sockets_per_address
         )
         self.state = state
-        self.admission = Admission(state.settings, graphql_core_schema(schema))
+        # Rate buckets and APQ documents are shared by every serving process (--workers).
+        self.admission = Admission(
+            state.settings,
+            graphql_core_schema(schema),
+            SharedRateLimiter(state.shared),
+        )
         self.persisted = PersistedDocuments(
-            state.settings.automatic_persisted_queries, state.settings.trusted_documents
+            state.settings.automatic_persisted_queries,
+            state.settings.trusted_documents,
+            store=SharedDocuments(state.shared),
         )
 
     async def get_context(self, request: Any, response: Any) -> Context:
@@ -137,7 +145,7 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
         started = time.perf_counter()
         operation = request_data.operation_name
         try:
-            query = self.persisted.resolve(request_data.query, request_data.extensions)
+            query = await self.persisted.resolve(request_data.query, request_data.extensions)
             if query is not None:
                 operation = await self._admit(request, sub_response, context, query, request_data)
         except VillageGraphError as refusal:
@@ -241,7 +249,7 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
             log.error("database unavailable", exc_info=error)
             raise VillageGraphError(INTERNAL_MESSAGE) from error
         try:
-            tier, measure = self.admission.admit_request(
+            tier, measure = await self.admission.admit_request(
                 principal,
                 request.client.host if request.client else "-",
                 query,

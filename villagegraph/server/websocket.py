@@ -38,7 +38,7 @@ class LimitedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             raise TypeError("a websocket's context must be a SocketContext")
         client = getattr(context.request, "client", None)
         try:
-            context.admit_subscription(
+            await context.admit_subscription(
                 context.db.account_id,
                 client.host if client else "-",
                 dict(message.get("payload") or {}),

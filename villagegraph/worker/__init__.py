@@ -43,6 +43,8 @@ async def run_scans(pool: asyncpg.Pool, now: datetime) -> dict[str, int]:
     for scan in SCANS:
         async with pool.acquire() as conn, conn.transaction():
             results[scan.__name__] = await scan(conn, now)
+    async with pool.acquire() as conn:  # idle rate buckets of the serving processes
+        await conn.fetchval("select vg.prune_rate_buckets()")
     return results
 
 
