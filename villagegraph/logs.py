@@ -7,9 +7,12 @@ X-Request-Id header shows. This module only formats; it decides nothing about wh
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import json
 import logging
+import logging.handlers
+import queue
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,12 +39,40 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # formatted before it crossed threads (BackgroundHandler)
+            entry["exception"] = record.exc_text
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class BackgroundHandler(logging.handlers.QueueHandler):
+    """Hands records to a queue a thread writes from: the event loop neither formats JSON
+    nor waits on the stream (a request's log line cost a fifth of the feed's throughput).
+    The request id is taken here, where its context variable is still set."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = request_id_var.get()
+        record.msg, record.args = record.getMessage(), None
+        if record.exc_info:  # tracebacks do not cross threads: format them now
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        return record
+
+
+_listener: logging.handlers.QueueListener | None = None
+
+
 def configure_logging(level: int = logging.INFO) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
+    """JSON lines on stderr, written by a background thread (stopped at exit)."""
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+    stream = logging.StreamHandler()
+    stream.setFormatter(JsonFormatter())
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    _listener = logging.handlers.QueueListener(records, stream)
+    _listener.start()
+    atexit.register(_listener.stop)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [BackgroundHandler(records)]
     root.setLevel(level)
