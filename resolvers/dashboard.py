@@ -11,7 +11,7 @@ unit's own code (`code - code % divisor` maps them to the unit itself), which is
 People and notice figures read the rollups of 0005_rollups (per unit, and per unit and
 month, kept by triggers in the writing transaction): a city dashboard adds up a few
 thousand rows instead of grouping millions. Reach over several whole months, which does
-not add up across months, reads vg.unit_reader_months (0020_period_rollups: residents
+not add up across months, reads vg.unit_reader_months (0021_period_rollups: residents
 counted by the month they read in and the month they last read in before it), exactly.
 Periods that are not whole months read the live tables.
 """
@@ -178,7 +178,7 @@ async def _published(db: ScopedSession, scope: DashboardScope) -> list[Any]:
 
 
 async def _rolled_up_reach(db: ScopedSession, scope: DashboardScope) -> list[Any]:
-    """Distinct readers over whole months from vg.unit_reader_months (0020): per unit, the
+    """Distinct readers over whole months from vg.unit_reader_months (0021): per unit, the
     residents who read in a month of the period after last reading before the period
     (previous month before `first`; an open start counts each resident's first month).
     The unit's own rows give its total, each child's rows its figure."""

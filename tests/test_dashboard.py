@@ -200,7 +200,7 @@ READS = [
 async def test_reach_over_any_whole_month_period_is_exact_at_every_tier(
     gql, owner_pool, make_village
 ):
-    """Reach over several whole months reads vg.unit_reader_months (0020); it must equal
+    """Reach over several whole months reads vg.unit_reader_months (0021); it must equal
     the distinct readers counted from the receipts, for the village, its town, county and
     city, and for each child, whatever the period and the order receipts arrived in."""
     from villagegraph.schema.inputs import period_bound

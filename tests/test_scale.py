@@ -49,7 +49,7 @@ select coalesce(n.code, r.code) as code, coalesce(n.month, r.month) as month,
                     count(distinct resident_id) as readers
                from vg.notice_reads group by 1, 2) r on r.code = n.code and r.month = n.month"""
 # Per unit (a village and its ancestors): residents by the month they read in and the
-# month they last read in before it (0020_period_rollups).
+# month they last read in before it (0021_period_rollups).
 LIVE_READER_MONTHS = """
 select l.code, v.month, v.previous_month, sum(v.readers)
   from (select resident_village, month, previous_month, count(*) as readers

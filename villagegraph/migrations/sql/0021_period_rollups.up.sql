@@ -1,4 +1,4 @@
--- 0020_period_rollups upgrade: sent as is, in one transaction, by versions/0020_period_rollups.py.
+-- 0021_period_rollups upgrade: sent as is, in one transaction, by versions/0021_period_rollups.py.
 -- Conventions: docs/CONVENTIONS.md.
 
 set local role vg_owner;

@@ -8,21 +8,21 @@ the rows of its months whose previous month lies before it (see the SQL file). T
 receipt trigger keeps it in the writing transaction; `vg.rebuild_reader_months()`
 recomputes it.
 
-Revision ID: 0020_period_rollups
-Revises: 0018_abuse_resistance
+Revision ID: 0021_period_rollups
+Revises: 0020_accounts_disclosures
 """
 
 from villagegraph.migrations.helpers import run_sql_file
 
-revision = "0020_period_rollups"
-down_revision = "0018_abuse_resistance"
+revision = "0021_period_rollups"
+down_revision = "0020_accounts_disclosures"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    run_sql_file("0020_period_rollups.up.sql")
+    run_sql_file("0021_period_rollups.up.sql")
 
 
 def downgrade() -> None:
-    run_sql_file("0020_period_rollups.down.sql")
+    run_sql_file("0021_period_rollups.down.sql")
