@@ -160,6 +160,21 @@ async def load_env(conn: asyncpg.Connection, settings: Settings) -> BenchEnv:
         )
         assert row is not None, f"no {level} official: seed a scale first"
         officials[level] = (row["account_id"], row["unit_code"])
+    official_pool = {
+        level: [
+            (row["account_id"], row["unit_code"])
+            for row in await conn.fetch(
+                """select g.account_id, g.unit_code from vg.grants g
+                     join vg.org_units u on u.code = g.unit_code
+                    where g.role = 'OFFICIAL' and u.level = $1
+                      and exists (select 1 from vg.org_units v where v.level = 'VILLAGE'
+                                     and v.code between u.code and u.subtree_end)
+                    order by hashint8(g.unit_code), g.unit_code limit 20""",
+                level,
+            )
+        ]
+        for level in ("CITY", "COUNTY", "TOWN")
+    }
     analyst = await conn.fetchval("select account_id from vg.grants where role = 'ANALYST'")
     # One database session per account any case may act as (cases pick cadres, officials
     # and residents of their own), opened as the login path would (the admin may).
@@ -169,14 +184,17 @@ async def load_env(conn: asyncpg.Connection, settings: Settings) -> BenchEnv:
             "select a.id as account, vg.open_session(a.id) as session from vg.accounts a"
         )
     }
-    return BenchEnv(
+    env = BenchEnv(
         tokens=TokenService(settings),
         residents=residents,
         officials=officials,
         analyst=analyst,
         city=officials["CITY"][1],
         sessions=sessions,
+        official_pool=official_pool,
     )
+    env.prepared["settings"] = settings  # the recorded floors execute the schema in process
+    return env
 
 
 def machine() -> dict[str, Any]:
@@ -299,15 +317,27 @@ async def run(args: argparse.Namespace, home: Path) -> int:
         else Budget(sequential=1000, seconds=15, load_seconds=10, repeat=args.repeat or 3)
     )
     selected = [c for c in CASES if not args.cases or c.name in args.cases]
-    env, facts, tables = await _prepare(db, settings, args.scale, selected)
+    postgraphile = None
+    if args.postgraphile:
+        from bench import postgraphile_case
+
+        port = _free_port()
+        postgraphile = postgraphile_case.start(port, db.url("request"))
+        await wait_healthy(port, postgraphile)
+        selected.append(postgraphile_case.feed_case(port))
     runs: dict[int, list[dict[str, Any]]] = {}
     rss_max: dict[int, float] = {}
-    for workers in args.workers:  # the same data, one service start per worker count
-        results, rss = await _measure_all(
-            args, workers, home, db, settings, selected, env, tables, budget
-        )
-        runs[workers] = results
-        rss_max[workers] = round(max(rss, default=0) / 2**20, 1)
+    try:
+        env, facts, tables = await _prepare(db, settings, args.scale, selected)
+        for workers in args.workers:  # the same data, one service start per worker count
+            results, rss = await _measure_all(
+                args, workers, home, db, settings, selected, env, tables, budget
+            )
+            runs[workers] = results
+            rss_max[workers] = round(max(rss, default=0) / 2**20, 1)
+    finally:
+        if postgraphile is not None:
+            postgraphile.terminate()
     first = args.workers[0]
     report = {
         "scale": facts,
@@ -507,6 +537,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cases", nargs="*", help="only these case names")
     parser.add_argument("--profile", help="record the service with py-spy into this file")
+    parser.add_argument(
+        "--postgraphile", action="store_true", help="also measure PostGraphile 4's feed"
+    )
     args = parser.parse_args(argv)
     home = Path(args.home or ROOT / ".villagegraph-bench" / args.scale).resolve()
     return asyncio.run(run(args, home))

@@ -10,9 +10,10 @@ unit's own code (`code - code % divisor` maps them to the unit itself), which is
 
 People and notice figures read the rollups of 0005_rollups (per unit, and per unit and
 month, kept by triggers in the writing transaction): a city dashboard adds up a few
-thousand rows instead of grouping millions. Periods that are not whole months (and
-reach over more than one month, which does not add up across months) read the live
-tables.
+thousand rows instead of grouping millions. Reach over several whole months, which does
+not add up across months, reads vg.unit_reader_months (0023_period_rollups: residents
+counted by the month they read in and the month they last read in before it), exactly.
+Periods that are not whole months read the live tables.
 """
 
 from __future__ import annotations
@@ -138,7 +139,8 @@ async def notice_figures(db: ScopedSession, scope: DashboardScope) -> dict[int |
         )
         return split_totals(rows)
     figures = split_totals(await _published(db, scope))
-    for key, values in split_totals(await _live_reach(db, scope)).items():
+    reach = await _rolled_up_reach(db, scope) if scope.months() else await _live_reach(db, scope)
+    for key, values in split_totals(reach).items():
         figures.setdefault(key, {}).update(values)
     return figures
 
@@ -173,6 +175,40 @@ async def _published(db: ScopedSession, scope: DashboardScope) -> list[Any]:
         scope.since,
         scope.until,
     )
+
+
+async def _rolled_up_reach(db: ScopedSession, scope: DashboardScope) -> list[Any]:
+    """Distinct readers over whole months from vg.unit_reader_months (0021): per unit, the
+    residents who read in a month of the period after last reading before the period
+    (previous month before `first`; an open start counts each resident's first month).
+    The unit's own rows give its total, each child's rows its figure."""
+    months = scope.months()
+    assert months is not None
+    first, last = months
+    rows = await db.fetch(
+        """select u.code as child, u.code = $1 as is_total,
+                  coalesce(sum(f.readers), 0)::bigint as notice_reach
+             from (select $1::bigint as code
+                   union all
+                   select code from vg.org_units where parent_code = $1 and $4) as u
+             left join vg.unit_reader_months f
+               on f.unit_code = u.code
+              and f.month between coalesce($2::date, '-infinity') and coalesce($3::date, 'infinity')
+              and (f.previous_month < coalesce($2::date, '-infinity')
+                   or f.previous_month = '-infinity')
+            group by u.code""",
+        scope.unit,
+        first,
+        last,
+        scope.child_divisor is not None,
+    )
+    if scope.child_divisor is None:  # a village: its own figure is its total
+        rows = [*rows, {"child": scope.unit, "is_total": False, **_reach(rows)}]
+    return rows
+
+
+def _reach(rows: list[Any]) -> dict[str, Any]:
+    return {"notice_reach": next(row["notice_reach"] for row in rows if row["is_total"])}
 
 
 async def _live_reach(db: ScopedSession, scope: DashboardScope) -> list[Any]:

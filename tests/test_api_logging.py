@@ -50,3 +50,27 @@ async def test_internal_error_detail_is_logged_as_json_with_the_response_request
     access = next(r for r in records if r["message"] == "operation")
     assert access["request_id"] == request_id
     assert (access["operation"], access["outcome"]) == ("Drill", "INTERNAL_SERVER_ERROR")
+
+
+def test_records_leave_the_event_loop_with_their_request_id_and_traceback():
+    """The background handler (logs.py) hands records to a writer thread; the request id
+    and a traceback must be taken before the record leaves the request's context."""
+    import queue
+
+    from villagegraph.logs import BackgroundHandler, request_id_var
+
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    logger = logging.getLogger("villagegraph.test_background")
+    logger.addHandler(BackgroundHandler(records))
+    token = request_id_var.set("req-1")
+    try:
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logger.error("failed %s", "here", exc_info=True)
+    finally:
+        request_id_var.reset(token)
+        logger.handlers.clear()
+    entry = json.loads(JsonFormatter().format(records.get_nowait()))
+    assert entry["request_id"] == "req-1" and entry["message"] == "failed here"
+    assert "ValueError: boom" in entry["exception"]

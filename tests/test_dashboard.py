@@ -177,3 +177,96 @@ async def test_figures_asked_through_fragments_or_derived_are_computed(gql):
     assert Decimal(asked["income"]) == Decimal(full["income"]) > 0
     assert asked["onTimeCompletionRate"] == full["onTimeCompletionRate"] is not None
     assert sum(Decimal(c["income"]) for c in asked["children"]) == Decimal(asked["income"])
+
+
+PERIODS = [
+    ("2026-01", "2026-12"),
+    ("2025-12", "2026-03"),
+    ("2026-03", "2026-03"),
+    ("2026-04", None),
+    (None, "2026-02"),
+    ("2026-02-10", "2026-05-20"),  # not whole months: the live path
+]
+# A resident's receipts as (month, day) in 2025/2026, recorded in separate statements out of
+# order, so a later month is linked before an earlier one arrives.
+READS = [
+    [(2025, 11), (2026, 5), (2026, 2)],
+    [(2026, 3)],
+    [(2026, 7), (2026, 2), (2026, 2)],
+    [],
+]
+
+
+async def test_reach_over_any_whole_month_period_is_exact_at_every_tier(
+    gql, owner_pool, make_village
+):
+    """Reach over several whole months reads vg.unit_reader_months (0021); it must equal
+    the distinct readers counted from the receipts, for the village, its town, county and
+    city, and for each child, whatever the period and the order receipts arrived in."""
+    from villagegraph.schema.inputs import period_bound
+    from villagegraph.tenants.hierarchy import subtree_end
+
+    village = await make_village(residents=4)
+    notices = [
+        (r["publisher_code"], r["id"])
+        for r in await owner_pool.fetch(
+            "select publisher_code, id from vg.notices order by id limit 3"
+        )
+    ]
+    for resident, reads in zip(village["residents"], READS, strict=True):
+        for k, (year, month) in enumerate(reads):
+            await owner_pool.execute(
+                """insert into vg.notice_reads (resident_village, resident_id, notice_publisher,
+                                                notice_id, read_at)
+                   values ($1, $2, $3, $4, make_timestamptz($5, $6, 15, 12, 0, 0, 'Asia/Shanghai'))""",
+                int(village["code"]),
+                resident["id"],
+                *notices[k],
+                year,
+                month,
+            )
+    live = """select count(distinct (resident_village, resident_id)) from vg.notice_reads
+               where resident_village between $1 and $2
+                 and ($3::timestamptz is null or read_at >= $3)
+                 and ($4::timestamptz is null or read_at <= $4)"""
+    for phone, unit in (
+        (VILLAGE_CADRE, VILLAGE),
+        (village["cadre"], village["code"]),
+        (TOWN_OFFICIAL, WUMA),
+        (COUNTY_OFFICIAL, LUCHENG),
+        (CITY_OFFICIAL, CITY),
+    ):
+        for start, end in PERIODS:
+            period = {"from": start, "to": end}
+            board = (await gql.data(DASHBOARD, {"u": unit, **period}, as_=phone))["dashboard"]
+            since = period_bound(start, "from", end=False)
+            until = period_bound(end, "to", end=True)
+            for part in (board, *board["children"]):
+                code = int(part["unit"]["code"])
+                expected = await owner_pool.fetchval(live, code, subtree_end(code), since, until)
+                assert part["noticeReach"] == expected, (unit, code, period)
+    async with owner_pool.acquire() as conn:
+        from tests.test_scale import assert_rollups_match
+
+        await assert_rollups_match(conn)
+
+
+async def test_a_whole_month_period_dashboard_reads_no_receipts(execute, account_id, monkeypatch):
+    """Every figure of a 12-month dashboard comes from rollups: no statement of the
+    request touches vg.notice_reads (which the live reach grouped, seconds per county)."""
+    from villagegraph.tenants.session import RequestSession
+
+    seen: list[str] = []
+    fetch = RequestSession.fetch
+
+    async def recording(self: RequestSession, sql: str, *args: object) -> list:
+        seen.append(sql)
+        return await fetch(self, sql, *args)
+
+    monkeypatch.setattr(RequestSession, "fetch", recording)
+    official = await account_id(CITY_OFFICIAL)
+    for unit in (CITY, LUCHENG, WUMA, VILLAGE):
+        period = {"u": unit, "from": "2026-01", "to": "2026-12"}
+        result, _ = await execute(DASHBOARD, official, period)
+        assert not result.errors, result.errors
+    assert seen and not [sql for sql in seen if "notice_reads" in sql]

@@ -41,6 +41,7 @@ NO_CONTEXT_CHECK = {
     "context_of(bigint,bigint)": "owner only: begin_request's helper, no role is granted EXECUTE",
     "context_key()": "owner only: vg.ctx()'s key reader, no role is granted EXECUTE",
     "rebuild_rollups()": "owner only: maintenance, no role is granted EXECUTE",
+    "rebuild_reader_months()": "owner only: maintenance, no role is granted EXECUTE",
     "begin_request(text)": "establishes the context: verifies the session token itself",
     "outbox_depth()": "counts per delivery status for /metrics; no tenant, no content",
     "ctx()": "is the verifier: returns NULL unless the context's MAC and binding hold",

@@ -48,6 +48,21 @@ select coalesce(n.code, r.code) as code, coalesce(n.month, r.month) as month,
   full join (select resident_village as code, vg.local_month(read_at) as month,
                     count(distinct resident_id) as readers
                from vg.notice_reads group by 1, 2) r on r.code = n.code and r.month = n.month"""
+# Per unit (a village and its ancestors): residents by the month they read in and the
+# month they last read in before it (0023_period_rollups).
+LIVE_READER_MONTHS = """
+select l.code, v.month, v.previous_month, sum(v.readers)
+  from (select resident_village, month, previous_month, count(*) as readers
+          from (select resident_village, month,
+                       lag(month, 1, '-infinity'::date)
+                           over (partition by resident_village, resident_id order by month)
+                           as previous_month
+                  from (select distinct resident_village, resident_id,
+                               vg.local_month(read_at) as month
+                          from vg.notice_reads) as months) as linked
+         group by 1, 2, 3) as v
+ cross join lateral vg.unit_lineage(v.resident_village) as l (code)
+ group by 1, 2, 3"""
 
 
 async def assert_rollups_match(conn: asyncpg.Connection) -> None:
@@ -80,6 +95,10 @@ async def assert_rollups_match(conn: asyncpg.Connection) -> None:
         "select unit_code, month, notices_published, notice_readers from vg.unit_monthly_figures"
     )
     assert_same(by_key(kept, 2), by_key(await conn.fetch(LIVE_MONTHLY), 2))
+    kept = await conn.fetch(
+        "select unit_code, month, previous_month, readers from vg.unit_reader_months"
+    )
+    assert_same(by_key(kept, 3), by_key(await conn.fetch(LIVE_READER_MONTHS), 3))
 
 
 @pytest.fixture

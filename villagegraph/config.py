@@ -102,6 +102,14 @@ class Settings:
     ws_max_sockets_per_principal: int = setting("VILLAGEGRAPH_WS_MAX_SOCKETS", 5, int)
     ws_max_sockets_per_address: int = setting("VILLAGEGRAPH_WS_MAX_SOCKETS_PER_ADDRESS", 20, int)
     analyst_statement_timeout_ms: int = setting("VILLAGEGRAPH_ANALYST_TIMEOUT_MS", 5000, int)
+    # Garbage collection after start-up (server/app.py): freeze what start-up allocated
+    # (schema, modules) so collections skip it, and collect the youngest generation every
+    # this many allocations (Python's default 700; 0 leaves Python's settings alone).
+    gc_threshold: int = setting("VILLAGEGRAPH_GC_THRESHOLD", 20_000, int)
+    # Per-request log lines (the "operation" record): one in this many successful
+    # operations is logged (1: all); refused or failed ones always are. Records are
+    # written by a background thread (villagegraph/logs.py), not the event loop.
+    request_log_sample: int = setting("VILLAGEGRAPH_REQUEST_LOG_SAMPLE", 1, int)
     # Persisted documents (villagegraph/persisted.py): APQ, or only a trusted manifest.
     automatic_persisted_queries: bool = setting("VILLAGEGRAPH_APQ", True, flag)
     trusted_documents: Path | None = setting("VILLAGEGRAPH_TRUSTED_DOCUMENTS", None, optional_path)

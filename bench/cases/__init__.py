@@ -39,6 +39,8 @@ class BenchEnv:
     # account -> database session (vg.open_session), opened by load_env for every account
     # the cases act as.
     sessions: dict[int, str] = field(default_factory=dict)
+    # level -> officials of that level (units with villages), rotated by the dashboards
+    official_pool: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     deep_cursors: dict[int, tuple[str, Any, int]] = field(default_factory=dict)
     prepared: dict[str, Any] = field(default_factory=dict)  # what a case's setup found
 
@@ -49,6 +51,11 @@ class BenchEnv:
 
     def resident(self, i: int) -> tuple[int, int]:
         return self.residents[i % len(self.residents)]
+
+    def official(self, level: str, i: int) -> tuple[int, int]:
+        """The i-th official of a level, rotating (the first when there is one)."""
+        pool = self.official_pool.get(level) or [self.officials[level]]
+        return pool[i % len(pool)]
 
 
 @asynccontextmanager

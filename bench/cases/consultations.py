@@ -9,6 +9,23 @@ import asyncpg
 
 from bench.cases import BenchEnv, Case, as_account
 from bench.http import GraphQLConnection
+from bench.replay import replay
+
+# --- the README's consultations list, as residents of their own village -----------------
+
+CONSULTATIONS = """query($u: ID!) { consultations(unit: $u, status: OPEN) { edges { node {
+  id title eligible myBallot options { index label votes } } } } }"""
+
+
+async def consultations_graphql(http: GraphQLConnection, env: BenchEnv, i: int) -> Any:
+    account, village = env.resident(i)
+    return await http.post(CONSULTATIONS, {"u": str(village)}, env.token(account))
+
+
+async def consultations_floor(pool: asyncpg.Pool, env: BenchEnv, i: int) -> Any:
+    account, village = env.resident(i)
+    return await replay(pool, env, account, CONSULTATIONS, {"u": str(village)})
+
 
 # --- ballots cast at concurrency 10 -----------------------------------------------------
 
@@ -144,6 +161,12 @@ async def ballot_check(conn: asyncpg.Connection, env: BenchEnv) -> str:
 
 
 CASES: list[Case] = [
+    Case(
+        "consultations list",
+        consultations_graphql,
+        consultations_floor,
+        requires=("consultations",),
+    ),
     Case(
         "ballots cast",
         ballot_graphql,

@@ -1,4 +1,6 @@
-"""Benchmark cases of dashboards: rollups per tier, and an ad hoc period."""
+"""Benchmark cases of dashboards: the README's shape at every tier, without a period and
+for its twelve months (both from rollups), rotating officials; and an analyst's ad hoc
+period (not whole months: the live tables)."""
 
 from __future__ import annotations
 
@@ -10,49 +12,57 @@ from bench.cases import BenchEnv, Case, as_account
 from bench.http import GraphQLConnection
 from villagegraph.tenants.hierarchy import child_divisor, level_of, subtree_end
 
-# --- dashboards --------------------------------------------------------------------------
+# --- dashboards: the README's TownDashboard shape, per tier, with and without a period ---
 
-FIGURES = "residents partyMembers cadres noticesPublished noticeReach"
-DASHBOARD = f"""query($u: ID!, $from: String, $to: String) {{
-  dashboard(unit: $u, from: $from, to: $to) {{ unit {{ code name }} {FIGURES}
-    children {{ unit {{ code name }} {FIGURES} }} }} }}"""
+DASHBOARD = """query TownDashboard($u: ID!, $from: String, $to: String) {
+  dashboard(unit: $u, from: $from, to: $to) {
+    unit { name level }
+    residents partyMembers noticesPublished noticeReach
+    children { unit { code name } residents noticeReach }
+  }
+}"""
+WANTED = frozenset({"residents", "party_members", "notices_published", "notice_reach"})
+PERIOD = ("2026-01", "2026-12")  # the README's period: twelve whole months
 
-# One statement over the rollups: the unit's and its children's figures, children named.
-FLOOR_DASHBOARD = """
-with figures as (
-    select child, grouping(child) = 1 as is_total, sum(residents) as residents,
-           sum(party_members) as party_members, count(distinct cadre) as cadres,
-           sum(published) as notices_published, sum(readers) as notice_reach
-      from (select unit_code - unit_code % $3 as child, residents, party_members,
-                   null::text as cadre, notices_published as published,
-                   notice_readers as readers
-              from vg.unit_figures where unit_code between $1 and $2
-            union all
-            select village_code - village_code % $3, 0, 0,
-                   village_code || ':' || coalesce('resident ' || resident_id,
-                                                   'account ' || account_id, name), 0, 0
-              from vg.cadres
-             where village_code between $1 and $2 and term_start <= current_date
-               and (term_end is null or term_end > current_date)) s
-     group by grouping sets ((), (child))
+# The floor is the statements the service runs for this shape: the unit, its children,
+# and the figure providers' statements (resolvers/dashboard.py), under the same context.
+UNIT = "select code, name, level, parent_code from vg.org_units where code = $1"
+CHILDREN = (
+    "select code, name, level, parent_code from vg.org_units where parent_code = $1 order by code"
 )
-select u.code, u.name, f.* from vg.org_units u
-  left join figures f on f.child = u.code and not f.is_total
- where u.parent_code = $1
-union all
-select u.code, u.name, f.* from vg.org_units u, figures f where u.code = $1 and f.is_total"""
 
 
-def dashboard_case(name: str, level: str) -> Case:
+def dashboard_case(name: str, level: str, period: tuple[str, str] | None) -> Case:
+    variables: dict[str, str] = {}
+    if period is not None:
+        variables = {"from": period[0], "to": period[1]}
+
     async def graphql(http: GraphQLConnection, env: BenchEnv, i: int) -> Any:
-        account, unit = env.officials[level]
-        return await http.post(DASHBOARD, {"u": str(unit)}, env.token(account))
+        account, unit = env.official(level, i)
+        return await http.post(DASHBOARD, {"u": str(unit), **variables}, env.token(account))
 
     async def floor(pool: asyncpg.Pool, env: BenchEnv, i: int) -> Any:
-        account, unit = env.officials[level]
-        divisor = child_divisor(level_of(unit)) or 1
-        async with as_account(pool, env, account) as conn:
-            return await conn.fetch(FLOOR_DASHBOARD, unit, subtree_end(unit), divisor)
+        from villagegraph.resolvers.dashboard import DashboardScope, dashboard_figures
+        from villagegraph.schema.inputs import period_bound
+        from villagegraph.tenants.auth import Credential
+        from villagegraph.tenants.session import RequestSession
+
+        account, unit = env.official(level, i)
+        scope = DashboardScope(
+            unit=unit,
+            lo=unit,
+            hi=subtree_end(unit),
+            child_divisor=child_divisor(level_of(unit)),
+            since=period_bound(variables.get("from"), "from", end=False),
+            until=period_bound(variables.get("to"), "to", end=True),
+        )
+        session = RequestSession(pool, Credential(account, env.sessions[account]))
+        try:
+            await session.fetchrow(UNIT, unit)
+            await session.fetch(CHILDREN, unit)
+            return await dashboard_figures(session, scope, WANTED)
+        finally:
+            await session.close(commit=True)
 
     return Case(name, graphql, floor)
 
@@ -93,8 +103,10 @@ async def analyst_floor(pool: asyncpg.Pool, env: BenchEnv, i: int) -> Any:
 
 
 CASES: list[Case] = [
-    dashboard_case("town dashboard", "TOWN"),
-    dashboard_case("county dashboard", "COUNTY"),
-    dashboard_case("city dashboard", "CITY"),
+    *(
+        dashboard_case(f"{level.lower()} dashboard{suffix}", level, period)
+        for level in ("TOWN", "COUNTY", "CITY")
+        for suffix, period in (("", None), (" 2026", PERIOD))
+    ),
     Case("analyst grouped period", analyst_graphql, analyst_floor, heavy=True),
 ]

@@ -8,6 +8,7 @@ import asyncpg
 
 from bench.cases import BenchEnv, Case, as_account
 from bench.http import GraphQLConnection
+from bench.replay import replay
 from villagegraph.schema.notices import NOTICE_ORDER
 from villagegraph.tenants.hierarchy import ancestors_or_self
 
@@ -15,11 +16,15 @@ FEED_PAGE = 20
 DEEP_OFFSET = 200  # the deep page starts after the 200th notice (page 11)
 
 
-# --- resident feed ---------------------------------------------------------------------
+# --- resident feed: the README's Feed query; the floor replays the service's statements --
 
-FEED = """query($after: String) { feed(first: 20, after: $after) {
-  edges { node { id title board publishedAt publisher { code name } } }
-  pageInfo { hasNextPage endCursor } } }"""
+FEED = """query Feed($after: String) {
+  feed(first: 20, after: $after) {
+    edges { node { id title board publishedAt publisher { name } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+# Hand-written feed SQL: what the publishing case polls with.
 
 FLOOR_FEED = """
 select n.id, n.title, n.board, n.published_at, o.code, o.name
@@ -43,9 +48,8 @@ async def feed_first_graphql(http: GraphQLConnection, env: BenchEnv, i: int) -> 
 
 
 async def feed_first_floor(pool: asyncpg.Pool, env: BenchEnv, i: int) -> Any:
-    account, village = env.resident(i)
-    async with as_account(pool, env, account) as conn:
-        return await conn.fetch(FLOOR_FEED, _publishers(village), None, None, FEED_PAGE + 1)
+    account, _ = env.resident(i)
+    return await replay(pool, env, account, FEED, {})
 
 
 async def deep_cursor_setup(conn: asyncpg.Connection, env: BenchEnv) -> None:
@@ -69,10 +73,9 @@ async def feed_deep_graphql(http: GraphQLConnection, env: BenchEnv, i: int) -> A
 
 
 async def feed_deep_floor(pool: asyncpg.Pool, env: BenchEnv, i: int) -> Any:
-    account, village = env.resident(i)
-    _, at, notice = env.deep_cursors[account]
-    async with as_account(pool, env, account) as conn:
-        return await conn.fetch(FLOOR_FEED, _publishers(village), at, notice, FEED_PAGE + 1)
+    account, _ = env.resident(i)
+    cursor, _, _ = env.deep_cursors[account]
+    return await replay(pool, env, account, FEED, {"after": cursor})
 
 
 # --- publishing at city level: time until a resident's feed shows it ---------------------

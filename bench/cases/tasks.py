@@ -6,9 +6,9 @@ from typing import Any
 
 import asyncpg
 
-from bench.cases import BenchEnv, Case, as_account
-from bench.cases.inspections import FLOOR_INSPECTION
+from bench.cases import BenchEnv, Case
 from bench.http import GraphQLConnection
+from bench.replay import replay
 
 # --- a village's tasks, 50 with issuer and assignee ---------------------------------------
 
@@ -56,20 +56,9 @@ def drilldown_case(name: str, as_cadre: bool) -> Case:
         return await http.post(DRILLDOWN, {"u": str(village)}, env.token(account))
 
     async def floor(pool: asyncpg.Pool, env: BenchEnv, i: int) -> Any:
+        # The service's own statements, the inspection record of a town official included.
         account, village = who(env, i)
-        async with as_account(pool, env, account) as conn:
-            rows = await conn.fetch(FLOOR_DRILLDOWN, village, TASKS_PAGE + 1)
-            if not as_cadre and rows:
-                await conn.execute(
-                    FLOOR_INSPECTION,
-                    [village],
-                    account,
-                    env.prepared["official_name"],
-                    "TASKS",
-                    village,
-                    None,
-                )
-            return rows
+        return await replay(pool, env, account, DRILLDOWN, {"u": str(village)})
 
     return Case(name, graphql, floor, setup=drilldown_setup, requires=("tasks",))
 

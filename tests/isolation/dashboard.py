@@ -9,4 +9,5 @@ from tests.reference_model import TableRule, figures_visible
 RULES: dict[str, TableRule] = {
     "unit_figures": TableRule(("unit_code",), figures_visible),
     "unit_monthly_figures": TableRule(("unit_code", "month"), figures_visible),
+    "unit_reader_months": TableRule(("unit_code", "month", "previous_month"), figures_visible),
 }

@@ -70,6 +70,7 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
 
     def __init__(self, state: AppState) -> None:
         schema = build_schema(state.settings.max_depth)
+        self._operations = 0  # counts operations for the sampled log line
         super().__init__(
             schema,
             graphql_ide="graphiql",
@@ -169,10 +170,12 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
             outcome = str((result.errors[0].extensions or {}).get("code", "ERROR"))
         elapsed = time.perf_counter() - started
         self.state.metrics.observe_operation(operation, outcome, elapsed)
-        log.info(
-            "operation",
-            extra={"operation": operation, "outcome": outcome, "ms": round(elapsed * 1000, 2)},
-        )
+        self._operations += 1
+        if outcome != "ok" or self._operations % self.state.settings.request_log_sample == 0:
+            log.info(
+                "operation",
+                extra={"operation": operation, "outcome": outcome, "ms": round(elapsed * 1000, 2)},
+            )
         return result
 
     async def execute_internal(

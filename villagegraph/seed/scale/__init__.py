@@ -169,6 +169,7 @@ async def _generate(run: ScaleRun) -> None:
     run.timings["indexes"] = time.monotonic() - began
     began = time.monotonic()
     await conn.execute("select vg.rebuild_rollups()")
+    await conn.execute("select vg.rebuild_reader_months()")
     run.progress.advance("rollups")
     run.timings["rollups"] = time.monotonic() - began
 
