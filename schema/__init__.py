@@ -10,7 +10,7 @@ from pathlib import Path
 
 import strawberry
 from graphql import GraphQLSchema
-from strawberry.extensions import QueryDepthLimiter, ValidationCache
+from strawberry.extensions import ValidationCache
 from strawberry.federation.schema import FederationAny
 from strawberry.tools import merge_types
 from strawberry.types.info import Info
@@ -18,7 +18,12 @@ from strawberry.types.info import Info
 from villagegraph.config import Settings
 from villagegraph.domains import parts
 from villagegraph.errors import BadUserInput
-from villagegraph.schema.extensions import CachedParse, MaskInternalErrors, RequestTransaction
+from villagegraph.schema.extensions import (
+    CachedParse,
+    DepthLimit,
+    MaskInternalErrors,
+    RequestTransaction,
+)
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
 
@@ -66,7 +71,7 @@ def build_schema(max_depth: int = Settings.max_depth) -> strawberry.federation.S
         extensions=[
             RequestTransaction,
             MaskInternalErrors,
-            lambda: QueryDepthLimiter(max_depth=max_depth),
+            lambda: DepthLimit(max_depth),
             # Clients send the same few documents over and over: parsing and validating
             # them was ~40% of a feed request (py-spy, bench/). Bounded LRU caches.
             CachedParse,

@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator, Iterator
 from functools import lru_cache
 
 from graphql import DocumentNode, GraphQLError, parse
-from strawberry.extensions import SchemaExtension
+from graphql.validation import ValidationRule
+from strawberry.extensions import AddValidationRules, SchemaExtension
+from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.types.graphql import OperationType
 
 from villagegraph.errors import (
@@ -141,3 +143,21 @@ class CachedParse(SchemaExtension):
             with contextlib.suppress(GraphQLError):
                 context.graphql_document = _parse(context.query)
         yield
+
+
+@lru_cache(maxsize=8)
+def _depth_rule(max_depth: int) -> type[ValidationRule]:
+    return create_validator(max_depth, None, None)
+
+
+class DepthLimit(AddValidationRules):
+    """Strawberry's query depth limit with ONE validation rule per depth for the process.
+
+    Extensions are built per request (strawberry's factories); QueryDepthLimiter made a new
+    rule class each time, and the validation cache is keyed by the rules, so no document
+    was ever validated from the cache (validation ran on every request, most of a feed
+    request's Python time). The rule is the same as QueryDepthLimiter's.
+    """
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__([_depth_rule(max_depth)])
