@@ -5,6 +5,11 @@ column fails in mypy instead of at runtime. tests/test_models_match_database.py 
 them with a migrated database, column by column. Models never create tables, open sessions
 or decide visibility (RLS does); the request path keeps running its own SQL through asyncpg
 and turns each record into a model with `from_record`, without validation.
+
+A query that adds computed columns to a table's (a task's derived status, a shelter's
+distance) returns a projection declared beside it in resolvers/: a plain SQLModel that
+extends the table's `<Table>Base` with those columns, so every column is still declared
+once. Aggregates that are no table's rows are small NamedTuples in their resolvers module.
 """
 
 from __future__ import annotations

@@ -14,11 +14,9 @@ from sqlmodel import Field, SQLModel
 from villagegraph.models.types import TIMESTAMPTZ
 
 
-class Task(SQLModel, table=True):
-    """vg.tasks."""
-
-    __tablename__ = "tasks"
-    __table_args__ = {"schema": "vg"}
+class TaskBase(SQLModel):
+    """The columns of vg.tasks, for the table model and for rows that add computed columns
+    (resolvers.tasks.TaskWithStatus)."""
 
     assignee_code: int = Field(sa_type=BigInteger, primary_key=True)
     id: int = Field(sa_type=BigInteger, primary_key=True)
@@ -60,6 +58,13 @@ class TaskReopening(SQLModel, table=True):
     previous_due_at: datetime = Field(sa_type=TIMESTAMPTZ)
     previous_completed_at: datetime = Field(sa_type=TIMESTAMPTZ)
     new_due_at: datetime = Field(sa_type=TIMESTAMPTZ)
+
+
+class Task(TaskBase, table=True):
+    """vg.tasks."""
+
+    __tablename__ = "tasks"
+    __table_args__ = {"schema": "vg"}
 
 
 class TaskReminder(SQLModel, table=True):
