@@ -283,7 +283,7 @@ class InspectionMutation:
                 account_id=principal.account_id,
                 source_key=f"inspection:{report_id}",
             )
-            task_id = task["id"]
+            task_id = task.id
         row = await resolvers.inspections.record_report(
             db,
             {
@@ -328,7 +328,7 @@ class InspectionMutation:
         if task is None:  # RLS hides the task from all but the two sides: not a reviewer
             raise Forbidden(reviewers)
         principal = await authorize(
-            info, Principal.acts_for_issuer, task["issuer_code"], refusal=reviewers
+            info, Principal.acts_for_issuer, task.issuer_code, refusal=reviewers
         )
         if report["rectification"] != "AWAITING_REVIEW":
             raise Conflict("The rectification is not awaiting review (not done, or accepted).")
@@ -346,8 +346,8 @@ class InspectionMutation:
             db, task, future_time(rectify_by, "rectifyBy"), cleaned
         )
         tasks = info.context.loader(TaskByIdLoader)
-        tasks.clear(task["id"])
-        tasks.prime(task["id"], reopened)
+        tasks.clear(task.id)
+        tasks.prime(task.id, reopened)
         row = await resolvers.inspections.review_rectification(
             db, report, accepted_by=None, note=cleaned
         )

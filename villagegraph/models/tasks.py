@@ -44,6 +44,13 @@ class TaskBase(SQLModel):
     relayed_from: int | None = Field(default=None, sa_type=BigInteger)
 
 
+class Task(TaskBase, table=True):
+    """vg.tasks."""
+
+    __tablename__ = "tasks"
+    __table_args__ = {"schema": "vg"}
+
+
 class TaskReopening(SQLModel, table=True):
     """vg.task_reopenings."""
 
@@ -58,13 +65,6 @@ class TaskReopening(SQLModel, table=True):
     previous_due_at: datetime = Field(sa_type=TIMESTAMPTZ)
     previous_completed_at: datetime = Field(sa_type=TIMESTAMPTZ)
     new_due_at: datetime = Field(sa_type=TIMESTAMPTZ)
-
-
-class Task(TaskBase, table=True):
-    """vg.tasks."""
-
-    __tablename__ = "tasks"
-    __table_args__ = {"schema": "vg"}
 
 
 class TaskReminder(SQLModel, table=True):
