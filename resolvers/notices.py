@@ -147,7 +147,7 @@ async def insert_notice(
     published_at: datetime | None = None,
     disclosure: Disclosure | None = None,
     urgent: bool = False,
-) -> Any:
+) -> Notice:
     """The one statement that puts a notice on a board (NOTIFY reaches subscribers through
     the table's trigger); `published_at` None: now. Callers audit it as their action."""
     disclosure = disclosure or Disclosure()
@@ -173,7 +173,7 @@ async def insert_notice(
         urgent,
     )
     assert row is not None  # RLS refusals raise; an insert always returns its row
-    return row
+    return from_record(Notice, row)
 
 
 async def publish(
@@ -194,20 +194,17 @@ async def publish(
     city's push rules say so (a broadcast of kind `announce_as` when given: always
     pushed), and its audit record, whose detail carries the period and each attachment's
     SHA-256 into the audit chain."""
-    row = from_record(
-        Notice,
-        await insert_notice(
-            db,
-            publisher,
-            board,
-            title,
-            body,
-            audience,
-            account_id,
-            target_tags,
-            disclosure=disclosure,
-            urgent=urgent,
-        ),
+    row = await insert_notice(
+        db,
+        publisher,
+        board,
+        title,
+        body,
+        audience,
+        account_id,
+        target_tags,
+        disclosure=disclosure,
+        urgent=urgent,
     )
     if announce_as is None:
         broadcast = await announce_notice(db, row, account_id)
