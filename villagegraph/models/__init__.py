@@ -80,15 +80,20 @@ def from_record(model: type[M], record: Mapping[str, Any]) -> M:
     already of the column's Python type. A record that selects only some columns gives a
     model whose other attributes are missing; such rows are snapshots, never added to an
     ORM session. Cheaper than `model.model_construct(**record)`, which routes every value
-    through SQLAlchemy's attribute instrumentation.
+    through SQLAlchemy's attribute instrumentation, and than `model.__new__`, which SQLModel
+    overrides to set up what the four assignments below set anyway.
     """
-    row = model.__new__(model)
-    object.__setattr__(row, "__dict__", dict(record))
-    object.__setattr__(row, "__pydantic_fields_set__", set())
-    object.__setattr__(row, "__pydantic_extra__", None)
-    object.__setattr__(row, "__pydantic_private__", None)
+    row = _new(model)
+    _set(row, "__dict__", dict(record))
+    _set(row, "__pydantic_fields_set__", set())
+    _set(row, "__pydantic_extra__", None)
+    _set(row, "__pydantic_private__", None)
     return row
 
 
 def from_records(model: type[M], records: Iterable[Mapping[str, Any]]) -> list[M]:
     return [from_record(model, record) for record in records]
+
+
+_new = object.__new__
+_set = object.__setattr__
