@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
-import asyncpg
 from strawberry.dataloader import DataLoader
 
 from villagegraph.tenants.session import ScopedSession
@@ -30,14 +29,9 @@ class Loader(DataLoader[K, V], Generic[K, V]):
 R = TypeVar("R")
 
 
-def _field(row: Any, key: str) -> Any:
-    """`key` of a typed row (villagegraph.models) or of a record not yet converted."""
-    return row[key] if isinstance(row, asyncpg.Record) else getattr(row, key)
-
-
 def by_key(rows: Iterable[R], keys: Sequence[Any], key: str) -> list[R | None]:
     """Rows in the order of `keys` (each row's attribute `key`), None where a key has none."""
-    found = {_field(row, key): row for row in rows}
+    found = {getattr(row, key): row for row in rows}
     return [found.get(k) for k in keys]
 
 
@@ -46,5 +40,5 @@ def grouped(rows: Iterable[R], keys: Sequence[Any], key: str) -> list[list[R]]:
     in key order."""
     groups: dict[Any, list[R]] = {k: [] for k in keys}
     for row in rows:
-        groups[_field(row, key)].append(row)
+        groups[getattr(row, key)].append(row)
     return [groups[k] for k in keys]
