@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy.orm import configure_mappers
+from sqlalchemy import inspect
+from sqlalchemy.orm import InstrumentedAttribute, configure_mappers
 from sqlmodel import SQLModel
 
 from villagegraph.models import (
@@ -48,10 +49,12 @@ __all__ = [
     "delivery",
     "disclosure",
     "finance",
+    "column_names",
     "from_record",
     "from_records",
     "hierarchy",
     "inspections",
+    "into",
     "ledger",
     "listings",
     "metadata",
@@ -93,6 +96,31 @@ def from_record(model: type[M], record: Mapping[str, Any]) -> M:
 
 def from_records(model: type[M], records: Iterable[Mapping[str, Any]]) -> list[M]:
     return [from_record(model, record) for record in records]
+
+
+def column_names(*columns: object) -> list[str]:
+    """The names of table-model columns given as attributes (`Resident.village_code`).
+
+    A statement that lists its columns this way (the seeds' inserts and copies) fails in
+    mypy when the model renames or drops one, and the drift test keeps the model equal to
+    the migrated table. Anything but a model's column is refused.
+    """
+    names = []
+    for column in columns:
+        if not isinstance(column, InstrumentedAttribute):
+            raise TypeError(f"not a column of a table model: {column!r}")
+        names.append(column.prop.columns[0].name)  # AccountSubject.class_ is `class`
+    return names
+
+
+def into(*columns: object) -> str:
+    """`vg.<table> (<column>, ...)`, the target of an INSERT, from columns of one table model
+    (`into(Task.assignee_code, Task.title)`; see column_names)."""
+    names = column_names(*columns)
+    models = {getattr(column, "class_", None) for column in columns}
+    if len(models) != 1:
+        raise TypeError(f"columns of one table model, not {len(models)}: {', '.join(names)}")
+    return f"{inspect(models.pop()).tables[0].fullname} ({', '.join(names)})"
 
 
 _new = object.__new__

@@ -18,6 +18,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
+from villagegraph.models import into
+from villagegraph.models.inspections import DisclosureRule
+from villagegraph.models.ledger import LedgerEntry
+from villagegraph.models.tasks import Task, TaskReminder, TaskRule
 from villagegraph.seed.demo import CITY, DEMO_NOW, DEMO_TOWNS, demo_villages
 
 DISCLOSURE_RULES = (
@@ -59,13 +63,11 @@ COUNTY_TASKS = (
 
 async def seed_disclosure_rules(conn: asyncpg.Connection) -> None:
     await conn.executemany(
-        """insert into vg.disclosure_rules
-               (city_code, board, period_months, deadline_offset_months, deadline_day,
-                effective_from)
+        f"""insert into {into(DisclosureRule.city_code, DisclosureRule.board, DisclosureRule.period_months, DisclosureRule.deadline_offset_months, DisclosureRule.deadline_day, DisclosureRule.effective_from)}
            values ($1, $2, $3, $4, $5, $6)""",
         [(CITY, *rule, date(DEMO_NOW.year, 7, 1)) for rule in DISCLOSURE_RULES],
     )
-    await conn.execute("insert into vg.task_rules (city_code) values ($1)", CITY)
+    await conn.execute(f"insert into {into(TaskRule.city_code)} values ($1)", CITY)
 
 
 async def seed_disclosures(conn: asyncpg.Connection) -> None:
@@ -175,9 +177,7 @@ async def seed_tasks(conn: asyncpg.Connection, rng: random.Random) -> None:
             records.append((town, town - town % 1_000_000, county_official, title, body, due, None))
     for assignee, issuer, issued_by, title, body, due, completed in records:
         task = await conn.fetchval(
-            """insert into vg.tasks (assignee_code, issuer_code, issued_by, title, body, due_at,
-                                     supervised, completed_at, completed_by, completion_note,
-                                     acknowledged_at, created_at)
+            f"""insert into {into(Task.assignee_code, Task.issuer_code, Task.issued_by, Task.title, Task.body, Task.due_at, Task.supervised, Task.completed_at, Task.completed_by, Task.completion_note, Task.acknowledged_at, Task.created_at)}
                values ($1, $2, $3, $4, $5, $6, $7, $8, $3, $9, $10, $6::timestamptz - interval '14 days')
                returning id""",
             assignee,
@@ -193,7 +193,7 @@ async def seed_tasks(conn: asyncpg.Connection, rng: random.Random) -> None:
         )
         if completed is None and due < now:
             await conn.execute(
-                """insert into vg.task_reminders (assignee_code, task_id, kind, due_at, sent_at)
+                f"""insert into {into(TaskReminder.assignee_code, TaskReminder.task_id, TaskReminder.kind, TaskReminder.due_at, TaskReminder.sent_at)}
                    values ($1, $2, 'DUE_SOON', $3, $3::timestamptz - interval '1 day'),
                           ($1, $2, 'OVERDUE', $3, $3)""",
                 assignee,
@@ -210,7 +210,7 @@ async def seed_tasks(conn: asyncpg.Connection, rng: random.Random) -> None:
                     due + timedelta(days=3),
                 )
                 await conn.execute(
-                    """insert into vg.task_reminders (assignee_code, task_id, kind, due_at, sent_at)
+                    f"""insert into {into(TaskReminder.assignee_code, TaskReminder.task_id, TaskReminder.kind, TaskReminder.due_at, TaskReminder.sent_at)}
                        values ($1, $2, 'ESCALATED', $3, $4)""",
                     assignee,
                     task,
@@ -234,8 +234,7 @@ async def seed_ledger(conn: asyncpg.Connection, rng: random.Random) -> None:
             )
             occurred = DEMO_NOW.date() - timedelta(days=rng.randrange(0, 120))
             await conn.execute(
-                """insert into vg.ledger_entries
-                       (village_code, category, occurred_on, text, recorded_by, recorded_at)
+                f"""insert into {into(LedgerEntry.village_code, LedgerEntry.category, LedgerEntry.occurred_on, LedgerEntry.text, LedgerEntry.recorded_by, LedgerEntry.recorded_at)}
                    values ($1, $2, $3, $4, $5, $6)""",
                 code,
                 category,
@@ -249,8 +248,7 @@ async def seed_ledger(conn: asyncpg.Connection, rng: random.Random) -> None:
             where village_code = 330302006001 order by id limit 1"""
     )
     await conn.execute(
-        """insert into vg.ledger_entries
-               (village_code, category, occurred_on, text, corrects_id, recorded_by)
+        f"""insert into {into(LedgerEntry.village_code, LedgerEntry.category, LedgerEntry.occurred_on, LedgerEntry.text, LedgerEntry.corrects_id, LedgerEntry.recorded_by)}
            values (330302006001, $1, $2, $3, $4, $5)""",
         original["category"],
         original["occurred_on"],
