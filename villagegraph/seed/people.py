@@ -14,7 +14,13 @@ import asyncpg
 
 from villagegraph.models import into
 from villagegraph.models.listings import Listing
-from villagegraph.models.residents import Cadre, Household, PartyMember, ResidentHistory
+from villagegraph.models.residents import (
+    Cadre,
+    Household,
+    MembershipRequest,
+    PartyMember,
+    ResidentHistory,
+)
 from villagegraph.models.shelters import Shelter
 from villagegraph.seed.demo import DEMO_NOW, DEMO_TOWNS, demo_villages
 
@@ -255,9 +261,7 @@ async def _seed_membership_requests(conn: asyncpg.Connection) -> None:
     residence village's cadre accepted; those living elsewhere without membership have one
     pending, asked by their household village's cadre (the admission flow of issue 12)."""
     await conn.execute(
-        """insert into vg.membership_requests (village_code, resident_village, resident_id,
-                                               status, requested_by, requested_at, decided_by,
-                                               decided_at)
+        f"""insert into {into(MembershipRequest.village_code, MembershipRequest.resident_village, MembershipRequest.resident_id, MembershipRequest.status, MembershipRequest.requested_by, MembershipRequest.requested_at, MembershipRequest.decided_by, MembershipRequest.decided_at)}
            select r.residence_code, r.village_code, r.id,
                   case when r.residence_member then 'ACCEPTED' else 'PENDING' end,
                   asker.account_id, timestamptz '2026-01-05 09:00+08',

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 
 from villagegraph.models import into
-from villagegraph.models.inspections import DisclosureRule
+from villagegraph.models.inspections import DisclosureRule, InspectionReport
 from villagegraph.models.ledger import LedgerEntry
 from villagegraph.models.tasks import Task, TaskReminder, TaskRule
 from villagegraph.seed.demo import CITY, DEMO_NOW, DEMO_TOWNS, demo_villages
@@ -275,9 +275,7 @@ async def seed_relay_and_urging(conn: asyncpg.Connection) -> None:
     for n, village in enumerate(villages):
         done = n == 0
         await conn.execute(
-            """insert into vg.tasks (assignee_code, issuer_code, issued_by, title, body, due_at,
-                                     relayed_from_unit, relayed_from, completed_at, completed_by,
-                                     completion_note)
+            f"""insert into {into(Task.assignee_code, Task.issuer_code, Task.issued_by, Task.title, Task.body, Task.due_at, Task.relayed_from_unit, Task.relayed_from, Task.completed_at, Task.completed_by, Task.completion_note)}
                values ($1, $2, $3, $4, '请各社区报送本社区乡村振兴项目进度，由街道汇总上报。',
                        $5, $2, $6, $7, $8, $9)""",
             village,
@@ -312,8 +310,7 @@ async def seed_inspection_reports(conn: asyncpg.Connection) -> None:
     )
     report = await conn.fetchval("select nextval('vg.inspection_reports_id_seq')")
     task = await conn.fetchval(
-        """insert into vg.tasks (assignee_code, issuer_code, issued_by, title, body, due_at,
-                                 supervised, source_key, attachments)
+        f"""insert into {into(Task.assignee_code, Task.issuer_code, Task.issued_by, Task.title, Task.body, Task.due_at, Task.supervised, Task.source_key, Task.attachments)}
            values ($1, $2, $3, '整改：村务公开与台账检查', '补齐近两个月的村务会议记录并上传。',
                    now() + interval '7 days', true, $4, $5)
            returning id""",
@@ -324,9 +321,7 @@ async def seed_inspection_reports(conn: asyncpg.Connection) -> None:
         ["https://example.org/检查照片-公开栏.jpg"],
     )
     await conn.execute(
-        """insert into vg.inspection_reports
-               (unit_code, id, inspector_unit, inspected_by, subject, checklist, verdict, findings,
-                evidence, rectify_by, rectification_task)
+        f"""insert into {into(InspectionReport.unit_code, InspectionReport.id, InspectionReport.inspector_unit, InspectionReport.inspected_by, InspectionReport.subject, InspectionReport.checklist, InspectionReport.verdict, InspectionReport.findings, InspectionReport.evidence, InspectionReport.rectify_by, InspectionReport.rectification_task)}
            select $1, $2, $3, $4, '村务公开与台账检查', $5::jsonb, 'RECTIFY',
                   '公开栏已更新；村务会议记录缺少近两个月。', $6, t.due_at, t.id
              from vg.tasks t where t.assignee_code = $1 and t.id = $7""",
@@ -339,10 +334,9 @@ async def seed_inspection_reports(conn: asyncpg.Connection) -> None:
         task,
     )
     await conn.execute(
-        """insert into vg.inspection_reports
-               (unit_code, inspector_unit, inspected_by, subject, checklist, verdict, findings)
+        f"""insert into {into(InspectionReport.unit_code, InspectionReport.inspector_unit, InspectionReport.inspected_by, InspectionReport.subject, InspectionReport.checklist, InspectionReport.verdict, InspectionReport.findings)}
            values ($1, $2, $3, '安全生产检查',
-                   '[{"item": "消防器材在有效期内", "passed": true, "note": null}]', 'PASS', '')""",
+                   '[{{"item": "消防器材在有效期内", "passed": true, "note": null}}]', 'PASS', '')""",
         villages[1],
         town,
         inspector,
