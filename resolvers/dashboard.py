@@ -26,6 +26,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import partial
 from typing import NamedTuple, TypeVar
 
 from asyncpg import Record
@@ -388,9 +389,19 @@ async def affairs_figures(
         scope.since,
         scope.until,
     )
-    votes = split_totals(consultations, AffairsFigures)
-    answers = split_totals(suggestions, AffairsFigures)
-    money = split_totals(finance, AffairsFigures)
+    return _affairs(
+        split_totals(consultations, AffairsFigures),
+        split_totals(suggestions, AffairsFigures),
+        split_totals(finance, AffairsFigures),
+    )
+
+
+def _affairs(
+    votes: dict[int | None, AffairsFigures],
+    answers: dict[int | None, AffairsFigures],
+    money: dict[int | None, AffairsFigures],
+) -> dict[int | None, AffairsFigures]:
+    """Each unit's figures from the three statements' (each sets only its own fields)."""
     none = AffairsFigures()
     figures: dict[int | None, AffairsFigures] = {}
     for key in votes.keys() | answers.keys() | money.keys():
@@ -496,6 +507,13 @@ class MonthFigures(NamedTuple):
 NO_MONTH = MonthFigures()
 
 
+def _add_months(months: dict[date, MonthFigures], rows: list[Record]) -> None:
+    """Each statement's columns (besides `month`) are fields of MonthFigures."""
+    for row in rows:
+        figures = {name: value for name, value in row.items() if name != "month"}
+        months[row["month"]] = months.get(row["month"], NO_MONTH)._replace(**figures)
+
+
 async def monthly_figures(
     db: ScopedSession, lo: int, hi: int, first: date, last: date
 ) -> dict[date, MonthFigures]:
@@ -504,12 +522,7 @@ async def monthly_figures(
     each resident reading in one household village), booked finance by period, tasks by the month
     they were assigned and completed, consultations closed and suggestions first answered."""
     months: dict[date, MonthFigures] = {}
-
-    def merge(rows: list[Record]) -> None:
-        """Each statement's columns (besides `month`) are fields of MonthFigures."""
-        for row in rows:
-            figures = {name: value for name, value in row.items() if name != "month"}
-            months[row["month"]] = months.get(row["month"], NO_MONTH)._replace(**figures)
+    merge = partial(_add_months, months)
 
     local_month = "date_trunc('month', {} at time zone 'Asia/Shanghai')::date"
     merge(
