@@ -350,12 +350,22 @@ async def affairs_figures(
         scope.since,
         scope.until,
     )
+    finance = await _money(db, scope)
+    return _affairs(
+        split_totals(consultations, AffairsFigures),
+        split_totals(suggestions, AffairsFigures),
+        split_totals(finance, AffairsFigures),
+    )
+
+
+async def _money(db: ScopedSession, scope: DashboardScope) -> list[Record]:
+    """Village finance of affairs_figures: booked income and expense, and the budgets."""
     # Finance periods are months ('YYYY-MM'), compared with the period's months in local
     # time; booked entries only. Budgets (the latest revision of each line) of the years the
     # period touches (every year without one) ride in the same statement, for budget
     # against actual at every tier.
     child = scope.child_key("village_code")
-    finance = await db.fetch(
+    return await db.fetch(
         f"""with bounds as (
                 select to_char($3::timestamptz at time zone 'Asia/Shanghai', 'YYYY-MM') as since,
                        to_char($4::timestamptz at time zone 'Asia/Shanghai', 'YYYY-MM') as until
@@ -388,11 +398,6 @@ async def affairs_figures(
         scope.hi,
         scope.since,
         scope.until,
-    )
-    return _affairs(
-        split_totals(consultations, AffairsFigures),
-        split_totals(suggestions, AffairsFigures),
-        split_totals(finance, AffairsFigures),
     )
 
 
