@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import UnmappedInstanceError
 
 from villagegraph import resolvers
 from villagegraph.models import column_names, from_record, from_records, into
+from villagegraph.models.finance import AccountSubject
 from villagegraph.models.notices import Notice
 from villagegraph.models.residents import Resident
 from villagegraph.models.tasks import Task
@@ -88,6 +89,8 @@ def test_a_projection_adds_its_computed_columns_to_the_tables() -> None:
 def test_into_names_the_models_table_and_columns() -> None:
     assert into(Task.assignee_code, Task.id, Task.title) == "vg.tasks (assignee_code, id, title)"
     assert column_names(Resident.village_code, Resident.id) == ["village_code", "id"]
+    # The column is named, not the attribute: `class` is a Python keyword.
+    assert into(AccountSubject.code, AccountSubject.class_) == "vg.account_subjects (code, class)"
 
 
 def test_into_refuses_names_that_are_not_columns_and_columns_of_two_tables() -> None:

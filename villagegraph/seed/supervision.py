@@ -21,6 +21,7 @@ import asyncpg
 from villagegraph.models import into
 from villagegraph.models.inspections import DisclosureRule, InspectionReport
 from villagegraph.models.ledger import LedgerEntry
+from villagegraph.models.notices import Notice
 from villagegraph.models.tasks import Task, TaskReminder, TaskRule
 from villagegraph.seed.demo import CITY, DEMO_NOW, DEMO_TOWNS, demo_villages
 
@@ -107,8 +108,7 @@ async def seed_disclosures(conn: asyncpg.Connection) -> None:
                 corrects=notice,
             )
     await conn.execute(
-        """insert into vg.notices (publisher_code, board, title, body, audience, published_at,
-                                   published_by, period)
+        f"""insert into {into(Notice.publisher_code, Notice.board, Notice.title, Notice.body, Notice.audience, Notice.published_at, Notice.published_by, Notice.period)}
            values ($1, 'AFFAIRS', '2026年第三季度村务公开', '第三季度村务事项公开。', 'PUBLIC',
                    timestamptz '2026-10-12 10:00+08', $2, '2026-07')""",
         village,
@@ -137,9 +137,7 @@ async def _disclose(
     )
     return int(
         await conn.fetchval(
-            """insert into vg.notices (publisher_code, board, title, body, audience,
-                                       published_at, published_by, period, attachments,
-                                       corrects_id, correction_reason)
+            f"""insert into {into(Notice.publisher_code, Notice.board, Notice.title, Notice.body, Notice.audience, Notice.published_at, Notice.published_by, Notice.period, Notice.attachments, Notice.corrects_id, Notice.correction_reason)}
                values ($1, 'FINANCE', $2, $3, 'MEMBERS', $4, $5, $6, $7::jsonb, $8, $9)
                returning id""",
             village,
