@@ -204,12 +204,8 @@ async def notice_figures(
             month,
         )
         return split_totals(rows, NoticeFigures)
-    published = split_totals(await _published(db, scope), NoticeFigures)
-    reach = (
-        await _rolled_up_reach(db, scope)
-        if scope.months()
-        else split_totals(await _live_reach(db, scope), NoticeFigures)
-    )
+    published = await _published(db, scope)
+    reach = await _rolled_up_reach(db, scope) if scope.months() else await _live_reach(db, scope)
     none = NoticeFigures()
     return {
         key: NoticeFigures(
@@ -219,11 +215,12 @@ async def notice_figures(
     }
 
 
-async def _published(db: ScopedSession, scope: DashboardScope) -> list[Record]:
+async def _published(db: ScopedSession, scope: DashboardScope) -> dict[int | None, NoticeFigures]:
+    """Notices published in the period (reach left at zero)."""
     child = scope.child_key("unit_code")
     months = scope.months()
     if months is not None:
-        return await db.fetch(
+        rows = await db.fetch(
             f"""select {child} as child, grouping({child}) = 1 as is_total,
                        coalesce(sum(notices_published), 0)::bigint as notices_published
                   from vg.unit_monthly_figures
@@ -235,8 +232,9 @@ async def _published(db: ScopedSession, scope: DashboardScope) -> list[Record]:
             months[0],
             months[1],
         )
+        return split_totals(rows, NoticeFigures)
     child = scope.child_key("publisher_code")
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select {child} as child, grouping({child}) = 1 as is_total,
                    count(*) as notices_published
               from vg.notices
@@ -249,6 +247,7 @@ async def _published(db: ScopedSession, scope: DashboardScope) -> list[Record]:
         scope.since,
         scope.until,
     )
+    return split_totals(rows, NoticeFigures)
 
 
 async def _rolled_up_reach(
@@ -284,10 +283,10 @@ async def _rolled_up_reach(
     return figures
 
 
-async def _live_reach(db: ScopedSession, scope: DashboardScope) -> list[Record]:
+async def _live_reach(db: ScopedSession, scope: DashboardScope) -> dict[int | None, NoticeFigures]:
     """Distinct residents of the subtree who read any notice in the period."""
     child = scope.child_key("resident_village")
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select {child} as child, grouping({child}) = 1 as is_total,
                    count(distinct (resident_village, resident_id)) as notice_reach
               from vg.notice_reads
@@ -300,6 +299,7 @@ async def _live_reach(db: ScopedSession, scope: DashboardScope) -> list[Record]:
         scope.since,
         scope.until,
     )
+    return split_totals(rows, NoticeFigures)
 
 
 async def affairs_figures(
@@ -354,18 +354,18 @@ async def affairs_figures(
     return _affairs(
         split_totals(consultations, AffairsFigures),
         split_totals(suggestions, AffairsFigures),
-        split_totals(finance, AffairsFigures),
+        finance,
     )
 
 
-async def _money(db: ScopedSession, scope: DashboardScope) -> list[Record]:
+async def _money(db: ScopedSession, scope: DashboardScope) -> dict[int | None, AffairsFigures]:
     """Village finance of affairs_figures: booked income and expense, and the budgets."""
     # Finance periods are months ('YYYY-MM'), compared with the period's months in local
     # time; booked entries only. Budgets (the latest revision of each line) of the years the
     # period touches (every year without one) ride in the same statement, for budget
     # against actual at every tier.
     child = scope.child_key("village_code")
-    return await db.fetch(
+    rows = await db.fetch(
         f"""with bounds as (
                 select to_char($3::timestamptz at time zone 'Asia/Shanghai', 'YYYY-MM') as since,
                        to_char($4::timestamptz at time zone 'Asia/Shanghai', 'YYYY-MM') as until
@@ -399,6 +399,7 @@ async def _money(db: ScopedSession, scope: DashboardScope) -> list[Record]:
         scope.since,
         scope.until,
     )
+    return split_totals(rows, AffairsFigures)
 
 
 def _affairs(
