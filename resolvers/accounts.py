@@ -49,13 +49,13 @@ async def check_password(login: LoginPath, phone: str, password: str, address: s
     if wait > 0:
         raise locked(wait)
     row = await login.lookup(phone)
-    known = row["password_hash"] if row else None
+    known = row.password_hash if row else None
     if len(password) <= MAX_PASSWORD_LENGTH and await asyncio.to_thread(
         verify_password, known, password
     ):
         assert row is not None
         await login.succeeded(phone)
-        return int(row["account_id"])
+        return row.account_id
     wait = await login.failed(phone, address)
     if wait > 0:
         raise Unauthenticated(WRONG, retryAfterSeconds=wait)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -42,6 +43,22 @@ def measure_named(name: str) -> Measure:
 
 # `code - code % divisor` is the unit of that tier holding `code` (tenants/hierarchy.py).
 TIER_DIVISORS = {"COUNTY": 1_000_000, "TOWN": 1_000, "VILLAGE": 1}
+
+
+class MeasureGroup(NamedTuple):
+    """One group of an answer: its keys (None where the request does not group by them)
+    and the measure's value over it."""
+
+    unit_code: int | None
+    month: str | None  # 'YYYY-MM'
+    category: str | None
+    value: int | Decimal
+
+    @classmethod
+    def from_record(cls, record: asyncpg.Record) -> MeasureGroup:
+        return cls(
+            record.get("unit_code"), record.get("month"), record.get("category"), record["value"]
+        )
 
 
 @dataclass(frozen=True)
@@ -92,7 +109,7 @@ def build_sql(request: AnalyticsRequest) -> tuple[str, list[Any]]:
 
 async def run_analytics(
     db: ScopedSession, request: AnalyticsRequest, timeout_ms: int
-) -> tuple[list[Any], bool]:
+) -> tuple[list[MeasureGroup], bool]:
     """The groups (at most `limit`) and whether more existed."""
     if request.by_month and request.measure.time is None:
         raise BadUserInput(f"{request.measure.name} is a stock; it has no months.", argument="by")
@@ -108,4 +125,5 @@ async def run_analytics(
         ) from error
     if request.measure.protected:
         rows = [row for row in rows if row["value"] is not None]
-    return rows[: request.limit], len(rows) > request.limit
+    groups = [MeasureGroup.from_record(row) for row in rows[: request.limit]]
+    return groups, len(rows) > request.limit

@@ -22,6 +22,8 @@ from typing import Any, Protocol, cast
 
 import asyncpg
 
+from villagegraph.models import from_record, from_records
+from villagegraph.models.consultations import ConsultationBase, ConsultationComment
 from villagegraph.resolvers.loaders import Loader, by_key, grouped
 from villagegraph.resolvers.measure import Measure
 from villagegraph.resolvers.notices import insert_notice
@@ -40,6 +42,16 @@ CONSULTATION_COLUMNS = (
     "else 'OPEN' end as status, "
     "(c.closed_at is null and now() >= c.opens_at and now() < c.closes_at) as voting_open"
 )
+
+
+class ConsultationWithStatus(ConsultationBase):
+    """A consultation as CONSULTATION_COLUMNS reads it: its columns, the status derived at
+    read time (DRAFT, OPEN or CLOSED) and whether ballots are accepted now."""
+
+    status: str
+    voting_open: bool
+
+
 STATUS_SQL = (
     "case when c.closed_at is not null then 'CLOSED' when now() < c.opens_at then 'DRAFT' "
     "else 'OPEN' end"
@@ -77,7 +89,8 @@ class Tally:
     elector_households: int
 
     @classmethod
-    def from_row(cls, row: Any) -> Tally:
+    def from_row(cls, row: asyncpg.Record) -> Tally:
+        """A row of vg.consultation_tallies."""
         return cls(
             votes=None,
             ballots=int(row["ballots"]),
@@ -87,13 +100,17 @@ class Tally:
         )
 
     @classmethod
-    def from_closed(cls, row: Any) -> Tally:
+    def from_closed(cls, row: ConsultationBase) -> Tally:
+        """The result a closed consultation fixed (vg.consultation_result sets them all)."""
+        assert row.votes is not None and row.ballots_cast is not None
+        assert row.households_voted is not None and row.eligible_count is not None
+        assert row.eligible_households is not None
         return cls(
-            votes=list(row["votes"]),
-            ballots=row["ballots_cast"],
-            households=row["households_voted"],
-            electors=row["eligible_count"],
-            elector_households=row["eligible_households"],
+            votes=list(row.votes),
+            ballots=row.ballots_cast,
+            households=row.households_voted,
+            electors=row.eligible_count,
+            elector_households=row.eligible_households,
         )
 
 
@@ -108,9 +125,9 @@ async def create(
     rule: str,
     eligibility: str,
     account_id: int,
-) -> tuple[Any, int]:
+) -> tuple[ConsultationWithStatus, int]:
     """The new consultation and the number of electors enrolled on its roll."""
-    row = await db.fetchrow(
+    record = await db.fetchrow(
         f"""insert into vg.consultations as c
                 (village_code, title, description, options, opens_at, closes_at, rule,
                  eligibility, created_by)
@@ -126,7 +143,8 @@ async def create(
         eligibility,
         account_id,
     )
-    assert row is not None
+    assert record is not None
+    row = from_record(ConsultationWithStatus, record)
     # Age is reckoned on the first day of voting, in China Standard Time; a resident
     # without a known birth date is not on the roll.
     enrolled = await db.execute(
@@ -140,7 +158,7 @@ async def create(
                and r.birth_date <= ((c.opens_at at time zone 'Asia/Shanghai')::date
                                     - interval '{VOTING_AGE} years')""",
         village,
-        row["id"],
+        row.id,
     )
     electors = int(enrolled.split()[-1])
     # The village learns that a vote is coming (a broadcast the worker fans out).
@@ -151,7 +169,7 @@ async def create(
         audience="MEMBERS",
         created_by=account_id,
         payload={
-            "consultation": row["id"],
+            "consultation": row.id,
             "title": title,
             "opens_at": opens_at,
             "closes_at": closes_at,
@@ -162,7 +180,7 @@ async def create(
         "consultation.create",
         village,
         "consultation",
-        row["id"],
+        row.id,
         {
             "title": title,
             "options": options,
@@ -181,9 +199,9 @@ async def page(
     status: str | None,
     after: tuple[datetime, int] | None,
     limit: int,
-) -> list[Any]:
+) -> list[ConsultationWithStatus]:
     after_time, after_id = after or (None, None)
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select {CONSULTATION_COLUMNS} from vg.consultations c
              where c.village_code between $1 and $2
                and ($3::text is null or {STATUS_SQL} = $3)
@@ -197,6 +215,7 @@ async def page(
         after_id,
         limit,
     )
+    return from_records(ConsultationWithStatus, rows)
 
 
 async def count(db: ScopedSession, lo: int, hi: int, status: str | None) -> int:
@@ -212,14 +231,16 @@ async def count(db: ScopedSession, lo: int, hi: int, status: str | None) -> int:
     )
 
 
-async def is_elector(db: ScopedSession, consultation: Any, village: int, resident: int) -> bool:
+async def is_elector(
+    db: ScopedSession, consultation: ConsultationBase, village: int, resident: int
+) -> bool:
     return bool(
         await db.fetchval(
             """select exists (select 1 from vg.consultation_electors
                 where village_code = $1 and consultation_id = $2
                   and resident_village = $3 and resident_id = $4)""",
-            consultation["village_code"],
-            consultation["id"],
+            consultation.village_code,
+            consultation.id,
             village,
             resident,
         )
@@ -227,61 +248,64 @@ async def is_elector(db: ScopedSession, consultation: Any, village: int, residen
 
 
 async def cast_ballot(
-    db: ScopedSession, consultation: Any, option: int, village: int, resident: int
+    db: ScopedSession, consultation: ConsultationBase, option: int, village: int, resident: int
 ) -> None:
     """Insert the ballot; the database refuses a second one or one outside the window."""
     await db.execute(
         """insert into vg.ballots
                (village_code, consultation_id, resident_village, resident_id, option_index)
            values ($1, $2, $3, $4, $5)""",
-        consultation["village_code"],
-        consultation["id"],
+        consultation.village_code,
+        consultation.id,
         village,
         resident,
         option,
     )
     # The audit row says that a ballot was cast, never for what.
     await db.audit(
-        "consultation.ballot", consultation["village_code"], "consultation", consultation["id"]
+        "consultation.ballot", consultation.village_code, "consultation", consultation.id
     )
 
 
 async def comment(
-    db: ScopedSession, consultation: Any, body: str, account_id: int, author: str
-) -> Any:
-    row = await db.fetchrow(
+    db: ScopedSession, consultation: ConsultationBase, body: str, account_id: int, author: str
+) -> ConsultationComment:
+    """The new comment (id, consultation_id, author_name, body, created_at)."""
+    record = await db.fetchrow(
         """insert into vg.consultation_comments
                (village_code, consultation_id, author_account, author_name, body)
            values ($1, $2, $3, $4, $5)
            returning id, consultation_id, author_name, body, created_at""",
-        consultation["village_code"],
-        consultation["id"],
+        consultation.village_code,
+        consultation.id,
         account_id,
         author,
         body,
     )
-    assert row is not None
+    assert record is not None
+    row = from_record(ConsultationComment, record)
     await db.audit(
-        "consultation.comment", consultation["village_code"], "consultation_comment", row["id"]
+        "consultation.comment", consultation.village_code, "consultation_comment", row.id
     )
     return row
 
 
-def resolution_text(closed: Any) -> str:
+def resolution_text(closed: ConsultationBase) -> str:
     """The resolution as published: turnout, the count of every option, the outcome."""
-    options = list(closed["options"])
-    winner = closed["winning_option"]
+    assert closed.votes is not None  # vg.consultation_result fixed them on closing
+    options = list(closed.options)
+    winner = closed.winning_option
     if winner is not None:
         outcome = f"「{options[winner]}」获得过半数票，决议通过。"
-    elif not closed["quorum_met"]:
+    elif not closed.quorum_met:
         outcome = "未达到法定参与人数，表决无效。"
     else:
         outcome = "无选项获得过半数票，未形成决议。"
-    counts = [f"{label}：{votes} 票" for label, votes in zip(options, closed["votes"], strict=True)]
+    counts = [f"{label}：{votes} 票" for label, votes in zip(options, closed.votes, strict=True)]
     return (
-        f"{closed['description']}\n\n"
-        f"应参与 {closed['eligible_count']} 人（{closed['eligible_households']} 户），"
-        f"实际参与 {closed['ballots_cast']} 人（{closed['households_voted']} 户）。\n"
+        f"{closed.description}\n\n"
+        f"应参与 {closed.eligible_count} 人（{closed.eligible_households} 户），"
+        f"实际参与 {closed.ballots_cast} 人（{closed.households_voted} 户）。\n"
         + "\n".join(counts)
         + f"\n\n{outcome}"
     )
@@ -289,7 +313,7 @@ def resolution_text(closed: Any) -> str:
 
 async def close(
     db: Statements, consultation_id: int, closed_by: int | None, now: datetime | None
-) -> Any:
+) -> ConsultationWithStatus | None:
     """Close the vote, publish the resolution on the AFFAIRS board and notify; None when the
     consultation is already closed. Runs for staff (request role) and for the worker (owner).
 
@@ -301,7 +325,7 @@ async def close(
     )
     if row is None or row["closed_at"] is not None:
         return None
-    closed = await db.fetchrow(
+    record = await db.fetchrow(
         f"""update vg.consultations c set closed_at = coalesce($2, now()), closed_by = $3
              where c.id = $1
          returning {CONSULTATION_COLUMNS}""",
@@ -309,83 +333,91 @@ async def close(
         now,
         closed_by,
     )
-    assert closed is not None
-    closed = await _publish_resolution(db, closed, closed_by)
+    assert record is not None
+    closed = await _publish_resolution(db, from_record(ConsultationWithStatus, record), closed_by)
     await _audit_close(db, closed)
     await _notify_resolution(cast(ScopedSession, db), closed, closed_by)
     return closed
 
 
-async def _publish_resolution(db: Statements, closed: Any, closed_by: int | None) -> Any:
+async def _publish_resolution(
+    db: Statements, closed: ConsultationWithStatus, closed_by: int | None
+) -> ConsultationWithStatus:
     """The resolution notice on the village's AFFAIRS board, linked from the consultation."""
     notice = await insert_notice(
         db,
-        closed["village_code"],
+        closed.village_code,
         "AFFAIRS",
-        f"协商结果：{closed['title']}",
+        f"协商结果：{closed.title}",
         resolution_text(closed),
         "MEMBERS",
         closed_by,
-        published_at=closed["closed_at"],
+        published_at=closed.closed_at,
     )
     linked = await db.fetchrow(
         f"""update vg.consultations c set resolution_notice_id = $2 where c.id = $1
          returning {CONSULTATION_COLUMNS}""",
-        closed["id"],
-        notice["id"],
+        closed.id,
+        notice.id,
     )
     assert linked is not None
-    return linked
+    return from_record(ConsultationWithStatus, linked)
 
 
-async def _audit_close(db: Statements, closed: Any) -> None:
+async def _audit_close(db: Statements, closed: ConsultationBase) -> None:
+    assert closed.votes is not None  # vg.consultation_result fixed them on closing
     detail = {
-        "ballots": closed["ballots_cast"],
-        "electors": closed["eligible_count"],
-        "votes": list(closed["votes"]),
-        "passed": closed["passed"],
-        "notice": closed["resolution_notice_id"],
+        "ballots": closed.ballots_cast,
+        "electors": closed.eligible_count,
+        "votes": list(closed.votes),
+        "passed": closed.passed,
+        "notice": closed.resolution_notice_id,
     }
     await db.execute(
         "select vg.record_audit('consultation.close', $1, 'consultation', $2, $3::jsonb)",
-        closed["village_code"],
-        str(closed["id"]),
+        closed.village_code,
+        str(closed.id),
         json.dumps(detail, ensure_ascii=False),
     )
 
 
-async def _notify_resolution(outbox: ScopedSession, closed: Any, closed_by: int | None) -> None:
+async def _notify_resolution(
+    outbox: ScopedSession, closed: ConsultationBase, closed_by: int | None
+) -> None:
     """The village's members learn of the resolution through the notice; the outbox carries
     it to them (a broadcast the worker fans out to every member) and to the consultation's
     creator. enqueue_notification needs only `fetchval`, which both connections have."""
-    consultation_id = closed["id"]
+    assert closed.resolution_notice_id is not None  # _publish_resolution linked it
+    consultation_id = closed.id
     payload = {
         "consultation": consultation_id,
-        "title": closed["title"],
-        "passed": closed["passed"],
-        "notice": closed["resolution_notice_id"],
+        "title": closed.title,
+        "passed": closed.passed,
+        "notice": closed.resolution_notice_id,
     }
     await announce(
         outbox,
         kind="consultation.resolution",
-        tenant=closed["village_code"],
+        tenant=closed.village_code,
         payload=payload,
         audience="MEMBERS",
-        notice=(closed["village_code"], closed["resolution_notice_id"]),
+        notice=(closed.village_code, closed.resolution_notice_id),
         created_by=closed_by,
     )
-    if closed["created_by"] is not None:
+    if closed.created_by is not None:
         await enqueue_notification(
             outbox,
             kind="consultation.closed",
-            tenant=closed["village_code"],
-            recipient_account=closed["created_by"],
+            tenant=closed.village_code,
+            recipient_account=closed.created_by,
             payload=payload,
             idempotency_key=f"consultation.closed:{consultation_id}",
         )
 
 
-async def close_due_consultations(conn: Any, now: datetime, limit: int = 100) -> list[int]:
+async def close_due_consultations(
+    conn: asyncpg.Connection, now: datetime, limit: int = 100
+) -> list[int]:
     """Close consultations whose window ended by `now` (for the worker, as the owner role).
 
     Each is closed in its own (sub)transaction; rows locked by another worker are skipped,
@@ -409,13 +441,13 @@ async def close_due_consultations(conn: Any, now: datetime, limit: int = 100) ->
     return closed
 
 
-class ConsultationByIdLoader(Loader[int, Any]):
-    async def batch_load(self, keys: list[int]) -> list[Any]:
+class ConsultationByIdLoader(Loader[int, ConsultationWithStatus | None]):
+    async def batch_load(self, keys: list[int]) -> list[ConsultationWithStatus | None]:
         rows = await self.db.fetch(
             f"select {CONSULTATION_COLUMNS} from vg.consultations c where c.id = any($1::bigint[])",
             keys,
         )
-        return by_key(rows, keys, "id")
+        return by_key(from_records(ConsultationWithStatus, rows), keys, "id")
 
 
 class TallyByConsultationIdLoader(Loader[int, Tally | None]):
@@ -457,8 +489,8 @@ class ElectorByConsultationIdLoader(Loader[int, bool]):
         return [key in on_roll for key in keys]
 
 
-class CommentsByConsultationIdLoader(Loader[int, list[Any]]):
-    async def batch_load(self, keys: list[int]) -> list[list[Any]]:
+class CommentsByConsultationIdLoader(Loader[int, list[ConsultationComment]]):
+    async def batch_load(self, keys: list[int]) -> list[list[ConsultationComment]]:
         rows = await self.db.fetch(
             """select id, consultation_id, author_name, body, created_at
                  from vg.consultation_comments
@@ -466,7 +498,7 @@ class CommentsByConsultationIdLoader(Loader[int, list[Any]]):
                 order by created_at, id""",
             keys,
         )
-        return grouped(rows, keys, "consultation_id")
+        return grouped(from_records(ConsultationComment, rows), keys, "consultation_id")
 
 
 async def close_ended_consultations(conn: asyncpg.Connection, now: datetime) -> int:

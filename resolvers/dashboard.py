@@ -14,19 +14,76 @@ thousand rows instead of grouping millions. Reach over several whole months, whi
 not add up across months, reads vg.unit_reader_months (0023_period_rollups: residents
 counted by the month they read in and the month they last read in before it), exactly.
 Periods that are not whole months read the live tables.
+
+Each statement's rows become a NamedTuple of its figures (`PeopleFigures`, ...), zero where a
+unit has no rows; a unit's `DashboardFigures` holds one of each, so a figure renamed on
+either side fails in mypy, not as a silent zero.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from decimal import Decimal
+from functools import partial
+from typing import NamedTuple, TypeVar
+
+from asyncpg import Record
 
 from villagegraph.tenants.session import ScopedSession
 
-Figures = dict[str, Any]
+
+class PeopleFigures(NamedTuple):
+    """Stocks: registered residents, party members and cadres serving today."""
+
+    residents: int = 0
+    party_members: int = 0
+    cadres: int = 0
+
+
+class NoticeFigures(NamedTuple):
+    """Notices published in the period, and distinct residents who read one (reach)."""
+
+    notices_published: int = 0
+    notice_reach: int = 0
+
+
+class AffairsFigures(NamedTuple):
+    """Consultations, suggestions and village finance (see affairs_figures)."""
+
+    open_consultations: int = 0
+    resolved_consultations: int = 0
+    open_suggestions: int = 0
+    answered_suggestions: int = 0
+    median_hours_to_first_answer: float | None = None  # not additive: no zero
+    income: Decimal = Decimal(0)
+    expense: Decimal = Decimal(0)
+    budget_income: Decimal = Decimal(0)
+    budget_expense: Decimal = Decimal(0)
+
+
+class TaskFigures(NamedTuple):
+    """待办/督办 by assignee unit (see task_figures)."""
+
+    open_tasks: int = 0
+    overdue_tasks: int = 0
+    supervised_overdue_tasks: int = 0
+    tasks_completed: int = 0
+    tasks_completed_on_time: int = 0
+    villages_out_of_compliance: int = 0
+
+
+class DashboardFigures(NamedTuple):
+    """One unit's figures; the zeros of a domain whose figures were not asked for."""
+
+    people: PeopleFigures = PeopleFigures()
+    notices: NoticeFigures = NoticeFigures()
+    affairs: AffairsFigures = AffairsFigures()
+    tasks: TaskFigures = TaskFigures()
+
+
+F = TypeVar("F", bound=tuple[object, ...])
 
 
 @dataclass(frozen=True)
@@ -65,19 +122,26 @@ class DashboardScope:
         return months[0]
 
 
-FigureProvider = Callable[[ScopedSession, DashboardScope], Awaitable[dict[int | None, Figures]]]
+def split_totals(rows: list[Record], figures: type[F]) -> dict[int | None, F]:
+    """GROUPING SETS rows → {None: unit total, child code: figures}; the columns other than
+    `child` and `is_total` are fields of `figures` (a NamedTuple), the others keep their zero."""
+    if not rows:
+        return {}
+    names = tuple(name for name in rows[0].keys() if name != "child" and name != "is_total")
+    if names == vars(figures)["_fields"]:  # every figure, in order: by position (faster)
+        return {
+            None if row["is_total"] else row["child"]: figures(*map(row.__getitem__, names))
+            for row in rows
+        }
+    return {
+        None if row["is_total"] else row["child"]: figures(**{name: row[name] for name in names})
+        for row in rows
+    }
 
 
-def split_totals(rows: list[Any], key: str = "child") -> dict[int | None, Figures]:
-    """GROUPING SETS rows → {None: unit total, child code: figures}."""
-    result: dict[int | None, Figures] = {}
-    for row in rows:
-        figures = {k: v for k, v in dict(row).items() if k not in (key, "is_total")}
-        result[None if row["is_total"] else row[key]] = figures
-    return result
-
-
-async def people_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | None, Figures]:
+async def people_figures(
+    db: ScopedSession, scope: DashboardScope
+) -> dict[int | None, PeopleFigures]:
     """Residents and party members from the rollups; cadres are the people holding a village
     committee or party branch seat today (vg.cadres; one person with two seats, 一肩挑,
     counts once)."""
@@ -102,7 +166,7 @@ async def people_figures(db: ScopedSession, scope: DashboardScope) -> dict[int |
         scope.lo,
         scope.hi,
     )
-    return split_totals(rows)
+    return split_totals(rows, PeopleFigures)
 
 
 ROLLED_UP_NOTICES = """
@@ -110,7 +174,9 @@ ROLLED_UP_NOTICES = """
     coalesce(sum(readers), 0)::bigint as notice_reach"""
 
 
-async def notice_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | None, Figures]:
+async def notice_figures(
+    db: ScopedSession, scope: DashboardScope
+) -> dict[int | None, NoticeFigures]:
     child = scope.child_key("unit_code")
     grouped = f"{child} as child, grouping({child}) = 1 as is_total, {ROLLED_UP_NOTICES}"
     month = scope.single_month()
@@ -124,7 +190,7 @@ async def notice_figures(db: ScopedSession, scope: DashboardScope) -> dict[int |
             scope.lo,
             scope.hi,
         )
-        return split_totals(rows)
+        return split_totals(rows, NoticeFigures)
     if month is not None:
         rows = await db.fetch(
             f"""select {grouped}
@@ -137,19 +203,24 @@ async def notice_figures(db: ScopedSession, scope: DashboardScope) -> dict[int |
             scope.hi,
             month,
         )
-        return split_totals(rows)
-    figures = split_totals(await _published(db, scope))
+        return split_totals(rows, NoticeFigures)
+    published = await _published(db, scope)
     reach = await _rolled_up_reach(db, scope) if scope.months() else await _live_reach(db, scope)
-    for key, values in split_totals(reach).items():
-        figures.setdefault(key, {}).update(values)
-    return figures
+    none = NoticeFigures()
+    return {
+        key: NoticeFigures(
+            published.get(key, none).notices_published, reach.get(key, none).notice_reach
+        )
+        for key in published.keys() | reach.keys()
+    }
 
 
-async def _published(db: ScopedSession, scope: DashboardScope) -> list[Any]:
+async def _published(db: ScopedSession, scope: DashboardScope) -> dict[int | None, NoticeFigures]:
+    """Notices published in the period (reach left at zero)."""
     child = scope.child_key("unit_code")
     months = scope.months()
     if months is not None:
-        return await db.fetch(
+        rows = await db.fetch(
             f"""select {child} as child, grouping({child}) = 1 as is_total,
                        coalesce(sum(notices_published), 0)::bigint as notices_published
                   from vg.unit_monthly_figures
@@ -161,8 +232,9 @@ async def _published(db: ScopedSession, scope: DashboardScope) -> list[Any]:
             months[0],
             months[1],
         )
+        return split_totals(rows, NoticeFigures)
     child = scope.child_key("publisher_code")
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select {child} as child, grouping({child}) = 1 as is_total,
                    count(*) as notices_published
               from vg.notices
@@ -175,9 +247,12 @@ async def _published(db: ScopedSession, scope: DashboardScope) -> list[Any]:
         scope.since,
         scope.until,
     )
+    return split_totals(rows, NoticeFigures)
 
 
-async def _rolled_up_reach(db: ScopedSession, scope: DashboardScope) -> list[Any]:
+async def _rolled_up_reach(
+    db: ScopedSession, scope: DashboardScope
+) -> dict[int | None, NoticeFigures]:
     """Distinct readers over whole months from vg.unit_reader_months (0021): per unit, the
     residents who read in a month of the period after last reading before the period
     (previous month before `first`; an open start counts each resident's first month).
@@ -202,19 +277,16 @@ async def _rolled_up_reach(db: ScopedSession, scope: DashboardScope) -> list[Any
         last,
         scope.child_divisor is not None,
     )
+    figures = split_totals(rows, NoticeFigures)
     if scope.child_divisor is None:  # a village: its own figure is its total
-        rows = [*rows, {"child": scope.unit, "is_total": False, **_reach(rows)}]
-    return rows
+        figures[scope.unit] = figures[None]
+    return figures
 
 
-def _reach(rows: list[Any]) -> dict[str, Any]:
-    return {"notice_reach": next(row["notice_reach"] for row in rows if row["is_total"])}
-
-
-async def _live_reach(db: ScopedSession, scope: DashboardScope) -> list[Any]:
+async def _live_reach(db: ScopedSession, scope: DashboardScope) -> dict[int | None, NoticeFigures]:
     """Distinct residents of the subtree who read any notice in the period."""
     child = scope.child_key("resident_village")
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select {child} as child, grouping({child}) = 1 as is_total,
                    count(distinct (resident_village, resident_id)) as notice_reach
               from vg.notice_reads
@@ -227,9 +299,12 @@ async def _live_reach(db: ScopedSession, scope: DashboardScope) -> list[Any]:
         scope.since,
         scope.until,
     )
+    return split_totals(rows, NoticeFigures)
 
 
-async def affairs_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | None, Figures]:
+async def affairs_figures(
+    db: ScopedSession, scope: DashboardScope
+) -> dict[int | None, AffairsFigures]:
     """Consultations, suggestions and village finance (villagers-only affairs).
 
     Open consultations and suggestions are stocks; resolved consultations, answered
@@ -275,12 +350,22 @@ async def affairs_figures(db: ScopedSession, scope: DashboardScope) -> dict[int 
         scope.since,
         scope.until,
     )
+    finance = await _money(db, scope)
+    return _affairs(
+        split_totals(consultations, AffairsFigures),
+        split_totals(suggestions, AffairsFigures),
+        finance,
+    )
+
+
+async def _money(db: ScopedSession, scope: DashboardScope) -> dict[int | None, AffairsFigures]:
+    """Village finance of affairs_figures: booked income and expense, and the budgets."""
     # Finance periods are months ('YYYY-MM'), compared with the period's months in local
     # time; booked entries only. Budgets (the latest revision of each line) of the years the
     # period touches (every year without one) ride in the same statement, for budget
     # against actual at every tier.
     child = scope.child_key("village_code")
-    finance = await db.fetch(
+    rows = await db.fetch(
         f"""with bounds as (
                 select to_char($3::timestamptz at time zone 'Asia/Shanghai', 'YYYY-MM') as since,
                        to_char($4::timestamptz at time zone 'Asia/Shanghai', 'YYYY-MM') as until
@@ -314,14 +399,34 @@ async def affairs_figures(db: ScopedSession, scope: DashboardScope) -> dict[int 
         scope.since,
         scope.until,
     )
-    figures = split_totals(consultations)
-    for rows in (suggestions, finance):
-        for key, values in split_totals(rows).items():
-            figures.setdefault(key, {}).update(values)
+    return split_totals(rows, AffairsFigures)
+
+
+def _affairs(
+    votes: dict[int | None, AffairsFigures],
+    answers: dict[int | None, AffairsFigures],
+    money: dict[int | None, AffairsFigures],
+) -> dict[int | None, AffairsFigures]:
+    """Each unit's figures from the three statements' (each sets only its own fields)."""
+    none = AffairsFigures()
+    figures: dict[int | None, AffairsFigures] = {}
+    for key in votes.keys() | answers.keys() | money.keys():
+        v, a, m = votes.get(key, none), answers.get(key, none), money.get(key, none)
+        figures[key] = AffairsFigures(
+            v.open_consultations,
+            v.resolved_consultations,
+            a.open_suggestions,
+            a.answered_suggestions,
+            a.median_hours_to_first_answer,
+            m.income,
+            m.expense,
+            m.budget_income,
+            m.budget_expense,
+        )
     return figures
 
 
-async def task_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | None, Figures]:
+async def task_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | None, TaskFigures]:
     """待办/督办 by assignee unit: open and overdue now (stocks), completions in the period
     (flows), and villages with an unresolved disclosure-compliance task."""
     rows = await db.fetch(
@@ -350,65 +455,40 @@ async def task_figures(db: ScopedSession, scope: DashboardScope) -> dict[int | N
         scope.since,
         scope.until,
     )
-    return split_totals(rows)
+    return split_totals(rows, TaskFigures)
 
 
-@dataclass(frozen=True)
-class Provider:
-    """A domain's figure provider and the figures (Dashboard field names) it computes."""
-
-    fetch: FigureProvider
-    figures: frozenset[str]
-
-
-# Every domain's provider, in the order their figures were added.
-PROVIDERS: list[Provider] = [
-    Provider(people_figures, frozenset({"residents", "party_members", "cadres"})),
-    Provider(notice_figures, frozenset({"notices_published", "notice_reach"})),
-    Provider(
-        affairs_figures,
-        frozenset(
-            {
-                "open_consultations",
-                "resolved_consultations",
-                "open_suggestions",
-                "answered_suggestions",
-                "median_hours_to_first_answer",
-                "income",
-                "expense",
-                "budget_income",
-                "budget_expense",
-            }
-        ),
-    ),
-    Provider(
-        task_figures,
-        frozenset(
-            {
-                "open_tasks",
-                "overdue_tasks",
-                "supervised_overdue_tasks",
-                "tasks_completed",
-                "tasks_completed_on_time",
-                "villages_out_of_compliance",
-            }
-        ),
-    ),
-]
+# The figures (Dashboard field names) each provider computes.
+PEOPLE = frozenset(PeopleFigures._fields)
+NOTICES = frozenset(NoticeFigures._fields)
+AFFAIRS = frozenset(AffairsFigures._fields)
+TASKS = frozenset(TaskFigures._fields)
 
 
 async def dashboard_figures(
     db: ScopedSession, scope: DashboardScope, wanted: frozenset[str] | None = None
-) -> dict[int | None, Figures]:
-    """The figures of the unit and its children; only the providers of `wanted` figures run
-    (all when None), so a screen showing two figures does not group every domain's rows."""
-    figures: dict[int | None, Figures] = {}
-    for provider in PROVIDERS:
-        if wanted is not None and not provider.figures & wanted:
-            continue
-        for key, values in (await provider.fetch(db, scope)).items():
-            figures.setdefault(key, {}).update(values)
-    return figures
+) -> dict[int | None, DashboardFigures]:
+    """The figures of the unit (key None) and its children; only the providers of `wanted`
+    figures run (all when None), so a screen showing two figures does not group every
+    domain's rows."""
+
+    def asked(figures: frozenset[str]) -> bool:
+        return wanted is None or not figures.isdisjoint(wanted)
+
+    people = await people_figures(db, scope) if asked(PEOPLE) else {}
+    notices = await notice_figures(db, scope) if asked(NOTICES) else {}
+    affairs = await affairs_figures(db, scope) if asked(AFFAIRS) else {}
+    tasks = await task_figures(db, scope) if asked(TASKS) else {}
+    none = DashboardFigures()
+    return {
+        key: DashboardFigures(
+            people.get(key, none.people),
+            notices.get(key, none.notices),
+            affairs.get(key, none.affairs),
+            tasks.get(key, none.tasks),
+        )
+        for key in people.keys() | notices.keys() | affairs.keys() | tasks.keys()
+    }
 
 
 # --- monthly series (charts) -------------------------------------------------------------
@@ -416,19 +496,39 @@ async def dashboard_figures(
 MAX_SERIES_MONTHS = 36
 
 
+class MonthFigures(NamedTuple):
+    """One local month of a subtree's flows (see monthly_figures); zero without rows."""
+
+    notices_published: int = 0
+    notice_reach: int = 0
+    income: Decimal = Decimal(0)
+    expense: Decimal = Decimal(0)
+    tasks_assigned: int = 0
+    tasks_completed: int = 0
+    tasks_completed_on_time: int = 0
+    resolved_consultations: int = 0
+    answered_suggestions: int = 0
+
+
+NO_MONTH = MonthFigures()
+
+
+def _add_months(months: dict[date, MonthFigures], rows: list[Record]) -> None:
+    """Each statement's columns (besides `month`) are fields of MonthFigures."""
+    for row in rows:
+        figures = {name: value for name, value in row.items() if name != "month"}
+        months[row["month"]] = months.get(row["month"], NO_MONTH)._replace(**figures)
+
+
 async def monthly_figures(
     db: ScopedSession, lo: int, hi: int, first: date, last: date
-) -> dict[date, Figures]:
+) -> dict[date, MonthFigures]:
     """Per local month from `first` to `last` (first days of months), the subtree's flows:
     notices published and reach from the monthly rollups (reach adds up across villages,
     each resident reading in one household village), booked finance by period, tasks by the month
     they were assigned and completed, consultations closed and suggestions first answered."""
-    months: dict[date, Figures] = {}
-
-    def merge(rows: list[Any]) -> None:
-        for row in rows:
-            values = dict(row)
-            months.setdefault(values.pop("month"), {}).update(values)
+    months: dict[date, MonthFigures] = {}
+    merge = partial(_add_months, months)
 
     local_month = "date_trunc('month', {} at time zone 'Asia/Shanghai')::date"
     merge(

@@ -10,8 +10,18 @@ SQL. Who may read a village's finance is decided by RLS, never here.
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import NamedTuple
 
+from asyncpg import Record
+
+from villagegraph.models import from_record, from_records
+from villagegraph.models.finance import (
+    AccountSubject,
+    FinanceBudget,
+    FinanceEntryBase,
+    FinanceRule,
+)
 from villagegraph.resolvers.measure import Measure
 from villagegraph.tenants.session import ScopedSession
 
@@ -25,19 +35,47 @@ ENTRY_COLUMNS = (
 )
 
 
+class FinanceEntryWithReversal(FinanceEntryBase):
+    """An entry as ENTRY_COLUMNS reads it: its columns and whether a later entry reverses it."""
+
+    reversed: bool
+
+
+class FinanceSum(NamedTuple):
+    """A row of sums(): income and expense of one (period) or (category, direction) group,
+    or of all (`by` is 'period', 'category' or 'total'; the other keys are None)."""
+
+    by: str
+    period: str | None
+    category: str | None
+    direction: str | None
+    income: Decimal
+    expense: Decimal
+
+
+class BudgetAndActual(NamedTuple):
+    """A row of budget_lines(): the budget in force (None: none set) and the actual amount."""
+
+    year: int
+    direction: str
+    category: str
+    budget: Decimal | None
+    actual: Decimal
+
+
 async def record_entry(
     db: ScopedSession,
     village: int,
     period: str,
     direction: str,
-    subject: Any,
-    amount: Any,
+    subject: AccountSubject,
+    amount: Decimal,
     memo: str | None,
     voucher_no: str | None,
     account_id: int,
-) -> Any:
+) -> FinanceEntryWithReversal:
     """Record an entry under a chart subject; the database decides whether it is PENDING."""
-    row = await db.fetchrow(
+    record = await db.fetchrow(
         f"""insert into vg.finance_entries as e
                 (village_code, period, direction, category, subject_code, amount, memo,
                  voucher_no, recorded_by)
@@ -46,34 +84,35 @@ async def record_entry(
         village,
         period,
         direction,
-        subject["name"],
-        subject["code"],
+        subject.name,
+        subject.code,
         amount,
         memo,
         voucher_no,
         account_id,
     )
-    assert row is not None
+    assert record is not None
+    row = from_record(FinanceEntryWithReversal, record)
     await db.audit(
         "finance.record",
         village,
         "finance_entry",
-        row["id"],
+        row.id,
         {
             "period": period,
             "direction": direction,
-            "category": subject["name"],
-            "subject": subject["code"],
+            "category": subject.name,
+            "subject": subject.code,
             "amount": amount,
-            "status": row["status"],
+            "status": row.status,
         },
     )
     return row
 
 
 async def decide_entry(
-    db: ScopedSession, entry: Any, approve: bool, reason: str | None
-) -> Any | None:
+    db: ScopedSession, entry: FinanceEntryBase, approve: bool, reason: str | None
+) -> FinanceEntryWithReversal | None:
     """Book or reject a pending entry (a second cadre of the village; RLS and the trigger
     decide who may); None when this caller may not decide it."""
     status = "BOOKED" if approve else "REJECTED"
@@ -81,8 +120,8 @@ async def decide_entry(
         f"""update vg.finance_entries as e set status = $3, decision_reason = $4
              where e.village_code = $1 and e.id = $2 and e.status = 'PENDING'
             returning {ENTRY_COLUMNS}""",
-        entry["village_code"],
-        entry["id"],
+        entry.village_code,
+        entry.id,
         status,
         reason,
     )
@@ -90,30 +129,38 @@ async def decide_entry(
         return None
     await db.audit(
         "finance.approve" if approve else "finance.reject",
-        entry["village_code"],
+        entry.village_code,
         "finance_entry",
-        entry["id"],
-        {"status": status, "amount": entry["amount"], "reason": reason},
+        entry.id,
+        {"status": status, "amount": entry.amount, "reason": reason},
     )
-    return row
+    return from_record(FinanceEntryWithReversal, row)
 
 
 SUBJECT_COLUMNS = "s.city_code, s.code, s.name, s.class, s.direction, s.parent_code"
 
 
-async def subjects(db: ScopedSession, city: int | None) -> list[Any]:
+def _subject(record: Record) -> AccountSubject:
+    """A row of SUBJECT_COLUMNS: the model calls the column `class` class_."""
+    values = dict(record)
+    values["class_"] = values.pop("class")
+    return from_record(AccountSubject, values)
+
+
+async def subjects(db: ScopedSession, city: int | None) -> list[AccountSubject]:
     """The national chart and, given a city, its own detail subjects, in code order."""
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select {SUBJECT_COLUMNS} from vg.account_subjects s
              where s.city_code is null or s.city_code = $1
              order by s.code, s.city_code nulls first""",
         city,
     )
+    return [_subject(row) for row in rows]
 
 
 async def add_subject(
-    db: ScopedSession, city: int, code: str, name: str, parent: Any, account_id: int
-) -> Any:
+    db: ScopedSession, city: int, code: str, name: str, parent: AccountSubject, account_id: int
+) -> AccountSubject:
     row = await db.fetchrow(
         f"""insert into vg.account_subjects as s
                 (city_code, code, name, class, direction, parent_code, added_by)
@@ -122,25 +169,29 @@ async def add_subject(
         city,
         code,
         name,
-        parent["class"],
-        parent["direction"],
-        parent["code"],
+        parent.class_,
+        parent.direction,
+        parent.code,
         account_id,
     )
     assert row is not None
     await db.audit(
-        "finance.subject", city, "account_subject", code, {"name": name, "parent": parent["code"]}
+        "finance.subject", city, "account_subject", code, {"name": name, "parent": parent.code}
     )
-    return row
+    return _subject(row)
 
 
-async def finance_rule(db: ScopedSession, city: int) -> Any:
-    return await db.fetchrow(
+async def finance_rule(db: ScopedSession, city: int) -> FinanceRule | None:
+    """The city's rule (city_code, approval_threshold), or None."""
+    row = await db.fetchrow(
         "select city_code, approval_threshold from vg.finance_rules where city_code = $1", city
     )
+    return None if row is None else from_record(FinanceRule, row)
 
 
-async def set_finance_rule(db: ScopedSession, city: int, threshold: Any, account_id: int) -> Any:
+async def set_finance_rule(
+    db: ScopedSession, city: int, threshold: Decimal | None, account_id: int
+) -> FinanceRule:
     row = await db.fetchrow(
         """insert into vg.finance_rules as r (city_code, approval_threshold, set_by)
            values ($1, $2, $3)
@@ -153,43 +204,47 @@ async def set_finance_rule(db: ScopedSession, city: int, threshold: Any, account
     )
     assert row is not None
     await db.audit("finance.rules", city, "finance_rules", city, {"approval_threshold": threshold})
-    return row
+    return from_record(FinanceRule, row)
 
 
-async def reverse_entry(db: ScopedSession, original: Any, memo: str, account_id: int) -> Any:
+async def reverse_entry(
+    db: ScopedSession, original: FinanceEntryBase, memo: str, account_id: int
+) -> FinanceEntryWithReversal:
     """Book the negated entry in the original's period; the unique index allows one."""
-    row = await db.fetchrow(
+    record = await db.fetchrow(
         f"""insert into vg.finance_entries as e
                 (village_code, period, direction, category, subject_code, amount, memo,
                  voucher_no, reverses_id, recorded_by)
             values ($1, $2, $3, $4, $10, -$5::numeric, $6, $7, $8, $9)
             returning {ENTRY_COLUMNS}""",
-        original["village_code"],
-        original["period"],
-        original["direction"],
-        original["category"],
-        original["amount"],
+        original.village_code,
+        original.period,
+        original.direction,
+        original.category,
+        original.amount,
         memo,
-        original["voucher_no"],
-        original["id"],
+        original.voucher_no,
+        original.id,
         account_id,
-        original["subject_code"],
+        original.subject_code,
     )
-    assert row is not None
+    assert record is not None
+    row = from_record(FinanceEntryWithReversal, record)
     await db.audit(
         "finance.reverse",
-        original["village_code"],
+        original.village_code,
         "finance_entry",
-        row["id"],
-        {"reverses": original["id"], "amount": -original["amount"], "memo": memo},
+        row.id,
+        {"reverses": original.id, "amount": -original.amount, "memo": memo},
     )
     return row
 
 
-async def entry(db: ScopedSession, entry_id: int) -> Any:
-    return await db.fetchrow(
+async def entry(db: ScopedSession, entry_id: int) -> FinanceEntryWithReversal | None:
+    row = await db.fetchrow(
         f"select {ENTRY_COLUMNS} from vg.finance_entries e where e.id = $1", entry_id
     )
+    return None if row is None else from_record(FinanceEntryWithReversal, row)
 
 
 async def set_budget(
@@ -198,9 +253,10 @@ async def set_budget(
     year: int,
     direction: str,
     category: str,
-    amount: Any,
+    amount: Decimal,
     account_id: int,
-) -> Any:
+) -> FinanceBudget:
+    """The new budget revision (village_code, year, direction, category, amount)."""
     row = await db.fetchrow(
         """insert into vg.finance_budgets (village_code, year, direction, category, amount, set_by)
            values ($1, $2, $3, $4, $5, $6)
@@ -220,13 +276,13 @@ async def set_budget(
         f"{year}/{direction}/{category}",
         {"amount": amount},
     )
-    return row
+    return from_record(FinanceBudget, row)
 
 
 async def entries(
     db: ScopedSession, village: int, since: str | None, until: str | None
-) -> list[Any]:
-    return await db.fetch(
+) -> list[FinanceEntryWithReversal]:
+    rows = await db.fetch(
         f"""select {ENTRY_COLUMNS} from vg.finance_entries e
              where e.village_code = $1
                and ($2::text is null or e.period >= $2) and ($3::text is null or e.period <= $3)
@@ -235,12 +291,15 @@ async def entries(
         since,
         until,
     )
+    return from_records(FinanceEntryWithReversal, rows)
 
 
-async def sums(db: ScopedSession, village: int, since: str | None, until: str | None) -> list[Any]:
+async def sums(
+    db: ScopedSession, village: int, since: str | None, until: str | None
+) -> list[FinanceSum]:
     """Booked income and expense by (period, category) with subtotals per period, per
     category and overall, in one statement; `by` says which grouping a row belongs to."""
-    return await db.fetch(
+    rows = await db.fetch(
         """select case
                       when grouping(period) = 1 and grouping(category) = 1 then 'total'
                       when grouping(category) = 1 then 'period'
@@ -258,11 +317,12 @@ async def sums(db: ScopedSession, village: int, since: str | None, until: str | 
         since,
         until,
     )
+    return [FinanceSum(**row) for row in rows]
 
 
-async def budget_lines(db: ScopedSession, village: int, years: list[int]) -> list[Any]:
+async def budget_lines(db: ScopedSession, village: int, years: list[int]) -> list[BudgetAndActual]:
     """The budget in force per (year, direction, category) with the year's actual amount."""
-    return await db.fetch(
+    rows = await db.fetch(
         """with budget as (
                select distinct on (year, direction, category) year, direction, category, amount
                  from vg.finance_budgets
@@ -284,6 +344,7 @@ async def budget_lines(db: ScopedSession, village: int, years: list[int]) -> lis
         village,
         years,
     )
+    return [BudgetAndActual(**row) for row in rows]
 
 
 # --- analytics measures (resolvers/analytics.py) ---------------------------------------

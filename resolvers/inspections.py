@@ -13,6 +13,10 @@ import json
 from datetime import datetime
 from typing import Any
 
+from asyncpg import Record
+
+from villagegraph.models import from_record, from_records
+from villagegraph.models.inspections import Inspection, InspectionReportBase
 from villagegraph.tenants.principal import Principal
 from villagegraph.tenants.session import ScopedSession
 
@@ -52,9 +56,9 @@ async def record_inspection(
 
 async def inspections_page(
     db: ScopedSession, lo: int, hi: int, after: tuple[datetime, int] | None, limit: int
-) -> list[Any]:
+) -> list[Inspection]:
     after_time, after_id = after or (None, None)
-    return await db.fetch(
+    rows = await db.fetch(
         """select i.id, i.village_code, i.account_id, i.inspector_name, i.subject,
                   i.queried_unit, i.search, i.inspected_at
              from vg.inspections i
@@ -68,6 +72,7 @@ async def inspections_page(
         after_id,
         limit,
     )
+    return from_records(Inspection, rows)
 
 
 async def inspections_count(db: ScopedSession, lo: int, hi: int) -> int:
@@ -91,12 +96,29 @@ REPORT_SOURCE = """vg.inspection_reports r
     left join vg.tasks t on t.assignee_code = r.unit_code and t.id = r.rectification_task"""
 
 
+class InspectionReportWithRectification(InspectionReportBase):
+    """A report as REPORT_COLUMNS reads it: its columns and where its rectification stands
+    (None for a PASS; RECTIFYING, AWAITING_REVIEW or ACCEPTED)."""
+
+    rectification: str | None
+
+
+def _report(record: Record) -> InspectionReportWithRectification:
+    """The checklist arrives as jsonb text; the row carries it decoded."""
+    return from_record(
+        InspectionReportWithRectification,
+        {**record, "checklist": json.loads(record["checklist"])},
+    )
+
+
 async def next_report_id(db: ScopedSession) -> int:
     """The id a report will carry, so its rectification task can name it (`inspection:<id>`)."""
     return int(await db.fetchval("select nextval('vg.inspection_reports_id_seq')"))
 
 
-async def record_report(db: ScopedSession, report: dict[str, Any]) -> Any:
+async def record_report(
+    db: ScopedSession, report: dict[str, Any]
+) -> InspectionReportWithRectification:
     """Insert a report (its rectification task already assigned) and audit it."""
     await db.execute(
         """insert into vg.inspection_reports
@@ -127,18 +149,23 @@ async def record_report(db: ScopedSession, report: dict[str, Any]) -> Any:
             "evidence": report["evidence"],
         },
     )
-    return await report_by_id(db, report["id"])
+    row = await report_by_id(db, report["id"])
+    assert row is not None  # the caller just wrote it inside its own subtree
+    return row
 
 
-async def report_by_id(db: ScopedSession, report_id: int) -> Any:
-    return await db.fetchrow(
+async def report_by_id(
+    db: ScopedSession, report_id: int
+) -> InspectionReportWithRectification | None:
+    row = await db.fetchrow(
         f"select {REPORT_COLUMNS} from {REPORT_SOURCE} where r.id = $1", report_id
     )
+    return None if row is None else _report(row)
 
 
 async def review_rectification(
-    db: ScopedSession, report: Any, *, accepted_by: int | None, note: str | None
-) -> Any:
+    db: ScopedSession, report: InspectionReportBase, *, accepted_by: int | None, note: str | None
+) -> InspectionReportWithRectification:
     """Accept (accepted_by set) or reject (counted) a done rectification, with the note."""
     await db.execute(
         """update vg.inspection_reports
@@ -146,21 +173,23 @@ async def review_rectification(
                   rejections = rejections + case when $3::bigint is null then 1 else 0 end,
                   review_note = $4
             where unit_code = $1 and id = $2""",
-        report["unit_code"],
-        report["id"],
+        report.unit_code,
+        report.id,
         accepted_by,
         note,
     )
     action = "inspection.reject" if accepted_by is None else "inspection.accept"
-    await db.audit(action, report["unit_code"], "inspection_report", report["id"], {"note": note})
-    return await report_by_id(db, report["id"])
+    await db.audit(action, report.unit_code, "inspection_report", report.id, {"note": note})
+    row = await report_by_id(db, report.id)
+    assert row is not None  # the caller loaded it and reviews it
+    return row
 
 
 async def reports_page(
     db: ScopedSession, lo: int, hi: int, after: tuple[datetime, int] | None, limit: int
-) -> list[Any]:
+) -> list[InspectionReportWithRectification]:
     after_time, after_id = after or (None, None)
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select {REPORT_COLUMNS} from {REPORT_SOURCE}
              where r.unit_code between $1 and $2
                and ($3::timestamptz is null or (r.recorded_at, r.id) < ($3, $4))
@@ -172,6 +201,7 @@ async def reports_page(
         after_id,
         limit,
     )
+    return [_report(row) for row in rows]
 
 
 async def reports_count(db: ScopedSession, lo: int, hi: int) -> int:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from villagegraph.models import from_record, from_records
+from villagegraph.models.ledger import LedgerEntry, LedgerEntryBase
 from villagegraph.resolvers.loaders import Loader, by_key
 from villagegraph.resolvers.measure import Measure
 from villagegraph.tenants.session import ScopedSession
@@ -28,6 +30,13 @@ LEDGER_COLUMNS = (
     "e.id, e.village_code, e.category, e.occurred_on, e.text, e.attachments, e.corrects_id, "
     "e.recorded_by, e.recorded_at"
 )
+
+
+class LedgerEntryWithRelevance(LedgerEntryBase):
+    """An entry as the search reads it: its columns and its relevance to the search terms
+    (occurrences of the terms; 0 without terms)."""
+
+    relevance: int
 
 
 class _Params:
@@ -89,7 +98,7 @@ async def subtree_page(
     after_key: tuple[int, date, int] | None,
     limit: int,
     narrow: LedgerFilter = LedgerFilter(),
-) -> list[Any]:
+) -> list[LedgerEntryWithRelevance]:
     """Entries of a subtree, most relevant first (when searching), then newest."""
     params = _Params(lo, hi)
     match, relevance = _search(terms, params)
@@ -101,7 +110,7 @@ async def subtree_page(
             f"where (e.relevance, e.occurred_on, e.id) < ({params.add(relevance_after)}, "
             f"{params.add(occurred_after)}, {params.add(id_after)})"
         )
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select * from (
                 select {LEDGER_COLUMNS}, {relevance} as relevance
                   from vg.ledger_entries e
@@ -112,6 +121,7 @@ async def subtree_page(
              limit {params.add(limit)}""",
         *params.values,
     )
+    return from_records(LedgerEntryWithRelevance, rows)
 
 
 async def subtree_count(
@@ -139,8 +149,8 @@ async def record(
     attachments: list[str],
     corrects: int | None,
     account_id: int,
-) -> Any:
-    row = await db.fetchrow(
+) -> LedgerEntry:
+    record = await db.fetchrow(
         f"""insert into vg.ledger_entries as e
                 (village_code, category, occurred_on, text, attachments, corrects_id, recorded_by)
             values ($1, $2, $3, $4, $5, $6, $7)
@@ -153,12 +163,13 @@ async def record(
         corrects,
         account_id,
     )
-    assert row is not None
+    assert record is not None
+    row = from_record(LedgerEntry, record)
     await db.audit(
         "ledger.correct" if corrects else "ledger.record",
         village,
         "ledger_entry",
-        row["id"],
+        row.id,
         {"category": category, "occurred_on": occurred_on, "corrects": corrects},
     )
     return row
@@ -174,26 +185,26 @@ async def correction_of(db: ScopedSession, village: int, entry_id: int) -> int |
     return None if found is None else int(found)
 
 
-class LedgerEntryByIdLoader(Loader[int, Any]):
-    async def batch_load(self, keys: list[int]) -> list[Any]:
+class LedgerEntryByIdLoader(Loader[int, LedgerEntry | None]):
+    async def batch_load(self, keys: list[int]) -> list[LedgerEntry | None]:
         rows = await self.db.fetch(
             f"select {LEDGER_COLUMNS} from vg.ledger_entries e where e.id = any($1::bigint[])",
             keys,
         )
-        return by_key(rows, keys, "id")
+        return by_key(from_records(LedgerEntry, rows), keys, "id")
 
 
-class CorrectionByLedgerEntryIdLoader(Loader[int, Any]):
+class CorrectionByLedgerEntryIdLoader(Loader[int, LedgerEntry | None]):
     """The latest entry correcting each entry, or None when it stands uncorrected."""
 
-    async def batch_load(self, keys: list[int]) -> list[Any]:
+    async def batch_load(self, keys: list[int]) -> list[LedgerEntry | None]:
         rows = await self.db.fetch(
             f"""select distinct on (e.corrects_id) {LEDGER_COLUMNS} from vg.ledger_entries e
                  where e.corrects_id = any($1::bigint[])
                  order by e.corrects_id, e.recorded_at desc, e.id desc""",
             keys,
         )
-        return by_key(rows, keys, "corrects_id")
+        return by_key(from_records(LedgerEntry, rows), keys, "corrects_id")
 
 
 # --- analytics measures (resolvers/analytics.py) ---------------------------------------

@@ -8,8 +8,9 @@ Keyword search is a substring match served by the pg_trgm index on name and desc
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
+from villagegraph.models import from_record, from_records
+from villagegraph.models.listings import Listing
 from villagegraph.resolvers.loaders import Loader, by_key
 from villagegraph.resolvers.notifications import enqueue_notification
 from villagegraph.tenants.session import ScopedSession
@@ -43,9 +44,9 @@ async def listings_page(
     status: str | None,
     after_id: int | None,
     limit: int,
-) -> list[Any]:
+) -> list[Listing]:
     lo, hi = bounds or (None, None)
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select {LISTING_COLUMNS} from vg.listings
              where {_filters(1)}
                and ($6::bigint is null or id < $6)
@@ -59,6 +60,7 @@ async def listings_page(
         after_id,
         limit,
     )
+    return from_records(Listing, rows)
 
 
 async def listings_count(
@@ -95,8 +97,8 @@ async def apply(
     photos: list[str],
     rooms: int | None,
     capacity: int | None,
-) -> Any:
-    row = await db.fetchrow(
+) -> Listing:
+    record = await db.fetchrow(
         f"""insert into vg.listings (village_code, kind, name, description, price, contact,
                                      photos, rooms, capacity, applicant_id, applied_by)
             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -113,50 +115,52 @@ async def apply(
         applicant_id,
         account_id,
     )
-    assert row is not None
-    await db.audit("listing.apply", village, "listing", row["id"], {"kind": kind, "name": name})
+    assert record is not None
+    row = from_record(Listing, record)
+    await db.audit("listing.apply", village, "listing", row.id, {"kind": kind, "name": name})
     return row
 
 
 async def review(
-    db: ScopedSession, listing: Any, approve: bool, reason: str | None, account_id: int
-) -> Any:
+    db: ScopedSession, listing: Listing, approve: bool, reason: str | None, account_id: int
+) -> Listing | None:
     status = "APPROVED" if approve else "REJECTED"
-    row = await db.fetchrow(
+    record = await db.fetchrow(
         f"""update vg.listings
                set status = $3, review_reason = $4, reviewed_by = $5, reviewed_at = now()
              where village_code = $1 and id = $2 and status = 'PENDING'
          returning {LISTING_COLUMNS}""",
-        listing["village_code"],
-        listing["id"],
+        listing.village_code,
+        listing.id,
         status,
         reason,
         account_id,
     )
-    if row is None:  # reviewed concurrently since it was loaded
+    if record is None:  # reviewed concurrently since it was loaded
         return None
+    row = from_record(Listing, record)
     await db.audit(
         "listing.review",
-        row["village_code"],
+        row.village_code,
         "listing",
-        row["id"],
+        row.id,
         {"status": status, "reason": reason},
     )
-    if row["applied_by"] is not None:
+    if row.applied_by is not None:
         await enqueue_notification(
             db,
             kind="listing.reviewed",
-            tenant=row["village_code"],
-            recipient_account=row["applied_by"],
-            payload={"listing": row["id"], "name": row["name"], "status": status, "reason": reason},
-            idempotency_key=f"listing.reviewed:{row['id']}",
+            tenant=row.village_code,
+            recipient_account=row.applied_by,
+            payload={"listing": row.id, "name": row.name, "status": status, "reason": reason},
+            idempotency_key=f"listing.reviewed:{row.id}",
         )
     return row
 
 
-class ListingByIdLoader(Loader[int, Any]):
-    async def batch_load(self, keys: list[int]) -> list[Any]:
+class ListingByIdLoader(Loader[int, Listing | None]):
+    async def batch_load(self, keys: list[int]) -> list[Listing | None]:
         rows = await self.db.fetch(
             f"select {LISTING_COLUMNS} from vg.listings where id = any($1::bigint[])", keys
         )
-        return by_key(rows, keys, "id")
+        return by_key(from_records(Listing, rows), keys, "id")

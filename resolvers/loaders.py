@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlmodel import SQLModel
 from strawberry.dataloader import DataLoader
 
 from villagegraph.tenants.session import ScopedSession
@@ -27,20 +26,19 @@ class Loader(DataLoader[K, V], Generic[K, V]):
         raise NotImplementedError
 
 
-def _field(row: Any, key: str) -> Any:
-    """`key` of a typed row (villagegraph.models) or of a record not yet converted."""
-    return getattr(row, key) if isinstance(row, SQLModel) else row[key]
+R = TypeVar("R")
 
 
-def by_key(rows: Iterable[Any], keys: Sequence[Any], key: str, default: Any = None) -> list[Any]:
-    """Rows in the order of `keys`, `default` where a key has no row."""
-    found = {_field(row, key): row for row in rows}
-    return [found.get(k, default) for k in keys]
+def by_key(rows: Iterable[R], keys: Sequence[Any], key: str) -> list[R | None]:
+    """Rows in the order of `keys` (each row's attribute `key`), None where a key has none."""
+    found = {getattr(row, key): row for row in rows}
+    return [found.get(k) for k in keys]
 
 
-def grouped(rows: Iterable[Any], keys: Sequence[Any], key: str) -> list[list[Any]]:
-    """Rows grouped by `key`, one (possibly empty) list per requested key, in key order."""
-    groups: dict[Any, list[Any]] = {k: [] for k in keys}
+def grouped(rows: Iterable[R], keys: Sequence[Any], key: str) -> list[list[R]]:
+    """Rows grouped by their attribute `key`, one (possibly empty) list per requested key,
+    in key order."""
+    groups: dict[Any, list[R]] = {k: [] for k in keys}
     for row in rows:
-        groups[_field(row, key)].append(row)
+        groups[getattr(row, key)].append(row)
     return [groups[k] for k in keys]

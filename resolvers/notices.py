@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import asyncpg
 
@@ -20,7 +20,7 @@ from villagegraph.models.notices import Notice
 from villagegraph.resolvers.loaders import Loader, by_key
 from villagegraph.resolvers.measure import Measure
 from villagegraph.resolvers.notifications import announce, announce_notice
-from villagegraph.resolvers.residents import RESIDENT_COLUMNS
+from villagegraph.resolvers.residents import RESIDENT_COLUMNS, ResidentWithBirthYear
 from villagegraph.tenants.session import ScopedSession
 
 # 公开 boards by their Chinese names, as titles say them (a disclosure rule names one).
@@ -147,7 +147,7 @@ async def insert_notice(
     published_at: datetime | None = None,
     disclosure: Disclosure | None = None,
     urgent: bool = False,
-) -> Any:
+) -> Notice:
     """The one statement that puts a notice on a board (NOTIFY reaches subscribers through
     the table's trigger); `published_at` None: now. Callers audit it as their action."""
     disclosure = disclosure or Disclosure()
@@ -173,7 +173,7 @@ async def insert_notice(
         urgent,
     )
     assert row is not None  # RLS refusals raise; an insert always returns its row
-    return row
+    return from_record(Notice, row)
 
 
 async def publish(
@@ -194,20 +194,17 @@ async def publish(
     city's push rules say so (a broadcast of kind `announce_as` when given: always
     pushed), and its audit record, whose detail carries the period and each attachment's
     SHA-256 into the audit chain."""
-    row = from_record(
-        Notice,
-        await insert_notice(
-            db,
-            publisher,
-            board,
-            title,
-            body,
-            audience,
-            account_id,
-            target_tags,
-            disclosure=disclosure,
-            urgent=urgent,
-        ),
+    row = await insert_notice(
+        db,
+        publisher,
+        board,
+        title,
+        body,
+        audience,
+        account_id,
+        target_tags,
+        disclosure=disclosure,
+        urgent=urgent,
     )
     if announce_as is None:
         broadcast = await announce_notice(db, row, account_id)
@@ -346,11 +343,20 @@ class ReadCountByNoticeIdLoader(Loader[int, int]):
         return [counts.get(key, 0) for key in keys]
 
 
-class DeliveryByNoticeIdLoader(Loader[int, dict[str, int]]):
+class DeliveryCounts(NamedTuple):
+    """A notice's broadcast deliveries by status (all zero when it was not pushed)."""
+
+    recipients: int = 0
+    queued: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+class DeliveryByNoticeIdLoader(Loader[int, DeliveryCounts]):
     """Deliveries of each notice's broadcast by status, as many as the caller may read
     (RLS on the outbox: staff see their subtree's recipients), and its read receipts."""
 
-    async def batch_load(self, keys: list[int]) -> list[dict[str, int]]:
+    async def batch_load(self, keys: list[int]) -> list[DeliveryCounts]:
         rows = await self.db.fetch(
             """select b.notice_id,
                       count(o.id) as recipients,
@@ -363,9 +369,16 @@ class DeliveryByNoticeIdLoader(Loader[int, dict[str, int]]):
                 group by b.notice_id""",
             keys,
         )
-        found = {row["notice_id"]: dict(row) for row in rows}
-        empty = {"recipients": 0, "queued": 0, "sent": 0, "failed": 0}
-        return [found.get(key, empty) for key in keys]
+        found = {
+            row["notice_id"]: DeliveryCounts(
+                row["recipients"], row["queued"], row["sent"], row["failed"]
+            )
+            for row in rows
+        }
+        return [found.get(key, NOT_PUSHED) for key in keys]
+
+
+NOT_PUSHED = DeliveryCounts()
 
 
 # Residents a notice reaches (as the fan-out decides: household or residence in the
@@ -388,10 +401,10 @@ def _unread_args(notice: Notice) -> tuple[Any, ...]:
 
 async def unread_recipients_page(
     db: ScopedSession, notice: Notice, after: tuple[int, int] | None, limit: int
-) -> list[asyncpg.Record]:
+) -> list[ResidentWithBirthYear]:
     """In (village, id) order; RLS shows the caller only its own subtree's residents."""
     after_village, after_id = after or (None, None)
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select {RESIDENT_COLUMNS} {_UNREAD}
                and ($5::bigint is null or (r.village_code, r.id) > ($5, $6))
              order by r.village_code, r.id
@@ -401,6 +414,7 @@ async def unread_recipients_page(
         after_id,
         limit,
     )
+    return from_records(ResidentWithBirthYear, rows)
 
 
 async def unread_recipients_count(db: ScopedSession, notice: Notice) -> int:

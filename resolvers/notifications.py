@@ -13,8 +13,9 @@ import json
 from datetime import time
 from typing import Any, Protocol
 
-import asyncpg
-
+from villagegraph.models import from_record, from_records
+from villagegraph.models.delivery import NotificationPreferences, PushRule
+from villagegraph.models.notices import Notice
 from villagegraph.tenants.session import ScopedSession
 
 
@@ -82,7 +83,7 @@ async def announce(
     )
 
 
-async def announce_notice(db: Statements, notice: Any, created_by: int | None) -> int | None:
+async def announce_notice(db: Statements, notice: Notice, created_by: int | None) -> int | None:
     """Push a just-published notice to phones when the city's push rules say so (urgent
     and targeted notices always); the broadcast's id, or None when it stays in the app."""
     pushed = await db.fetchval(
@@ -129,18 +130,22 @@ async def set_push_rule(
     await db.audit("push_rule.set", city, "push_rule", f"{board}:{tier}", {"push": push})
 
 
-async def push_rules(db: ScopedSession, city: int) -> list[asyncpg.Record]:
-    return await db.fetch(
+async def push_rules(db: ScopedSession, city: int) -> list[PushRule]:
+    """The city's rules (board, tier, push)."""
+    rows = await db.fetch(
         "select board, tier, push from vg.push_rules where city_code = $1 order by board, tier",
         city,
     )
+    return from_records(PushRule, rows)
 
 
-async def preferences(db: ScopedSession) -> asyncpg.Record | None:
-    return await db.fetchrow(
+async def preferences(db: ScopedSession) -> NotificationPreferences | None:
+    """The caller's channels and quiet hours, or None when it set none."""
+    row = await db.fetchrow(
         """select channels, quiet_start, quiet_end from vg.notification_preferences
             where account_id = vg.account_id()"""
     )
+    return None if row is None else from_record(NotificationPreferences, row)
 
 
 async def set_preferences(

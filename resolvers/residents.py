@@ -13,8 +13,16 @@ residence village goes through vg.membership_requests, decided by that village's
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
+from villagegraph.models import from_record, from_records
+from villagegraph.models.residents import (
+    Cadre,
+    Household,
+    MembershipRequest,
+    PartyMember,
+    ResidentBase,
+)
 from villagegraph.resolvers.loaders import Loader, by_key
 from villagegraph.resolvers.measure import Measure
 from villagegraph.tenants.session import ScopedSession
@@ -35,6 +43,34 @@ CADRE_COLUMNS = (
 )
 
 
+class ResidentWithBirthYear(ResidentBase):
+    """A resident as RESIDENT_COLUMNS reads it: the birth date only where the ID number is
+    shown in full (else None), and its year for everyone."""
+
+    birth_year: int | None
+
+
+class ResidentContact(NamedTuple):
+    """A row of vg.resident_contacts: the ID number and phone as the caller may see them."""
+
+    id: int
+    id_number: str | None
+    phone: str | None
+    masked: bool
+
+
+class ResidentGroupCount(NamedTuple):
+    """A row of vg.resident_counts: one group's head count (None: suppressed, too small),
+    or the total (`is_total`); the dimensions not grouped by are None."""
+
+    age_band: str | None
+    gender: str | None
+    tag: str | None
+    unit: int | None
+    is_total: bool
+    residents: int | None
+
+
 def _identity_filter(position: int) -> str:
     """A WHERE clause restricting to residents whose ID number/phone match exactly."""
     return (
@@ -52,8 +88,8 @@ async def residents_page(
     phone: str | None,
     after_id: int | None,
     limit: int,
-) -> list[Any]:
-    return await db.fetch(
+) -> list[ResidentWithBirthYear]:
+    rows = await db.fetch(
         f"""select {RESIDENT_COLUMNS} from vg.residents
              where village_code between $1 and $2
                and tags @> $3::text[]
@@ -69,6 +105,7 @@ async def residents_page(
         after_id,
         limit,
     )
+    return from_records(ResidentWithBirthYear, rows)
 
 
 async def residents_count(
@@ -96,14 +133,14 @@ async def resident_groups(
     dimensions: list[str],
     child_divisor: int | None,
     tags: list[str],
-) -> list[Any]:
+) -> list[ResidentGroupCount]:
     """Head counts on a date grouped by the dimensions, plus the total (`is_total`).
 
     With TAG, a resident counts once under each of its tags (and under a null tag when
     it has none); the total still counts every resident once. Counts below the minimum
     group size come back null (suppressed) unless the caller is a cadre of the village.
     """
-    return await db.fetch(
+    rows = await db.fetch(
         """select age_band, gender, tag, unit, is_total, residents
              from vg.resident_counts($1, $2, $3, $4::text[], $5, $6::text[])
             order by is_total desc, age_band, gender, tag, unit""",
@@ -114,6 +151,7 @@ async def resident_groups(
         child_divisor,
         tags,
     )
+    return [ResidentGroupCount(**row) for row in rows]
 
 
 async def open_version_start(db: ScopedSession, resident_id: int) -> date | None:
@@ -126,14 +164,14 @@ async def open_version_start(db: ScopedSession, resident_id: int) -> date | None
 
 
 async def update_resident(
-    db: ScopedSession, resident: Any, changes: dict[str, Any], effective: date
-) -> Any:
+    db: ScopedSession, resident: ResidentBase, changes: dict[str, Any], effective: date
+) -> ResidentWithBirthYear:
     """Change tags and residence as of `effective`; the history trigger dates the new
     version by vg.effective_date, set for this statement only."""
     values = {
-        "tags": resident["tags"],
-        "residence_code": resident["residence_code"],
-        "residence_member": resident["residence_member"],
+        "tags": resident.tags,
+        "residence_code": resident.residence_code,
+        "residence_member": resident.residence_member,
         **changes,
     }
     await db.execute("select set_config('vg.effective_date', $1, true)", effective.isoformat())
@@ -142,8 +180,8 @@ async def update_resident(
                set tags = $3, residence_code = $4, residence_member = $5
              where village_code = $1 and id = $2
          returning {RESIDENT_COLUMNS}""",
-        resident["village_code"],
-        resident["id"],
+        resident.village_code,
+        resident.id,
         values["tags"],
         values["residence_code"],
         values["residence_member"],
@@ -152,19 +190,19 @@ async def update_resident(
     assert row is not None  # the caller checked it may write the household village
     await db.audit(
         "resident.update",
-        resident["village_code"],
+        resident.village_code,
         "resident",
-        resident["id"],
+        resident.id,
         {**changes, "effective": effective},
     )
-    return row
+    return from_record(ResidentWithBirthYear, row)
 
 
 async def request_membership(
-    db: ScopedSession, resident: Any, village: int, account_id: int
-) -> Any:
+    db: ScopedSession, resident: ResidentBase, village: int, account_id: int
+) -> MembershipRequest | None:
     """Ask village `village` to admit the resident as a member (接纳为本村成员)."""
-    row = await db.fetchrow(
+    record = await db.fetchrow(
         f"""insert into vg.membership_requests (village_code, resident_village, resident_id,
                                                 requested_by)
             values ($1, $2, $3, $4)
@@ -172,35 +210,36 @@ async def request_membership(
             do nothing
             returning {MEMBERSHIP_COLUMNS}""",
         village,
-        resident["village_code"],
-        resident["id"],
+        resident.village_code,
+        resident.id,
         account_id,
     )
-    if row is None:
+    if record is None:
         return None
+    row = from_record(MembershipRequest, record)
     # Recorded in the asking (household) village's audit chain: a request writes only into
     # tenants it reads (vg.record_audit), and village X's staff read the request row itself.
     await db.audit(
         "membership.request",
-        resident["village_code"],
+        resident.village_code,
         "membership_request",
-        row["id"],
-        {"resident": resident["id"], "village": village},
+        row.id,
+        {"resident": resident.id, "village": village},
     )
     return row
 
 
 async def decide_membership(
-    db: ScopedSession, request: Any, status: str, reason: str | None, account_id: int
-) -> Any:
+    db: ScopedSession, request: MembershipRequest, status: str, reason: str | None, account_id: int
+) -> MembershipRequest | None:
     """Accept or reject a pending request; accepting admits the resident (a trigger)."""
     row = await db.fetchrow(
         f"""update vg.membership_requests
                set status = $3, reason = $4, decided_by = $5, decided_at = now()
              where village_code = $1 and id = $2 and status = 'PENDING'
          returning {MEMBERSHIP_COLUMNS}""",
-        request["village_code"],
-        request["id"],
+        request.village_code,
+        request.id,
         status,
         reason,
         account_id,
@@ -208,19 +247,19 @@ async def decide_membership(
     if row is not None:
         await db.audit(
             f"membership.{status.lower()}",
-            request["village_code"],
+            request.village_code,
             "membership_request",
-            request["id"],
-            {"resident": request["resident_id"], "reason": reason},
+            request.id,
+            {"resident": request.resident_id, "reason": reason},
         )
-    return row
+    return None if row is None else from_record(MembershipRequest, row)
 
 
 async def membership_requests_page(
     db: ScopedSession, lo: int, hi: int, status: str | None, after_id: int | None, limit: int
-) -> list[Any]:
+) -> list[MembershipRequest]:
     """Requests to villages of a subtree, newest first."""
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select {MEMBERSHIP_COLUMNS} from vg.membership_requests
              where village_code between $1 and $2 and ($3::text is null or status = $3)
                and ($4::bigint is null or id < $4)
@@ -231,6 +270,7 @@ async def membership_requests_page(
         after_id,
         limit,
     )
+    return from_records(MembershipRequest, rows)
 
 
 async def membership_requests_count(db: ScopedSession, lo: int, hi: int, status: str | None) -> int:
@@ -251,8 +291,8 @@ async def party_member_count(db: ScopedSession, lo: int, hi: int, on: date) -> i
     return None if value is None else int(value)
 
 
-async def cadres_serving(db: ScopedSession, lo: int, hi: int, on: date) -> list[Any]:
-    return await db.fetch(
+async def cadres_serving(db: ScopedSession, lo: int, hi: int, on: date) -> list[Cadre]:
+    rows = await db.fetch(
         f"""select {CADRE_COLUMNS} from vg.cadres
              where village_code between $1 and $2
                and term_start <= $3 and (term_end is null or term_end > $3)
@@ -261,6 +301,7 @@ async def cadres_serving(db: ScopedSession, lo: int, hi: int, on: date) -> list[
         hi,
         on,
     )
+    return from_records(Cadre, rows)
 
 
 async def appoint_cadre(
@@ -272,8 +313,8 @@ async def appoint_cadre(
     resident_id: int | None,
     term_start: date,
     account_id: int,
-) -> Any:
-    row = await db.fetchrow(
+) -> Cadre:
+    record = await db.fetchrow(
         f"""insert into vg.cadres (village_code, name, body, position, resident_village,
                                    resident_id, term_start, appointed_by)
             values ($1, $2, $3, $4, case when $5::bigint is null then null else $1::bigint end, $5, $6, $7)
@@ -286,52 +327,51 @@ async def appoint_cadre(
         term_start,
         account_id,
     )
-    assert row is not None
+    assert record is not None
+    row = from_record(Cadre, record)
     await db.audit(
         "cadre.appoint",
         village,
         "cadre",
-        row["id"],
+        row.id,
         {"name": name, "body": body, "position": position, "term_start": term_start},
     )
     return row
 
 
-async def end_cadre_term(db: ScopedSession, cadre: Any, term_end: date) -> Any:
+async def end_cadre_term(db: ScopedSession, cadre: Cadre, term_end: date) -> Cadre:
     row = await db.fetchrow(
         f"""update vg.cadres set term_end = $3 where village_code = $1 and id = $2
             returning {CADRE_COLUMNS}""",
-        cadre["village_code"],
-        cadre["id"],
+        cadre.village_code,
+        cadre.id,
         term_end,
     )
     assert row is not None
-    await db.audit(
-        "cadre.end_term", cadre["village_code"], "cadre", cadre["id"], {"term_end": term_end}
-    )
-    return row
+    await db.audit("cadre.end_term", cadre.village_code, "cadre", cadre.id, {"term_end": term_end})
+    return from_record(Cadre, row)
 
 
-class ResidentByIdLoader(Loader[int, Any]):
-    async def batch_load(self, keys: list[int]) -> list[Any]:
+class ResidentByIdLoader(Loader[int, ResidentWithBirthYear | None]):
+    async def batch_load(self, keys: list[int]) -> list[ResidentWithBirthYear | None]:
         rows = await self.db.fetch(
             f"select {RESIDENT_COLUMNS} from vg.residents where id = any($1::bigint[])", keys
         )
-        return by_key(rows, keys, "id")
+        return by_key(from_records(ResidentWithBirthYear, rows), keys, "id")
 
 
-class ResidentContactByIdLoader(Loader[int, Any]):
+class ResidentContactByIdLoader(Loader[int, ResidentContact | None]):
     """ID number and phone, masked unless the caller is a cadre of the household village."""
 
-    async def batch_load(self, keys: list[int]) -> list[Any]:
+    async def batch_load(self, keys: list[int]) -> list[ResidentContact | None]:
         rows = await self.db.fetch("select * from vg.resident_contacts($1::bigint[])", keys)
-        return by_key(rows, keys, "id")
+        return by_key([ResidentContact(**row) for row in rows], keys, "id")
 
 
-class ResidentsByHouseholdLoader(Loader[tuple[int, str], list[Any]]):
+class ResidentsByHouseholdLoader(Loader[tuple[int, str], list[ResidentWithBirthYear]]):
     """Members of each (village, household number) the caller may see, in id order."""
 
-    async def batch_load(self, keys: list[tuple[int, str]]) -> list[list[Any]]:
+    async def batch_load(self, keys: list[tuple[int, str]]) -> list[list[ResidentWithBirthYear]]:
         rows = await self.db.fetch(
             f"""select {RESIDENT_COLUMNS} from vg.residents
                  where (village_code, household_no) in (
@@ -340,16 +380,17 @@ class ResidentsByHouseholdLoader(Loader[tuple[int, str], list[Any]]):
             [k[0] for k in keys],
             [k[1] for k in keys],
         )
-        members: dict[tuple[int, str], list[Any]] = {k: [] for k in keys}
-        for row in rows:
-            members[(row["village_code"], row["household_no"])].append(row)
+        members: dict[tuple[int, str], list[ResidentWithBirthYear]] = {k: [] for k in keys}
+        for row in from_records(ResidentWithBirthYear, rows):
+            assert row.household_no is not None  # selected by it
+            members[(row.village_code, row.household_no)].append(row)
         return [members[k] for k in keys]
 
 
-class HouseholdByKeyLoader(Loader[tuple[int, str], Any]):
+class HouseholdByKeyLoader(Loader[tuple[int, str], Household | None]):
     """Household register rows (户) by (village, household number), staff only under RLS."""
 
-    async def batch_load(self, keys: list[tuple[int, str]]) -> list[Any]:
+    async def batch_load(self, keys: list[tuple[int, str]]) -> list[Household | None]:
         rows = await self.db.fetch(
             """select village_code, household_no, head_resident_id, address, registered_on
                  from vg.households
@@ -358,14 +399,14 @@ class HouseholdByKeyLoader(Loader[tuple[int, str], Any]):
             [k[0] for k in keys],
             [k[1] for k in keys],
         )
-        found = {(row["village_code"], row["household_no"]): row for row in rows}
+        found = {(row.village_code, row.household_no): row for row in from_records(Household, rows)}
         return [found.get(k) for k in keys]
 
 
-class PartyMembershipByResidentIdLoader(Loader[int, Any]):
+class PartyMembershipByResidentIdLoader(Loader[int, PartyMember | None]):
     """Each resident's current or latest party membership (党籍), when the caller may see it."""
 
-    async def batch_load(self, keys: list[int]) -> list[Any]:
+    async def batch_load(self, keys: list[int]) -> list[PartyMember | None]:
         rows = await self.db.fetch(
             """select distinct on (resident_id) resident_id, joined_on, left_on, branch_code
                  from vg.party_members
@@ -373,24 +414,24 @@ class PartyMembershipByResidentIdLoader(Loader[int, Any]):
                 order by resident_id, joined_on desc""",
             keys,
         )
-        return by_key(rows, keys, "resident_id")
+        return by_key(from_records(PartyMember, rows), keys, "resident_id")
 
 
-class MembershipRequestByIdLoader(Loader[int, Any]):
-    async def batch_load(self, keys: list[int]) -> list[Any]:
+class MembershipRequestByIdLoader(Loader[int, MembershipRequest | None]):
+    async def batch_load(self, keys: list[int]) -> list[MembershipRequest | None]:
         rows = await self.db.fetch(
             f"select {MEMBERSHIP_COLUMNS} from vg.membership_requests where id = any($1::bigint[])",
             keys,
         )
-        return by_key(rows, keys, "id")
+        return by_key(from_records(MembershipRequest, rows), keys, "id")
 
 
-class CadreByIdLoader(Loader[int, Any]):
-    async def batch_load(self, keys: list[int]) -> list[Any]:
+class CadreByIdLoader(Loader[int, Cadre | None]):
+    async def batch_load(self, keys: list[int]) -> list[Cadre | None]:
         rows = await self.db.fetch(
             f"select {CADRE_COLUMNS} from vg.cadres where id = any($1::bigint[])", keys
         )
-        return by_key(rows, keys, "id")
+        return by_key(from_records(Cadre, rows), keys, "id")
 
 
 # --- analytics measures (resolvers/analytics.py) ---------------------------------------

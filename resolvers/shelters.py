@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from villagegraph.models import from_record, from_records
+from villagegraph.models.shelters import Shelter, ShelterBase
 from villagegraph.resolvers.loaders import Loader, by_key
 from villagegraph.tenants.session import ScopedSession
 
@@ -20,11 +22,18 @@ SHELTER_COLUMNS = (
 EDITABLE = ("name", "address", "lat", "lng", "capacity", "facilities", "contact", "status")
 
 
+class ShelterWithDistance(ShelterBase):
+    """A shelter as these queries read it: its columns and `distance_meters`, the
+    great-circle distance from the searched point (None when no point was searched)."""
+
+    distance_meters: float | None
+
+
 async def nearest(
     db: ScopedSession, lat: float, lng: float, bounds: tuple[int, int] | None, limit: int
-) -> list[Any]:
+) -> list[ShelterWithDistance]:
     lo, hi = bounds or (None, None)
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select {SHELTER_COLUMNS},
                    vg.great_circle_meters(position, vg.earth_point($1, $2)) as distance_meters
               from vg.shelters
@@ -37,11 +46,14 @@ async def nearest(
         hi,
         limit,
     )
+    return from_records(ShelterWithDistance, rows)
 
 
-async def in_subtree(db: ScopedSession, bounds: tuple[int, int] | None, limit: int) -> list[Any]:
+async def in_subtree(
+    db: ScopedSession, bounds: tuple[int, int] | None, limit: int
+) -> list[ShelterWithDistance]:
     lo, hi = bounds or (None, None)
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select {SHELTER_COLUMNS}, null::float8 as distance_meters from vg.shelters
              where ($1::bigint is null or unit_code between $1 and $2)
              order by unit_code, id
@@ -50,10 +62,13 @@ async def in_subtree(db: ScopedSession, bounds: tuple[int, int] | None, limit: i
         hi,
         limit,
     )
+    return from_records(ShelterWithDistance, rows)
 
 
-async def create(db: ScopedSession, unit: int, fields: dict[str, Any], account_id: int) -> Any:
-    row = await db.fetchrow(
+async def create(
+    db: ScopedSession, unit: int, fields: dict[str, Any], account_id: int
+) -> ShelterWithDistance:
+    record = await db.fetchrow(
         f"""insert into vg.shelters (unit_code, name, address, lat, lng, capacity, facilities,
                                      contact, status, updated_by)
             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -62,36 +77,39 @@ async def create(db: ScopedSession, unit: int, fields: dict[str, Any], account_i
         *(fields[name] for name in EDITABLE),
         account_id,
     )
-    assert row is not None
-    await db.audit("shelter.create", unit, "shelter", row["id"], fields)
+    assert record is not None
+    row = from_record(ShelterWithDistance, record)
+    await db.audit("shelter.create", unit, "shelter", row.id, fields)
     return row
 
 
-async def update(db: ScopedSession, shelter: Any, changes: dict[str, Any], account_id: int) -> Any:
+async def update(
+    db: ScopedSession, shelter: ShelterBase, changes: dict[str, Any], account_id: int
+) -> ShelterWithDistance:
     """Apply the given changes (others stay as they are) with one audit row."""
-    values = [changes.get(name, shelter[name]) for name in EDITABLE]
+    values = [changes.get(name, getattr(shelter, name)) for name in EDITABLE]
     row = await db.fetchrow(
         f"""update vg.shelters
                set name = $3, address = $4, lat = $5, lng = $6, capacity = $7, facilities = $8,
                    contact = $9, status = $10, updated_by = $11, updated_at = now()
              where unit_code = $1 and id = $2
          returning {SHELTER_COLUMNS}, null::float8 as distance_meters""",
-        shelter["unit_code"],
-        shelter["id"],
+        shelter.unit_code,
+        shelter.id,
         *values,
         account_id,
     )
     assert row is not None  # the caller loaded it and may write its unit
-    await db.audit("shelter.update", shelter["unit_code"], "shelter", shelter["id"], changes)
-    return row
+    await db.audit("shelter.update", shelter.unit_code, "shelter", shelter.id, changes)
+    return from_record(ShelterWithDistance, row)
 
 
 async def open_all(
     db: ScopedSession, lo: int, hi: int, account_id: int, reason: str
-) -> tuple[int, list[Any]]:
+) -> tuple[int, list[ShelterWithDistance]]:
     """Switch every shelter of the subtree to OPEN, one audit row per shelter changed;
     returns how many changed and all of the subtree's shelters (now open), in code order."""
-    changed = await db.fetch(
+    records = await db.fetch(
         """update vg.shelters set status = 'OPEN', updated_by = $3, updated_at = now()
             where unit_code between $1 and $2 and status <> 'OPEN'
         returning unit_code, id, status""",
@@ -99,12 +117,13 @@ async def open_all(
         hi,
         account_id,
     )
+    changed = from_records(Shelter, records)
     if changed:
         await db.execute(
             """select count(vg.record_audit('shelter.emergency_open', u, 'shelter', i::text, $3::jsonb))
                  from unnest($1::bigint[], $2::bigint[]) as c (u, i)""",
-            [row["unit_code"] for row in changed],
-            [row["id"] for row in changed],
+            [row.unit_code for row in changed],
+            [row.id for row in changed],
             json.dumps({"status": "OPEN", "reason": reason}, ensure_ascii=False),
         )
     rows = await db.fetch(
@@ -113,14 +132,14 @@ async def open_all(
         lo,
         hi,
     )
-    return len(changed), rows
+    return len(changed), from_records(ShelterWithDistance, rows)
 
 
-class ShelterByIdLoader(Loader[int, Any]):
-    async def batch_load(self, keys: list[int]) -> list[Any]:
+class ShelterByIdLoader(Loader[int, ShelterWithDistance | None]):
+    async def batch_load(self, keys: list[int]) -> list[ShelterWithDistance | None]:
         rows = await self.db.fetch(
             f"""select {SHELTER_COLUMNS}, null::float8 as distance_meters from vg.shelters
                  where id = any($1::bigint[])""",
             keys,
         )
-        return by_key(rows, keys, "id")
+        return by_key(from_records(ShelterWithDistance, rows), keys, "id")

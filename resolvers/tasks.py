@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
+from villagegraph.models import from_record, from_records
+from villagegraph.models.accounts import Grant
+from villagegraph.models.inspections import DisclosureRule
+from villagegraph.models.tasks import TaskBase, TaskReminder, TaskReopening, TaskRule
 from villagegraph.resolvers.loaders import Loader, by_key, grouped
 from villagegraph.resolvers.measure import Measure
 from villagegraph.resolvers.notices import BOARD_LABELS
@@ -28,6 +32,23 @@ TASK_COLUMNS = (
     "case when t.completed_at is not null then 'DONE' "
     "when t.due_at <= now() then 'OVERDUE' else 'OPEN' end as status"
 )
+
+
+class TaskWithStatus(TaskBase):
+    """A task as TASK_COLUMNS reads it: its columns and the status derived at read time
+    (OPEN, OVERDUE or DONE)."""
+
+    status: str
+
+
+class RelayCounts(NamedTuple):
+    """A relayed task's parts: how many, done, and late."""
+
+    relayed_from: int
+    parts: int
+    done: int
+    late: int
+
 
 # The SQL meaning of each TaskStatus at read time.
 STATUS_FILTERS = {
@@ -57,10 +78,10 @@ async def subtree_page(
     escalated_only: bool,
     after: tuple[datetime, int] | None,
     limit: int,
-) -> list[Any]:
+) -> list[TaskWithStatus]:
     """Tasks assigned inside a subtree, soonest due first (keyset on due_at, id)."""
     after_due, after_id = after or (None, None)
-    return await db.fetch(
+    rows = await db.fetch(
         f"""select {TASK_COLUMNS} from vg.tasks t
              where {_filters(status)}
                and ($4::timestamptz is null or (t.due_at, t.id) > ($4, $5))
@@ -73,6 +94,7 @@ async def subtree_page(
         after_id,
         limit,
     )
+    return from_records(TaskWithStatus, rows)
 
 
 async def subtree_count(
@@ -88,14 +110,15 @@ async def subtree_count(
     )
 
 
-async def unit_staff(db: ScopedSession | asyncpg.Connection, units: list[int]) -> list[Any]:
-    """(unit_code, account_id) of the staff acting for each unit."""
-    return await db.fetch(
+async def unit_staff(db: ScopedSession | asyncpg.Connection, units: list[int]) -> list[Grant]:
+    """The grants (unit_code, account_id) of the staff acting for each unit."""
+    rows = await db.fetch(
         f"""select g.unit_code, g.account_id from vg.grants g
              where g.unit_code = any($1::bigint[]) and {UNIT_STAFF}
              order by g.unit_code, g.account_id""",
         units,
     )
+    return from_records(Grant, rows)
 
 
 async def assign(
@@ -110,12 +133,12 @@ async def assign(
     account_id: int,
     relayed_from: tuple[int, int] | None = None,
     source_key: str | None = None,
-) -> list[Any]:
+) -> list[TaskWithStatus]:
     """One task per (assignee, issuer); each assignee's staff are told in the same transaction.
     `relayed_from` (unit, task id) makes them parts of a relayed task; `source_key` names
     what raised them (e.g. `inspection:<id>`)."""
     relay_unit, relay_id = relayed_from or (None, None)
-    rows = await db.fetch(
+    records = await db.fetch(
         f"""insert into vg.tasks as t
                 (assignee_code, issuer_code, issued_by, title, body, due_at, supervised,
                  attachments, relayed_from_unit, relayed_from, source_key)
@@ -135,16 +158,17 @@ async def assign(
         relay_id,
         source_key,
     )
+    rows = from_records(TaskWithStatus, records)
     assignees = [assignee for assignee, _ in assignments]
     staff = grouped(await unit_staff(db, assignees), assignees, "unit_code")
     for row, recipients in zip(rows, staff, strict=True):
         await db.audit(
             "task.assign",
-            row["assignee_code"],
+            row.assignee_code,
             "task",
-            row["id"],
+            row.id,
             {
-                "issuer": row["issuer_code"],
+                "issuer": row.issuer_code,
                 "title": title,
                 "supervised": supervised,
                 "relayed_from": relay_id,
@@ -155,60 +179,67 @@ async def assign(
             await enqueue_notification(
                 db,
                 kind="task.assigned",
-                tenant=row["assignee_code"],
-                recipient_account=recipient["account_id"],
+                tenant=row.assignee_code,
+                recipient_account=recipient.account_id,
                 payload=task_payload(row),
-                idempotency_key=f"task:{row['id']}:assigned:{recipient['account_id']}",
+                idempotency_key=f"task:{row.id}:assigned:{recipient.account_id}",
             )
     return rows
 
 
-def task_payload(row: Any) -> dict[str, Any]:
+def task_payload(row: TaskBase) -> dict[str, Any]:
     return {
-        "task": row["id"],
-        "title": row["title"],
-        "due_at": row["due_at"].isoformat(),
-        "supervised": row["supervised"],
-        "assignee": str(row["assignee_code"]),
-        "issuer": str(row["issuer_code"]),
+        "task": row.id,
+        "title": row.title,
+        "due_at": row.due_at.isoformat(),
+        "supervised": row.supervised,
+        "assignee": str(row.assignee_code),
+        "issuer": str(row.issuer_code),
     }
 
 
-async def acknowledge(db: ScopedSession, task: Any, account_id: int) -> Any:
+async def acknowledge(db: ScopedSession, task: TaskWithStatus, account_id: int) -> TaskWithStatus:
     row = await db.fetchrow(
         f"""update vg.tasks t set acknowledged_at = coalesce(t.acknowledged_at, now()),
                                   acknowledged_by = coalesce(t.acknowledged_by, $3)
              where t.assignee_code = $1 and t.id = $2
             returning {TASK_COLUMNS}""",
-        task["assignee_code"],
-        task["id"],
+        task.assignee_code,
+        task.id,
         account_id,
     )
-    await db.audit("task.acknowledge", task["assignee_code"], "task", task["id"])
-    return row
+    assert row is not None  # the caller loaded it and acts for the assignee
+    await db.audit("task.acknowledge", task.assignee_code, "task", task.id)
+    return from_record(TaskWithStatus, row)
 
 
-async def complete(db: ScopedSession, task: Any, account_id: int, note: str | None) -> Any:
-    row = await db.fetchrow(
+async def complete(
+    db: ScopedSession, task: TaskWithStatus, account_id: int, note: str | None
+) -> TaskWithStatus | None:
+    record = await db.fetchrow(
         f"""update vg.tasks t set completed_at = now(), completed_by = $3, completion_note = $4,
                                   acknowledged_at = coalesce(t.acknowledged_at, now()),
                                   acknowledged_by = coalesce(t.acknowledged_by, $3)
              where t.assignee_code = $1 and t.id = $2 and t.completed_at is null
             returning {TASK_COLUMNS}""",
-        task["assignee_code"],
-        task["id"],
+        task.assignee_code,
+        task.id,
         account_id,
         note,
     )
-    await db.audit("task.complete", task["assignee_code"], "task", task["id"], {"note": note})
-    if row is not None:
-        await db.fetchval("select vg.notify_task_done($1)", task["id"])
-        if row["relayed_from"] is not None:
-            await db.fetchval("select vg.roll_up_relay($1)", task["id"])
+    await db.audit("task.complete", task.assignee_code, "task", task.id, {"note": note})
+    if record is None:
+        return None
+    row = from_record(TaskWithStatus, record)
+    await db.fetchval("select vg.notify_task_done($1)", task.id)
+    if row.relayed_from is not None:
+        await db.fetchval("select vg.roll_up_relay($1)", task.id)
     return row
 
 
-async def reopen(db: ScopedSession, task: Any, due_at: datetime, reason: str) -> Any:
+async def reopen(
+    db: ScopedSession, task: TaskWithStatus, due_at: datetime, reason: str
+) -> TaskWithStatus | None:
     """Open a done task again under a new due date, with the reason; the database keeps the
     completion it undid (vg.task_reopenings) and clears any escalation."""
     row = await db.fetchrow(
@@ -217,51 +248,52 @@ async def reopen(db: ScopedSession, task: Any, due_at: datetime, reason: str) ->
                                   due_at = $3, reopen_reason = $4
              where t.assignee_code = $1 and t.id = $2 and t.completed_at is not null
             returning {TASK_COLUMNS}""",
-        task["assignee_code"],
-        task["id"],
+        task.assignee_code,
+        task.id,
         due_at,
         reason,
     )
     await db.audit(
         "task.reopen",
-        task["assignee_code"],
+        task.assignee_code,
         "task",
-        task["id"],
+        task.id,
         {
             "reason": reason,
             "due_at": due_at.isoformat(),
-            "previous_due_at": task["due_at"].isoformat(),
+            "previous_due_at": task.due_at.isoformat(),
         },
     )
-    return row
+    return None if row is None else from_record(TaskWithStatus, row)
 
 
-async def urge(db: ScopedSession, task: Any, note: str | None) -> Any:
+async def urge(db: ScopedSession, task: TaskWithStatus, note: str | None) -> TaskWithStatus | None:
     """催办: count the urging on the task and tell the assignee's staff, once per urging."""
-    row = await db.fetchrow(
+    record = await db.fetchrow(
         f"""update vg.tasks t set urge_count = t.urge_count + 1, last_urged_at = now()
              where t.assignee_code = $1 and t.id = $2 and t.completed_at is null
             returning {TASK_COLUMNS}""",
-        task["assignee_code"],
-        task["id"],
+        task.assignee_code,
+        task.id,
     )
-    if row is None:
+    if record is None:
         return None
+    row = from_record(TaskWithStatus, record)
     await db.audit(
         "task.urge",
-        task["assignee_code"],
+        task.assignee_code,
         "task",
-        task["id"],
-        {"note": note, "count": row["urge_count"]},
+        task.id,
+        {"note": note, "count": row.urge_count},
     )
-    for recipient in await unit_staff(db, [row["assignee_code"]]):
+    for recipient in await unit_staff(db, [row.assignee_code]):
         await enqueue_notification(
             db,
             kind="task.urged",
-            tenant=row["assignee_code"],
-            recipient_account=recipient["account_id"],
-            payload={**task_payload(row), "note": note, "urge_count": row["urge_count"]},
-            idempotency_key=f"task:{row['id']}:urged:{row['urge_count']}:{recipient['account_id']}",
+            tenant=row.assignee_code,
+            recipient_account=recipient.account_id,
+            payload={**task_payload(row), "note": note, "urge_count": row.urge_count},
+            idempotency_key=f"task:{row.id}:urged:{row.urge_count}:{recipient.account_id}",
         )
     return row
 
@@ -272,18 +304,19 @@ DEFAULT_REMIND_BEFORE = timedelta(hours=24)
 DEFAULT_ESCALATE_AFTER = timedelta(days=3)
 
 
-async def task_rules(db: ScopedSession, city: int) -> Any:
+async def task_rules(db: ScopedSession, city: int) -> TaskRule | None:
     """The city's reminder and escalation timing, or None when it uses the defaults (or
     the caller may not read it)."""
-    return await db.fetchrow(
+    row = await db.fetchrow(
         "select city_code, remind_before, escalate_after from vg.task_rules where city_code = $1",
         city,
     )
+    return None if row is None else from_record(TaskRule, row)
 
 
 async def set_task_rules(
     db: ScopedSession, city: int, remind_before: timedelta, escalate_after: timedelta
-) -> Any:
+) -> TaskRule:
     row = await db.fetchrow(
         """insert into vg.task_rules as r (city_code, remind_before, escalate_after)
            values ($1, $2, $3)
@@ -304,7 +337,8 @@ async def set_task_rules(
             "escalate_after_hours": escalate_after // timedelta(hours=1),
         },
     )
-    return row
+    assert row is not None  # an upsert returns its row
+    return from_record(TaskRule, row)
 
 
 DISCLOSURE_RULE_COLUMNS = (
@@ -313,15 +347,16 @@ DISCLOSURE_RULE_COLUMNS = (
 )
 
 
-async def disclosure_rules(db: ScopedSession, city: int) -> list[Any]:
-    return await db.fetch(
+async def disclosure_rules(db: ScopedSession, city: int) -> list[DisclosureRule]:
+    rows = await db.fetch(
         f"select {DISCLOSURE_RULE_COLUMNS} from vg.disclosure_rules where city_code = $1"
         " order by board",
         city,
     )
+    return from_records(DisclosureRule, rows)
 
 
-async def set_disclosure_rule(db: ScopedSession, rule: dict[str, Any]) -> Any:
+async def set_disclosure_rule(db: ScopedSession, rule: DisclosureRule) -> DisclosureRule:
     """Insert or replace the city's rule for one board (the compliance scan reads it)."""
     row = await db.fetchrow(
         f"""insert into vg.disclosure_rules ({DISCLOSURE_RULE_COLUMNS})
@@ -333,34 +368,33 @@ async def set_disclosure_rule(db: ScopedSession, rule: dict[str, Any]) -> Any:
                    effective_from = excluded.effective_from,
                    remedy_days = excluded.remedy_days
             returning {DISCLOSURE_RULE_COLUMNS}""",
-        rule["city_code"],
-        rule["board"],
-        rule["period_months"],
-        rule["deadline_offset_months"],
-        rule["deadline_day"],
-        rule["effective_from"],
-        rule["remedy_days"],
+        rule.city_code,
+        rule.board,
+        rule.period_months,
+        rule.deadline_offset_months,
+        rule.deadline_day,
+        rule.effective_from,
+        rule.remedy_days,
     )
-    detail = {k: str(v) if k == "effective_from" else v for k, v in rule.items()}
-    await db.audit(
-        "disclosure_rules.set", rule["city_code"], "disclosure_rules", rule["board"], detail
-    )
-    return row
+    assert row is not None  # an upsert returns its row
+    detail = {k: str(v) if k == "effective_from" else v for k, v in rule.model_dump().items()}
+    await db.audit("disclosure_rules.set", rule.city_code, "disclosure_rules", rule.board, detail)
+    return from_record(DisclosureRule, row)
 
 
-class TaskByIdLoader(Loader[int, Any]):
-    async def batch_load(self, keys: list[int]) -> list[Any]:
+class TaskByIdLoader(Loader[int, TaskWithStatus | None]):
+    async def batch_load(self, keys: list[int]) -> list[TaskWithStatus | None]:
         rows = await self.db.fetch(
             f"select {TASK_COLUMNS} from vg.tasks t where t.id = any($1::bigint[])", keys
         )
-        return by_key(rows, keys, "id")
+        return by_key(from_records(TaskWithStatus, rows), keys, "id")
 
 
-class RelayProgressByTaskIdLoader(Loader[int, Any]):
+class RelayProgressByTaskIdLoader(Loader[int, RelayCounts | None]):
     """Per task, its relayed parts: how many, done, and late (done after their due date, or
     not done and past it)."""
 
-    async def batch_load(self, keys: list[int]) -> list[Any]:
+    async def batch_load(self, keys: list[int]) -> list[RelayCounts | None]:
         rows = await self.db.fetch(
             """select t.relayed_from, count(*) as parts,
                       count(*) filter (where t.completed_at is not null) as done,
@@ -371,21 +405,21 @@ class RelayProgressByTaskIdLoader(Loader[int, Any]):
                 group by t.relayed_from""",
             keys,
         )
-        return by_key(rows, keys, "relayed_from")
+        return by_key([RelayCounts(**row) for row in rows], keys, "relayed_from")
 
 
-class RelayedPartsByTaskIdLoader(Loader[int, list[Any]]):
-    async def batch_load(self, keys: list[int]) -> list[list[Any]]:
+class RelayedPartsByTaskIdLoader(Loader[int, list[TaskWithStatus]]):
+    async def batch_load(self, keys: list[int]) -> list[list[TaskWithStatus]]:
         rows = await self.db.fetch(
             f"""select {TASK_COLUMNS} from vg.tasks t
                  where t.relayed_from = any($1::bigint[]) order by t.relayed_from, t.assignee_code""",
             keys,
         )
-        return grouped(rows, keys, "relayed_from")
+        return grouped(from_records(TaskWithStatus, rows), keys, "relayed_from")
 
 
-class ReopeningsByTaskIdLoader(Loader[int, list[Any]]):
-    async def batch_load(self, keys: list[int]) -> list[list[Any]]:
+class ReopeningsByTaskIdLoader(Loader[int, list[TaskReopening]]):
+    async def batch_load(self, keys: list[int]) -> list[list[TaskReopening]]:
         rows = await self.db.fetch(
             """select task_id, reopened_at, reason, previous_due_at, previous_completed_at,
                       new_due_at
@@ -393,17 +427,17 @@ class ReopeningsByTaskIdLoader(Loader[int, list[Any]]):
                 where task_id = any($1::bigint[]) order by task_id, reopened_at""",
             keys,
         )
-        return grouped(rows, keys, "task_id")
+        return grouped(from_records(TaskReopening, rows), keys, "task_id")
 
 
-class RemindersByTaskIdLoader(Loader[int, list[Any]]):
-    async def batch_load(self, keys: list[int]) -> list[list[Any]]:
+class RemindersByTaskIdLoader(Loader[int, list[TaskReminder]]):
+    async def batch_load(self, keys: list[int]) -> list[list[TaskReminder]]:
         rows = await self.db.fetch(
             """select task_id, kind, sent_at from vg.task_reminders
                 where task_id = any($1::bigint[]) order by task_id, sent_at, kind""",
             keys,
         )
-        return grouped(rows, keys, "task_id")
+        return grouped(from_records(TaskReminder, rows), keys, "task_id")
 
 
 # The worker's scans. Each is one statement per kind of event: the reminder row is the

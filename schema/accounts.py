@@ -281,11 +281,11 @@ class SelfServiceMutation:
         await authorize(
             info,
             Principal.can_write,
-            row["village_code"],
+            row.village_code,
             refusal="Only the village's cadres may confirm its residents' accounts.",
         )
         bound = await resolvers.accounts.bind_by_cadre(
-            info.context.db, mobile(phone), row["id"], row["village_code"]
+            info.context.db, mobile(phone), row.id, row.village_code
         )
         if bound is None:
             raise Conflict("The account or the resident is already bound, or no such account.")
@@ -310,8 +310,8 @@ class SelfServiceMutation:
             raise NotFound("No such resident.", argument="resident")
         proxy = await resolvers.accounts.set_family_proxy(
             info.context.db,
-            row["id"],
-            row["village_code"],
+            row.id,
+            row.village_code,
             mobile(phone),
             text(consent, "consent", max_length=500),
             revoke,

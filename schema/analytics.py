@@ -17,6 +17,7 @@ from villagegraph.resolvers.analytics import (
     MAX_GROUPS,
     MEASURES,
     AnalyticsRequest,
+    MeasureGroup,
     measure_named,
     run_analytics,
 )
@@ -75,14 +76,12 @@ def _value(member: Any) -> str:
     return str(member.value)
 
 
-def _group(row: Any, integral: bool) -> AnalyticsGroup:
-    values = dict(row)
-    code = values.get("unit_code")
-    value = Decimal(values["value"])
+def _group(row: MeasureGroup, integral: bool) -> AnalyticsGroup:
+    value = Decimal(row.value)
     return AnalyticsGroup(
-        unit_code=None if code is None else strawberry.ID(str(code)),
-        month=values.get("month"),
-        category=values.get("category"),
+        unit_code=None if row.unit_code is None else strawberry.ID(str(row.unit_code)),
+        month=row.month,
+        category=row.category,
         value=value,
         count=int(value) if integral else None,
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
 
@@ -17,6 +16,7 @@ from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound, dat
 from villagegraph.resolvers.consultations import (
     CommentsByConsultationIdLoader,
     ConsultationByIdLoader,
+    ConsultationWithStatus,
     ElectorByConsultationIdLoader,
     MyBallotByConsultationIdLoader,
     TallyByConsultationIdLoader,
@@ -95,35 +95,35 @@ class Consultation:
     passed: bool | None = strawberry.field(
         description="Set when closed: the vote was valid and an option won a majority."
     )
-    row: strawberry.Private[Any]
+    row: strawberry.Private[ConsultationWithStatus]
 
     @classmethod
-    def from_row(cls, row: Any) -> Consultation:
+    def from_row(cls, row: ConsultationWithStatus) -> Consultation:
         return cls(
-            id=strawberry.ID(str(row["id"])),
-            title=row["title"],
-            description=row["description"],
-            status=ConsultationStatus(row["status"]),
-            opens_at=row["opens_at"],
-            closes_at=row["closes_at"],
-            rule=ConsultationRule(row["rule"]),
-            eligibility=Eligibility(row["eligibility"]),
-            closed_at=row["closed_at"],
-            voting_open=row["voting_open"],
-            quorum_met=row["quorum_met"],
-            passed=row["passed"],
+            id=strawberry.ID(str(row.id)),
+            title=row.title,
+            description=row.description,
+            status=ConsultationStatus(row.status),
+            opens_at=row.opens_at,
+            closes_at=row.closes_at,
+            rule=ConsultationRule(row.rule),
+            eligibility=Eligibility(row.eligibility),
+            closed_at=row.closed_at,
+            voting_open=row.voting_open,
+            quorum_met=row.quorum_met,
+            passed=row.passed,
             row=row,
         )
 
     async def _tally(self, info: Info) -> resolvers.consultations.Tally:
-        if self.row["closed_at"] is not None:
+        if self.row.closed_at is not None:
             return resolvers.consultations.Tally.from_closed(self.row)
-        tally = await info.context.loader(TallyByConsultationIdLoader).load(self.row["id"])
+        tally = await info.context.loader(TallyByConsultationIdLoader).load(self.row.id)
         return tally or resolvers.consultations.Tally(None, 0, 0, 0, 0)
 
     @strawberry.field
     async def village(self, info: Info) -> OrgUnit:
-        unit = await load_unit(info, self.row["village_code"])
+        unit = await load_unit(info, self.row.village_code)
         assert unit is not None
         return unit
 
@@ -131,10 +131,10 @@ class Consultation:
         description="Options, indexes from 0; their votes are sealed (null) until it closes."
     )
     async def options(self) -> list[ConsultationOption]:
-        votes = self.row["votes"] if self.row["closed_at"] is not None else None
+        votes = self.row.votes if self.row.closed_at is not None else None
         return [
             ConsultationOption(index=i, label=label, votes=None if votes is None else votes[i])
-            for i, label in enumerate(self.row["options"])
+            for i, label in enumerate(self.row.options)
         ]
 
     @strawberry.field(description="Villagers on the roll.")
@@ -160,24 +160,25 @@ class Consultation:
 
     @strawberry.field(description="The option that won, when closed and passed.")
     def result(self) -> ConsultationOption | None:
-        index = self.row["winning_option"]
+        index = self.row.winning_option
         if index is None:
             return None
+        assert self.row.votes is not None  # a winner is fixed with the counts, on closing
         return ConsultationOption(
-            index=index, label=self.row["options"][index], votes=self.row["votes"][index]
+            index=index, label=self.row.options[index], votes=self.row.votes[index]
         )
 
     @strawberry.field(description="The caller's own ballot (option index), if it voted.")
     async def my_ballot(self, info: Info) -> int | None:
-        return await info.context.loader(MyBallotByConsultationIdLoader).load(self.row["id"])
+        return await info.context.loader(MyBallotByConsultationIdLoader).load(self.row.id)
 
     @strawberry.field(description="Whether the caller is on the roll.")
     async def eligible(self, info: Info) -> bool:
-        return await info.context.loader(ElectorByConsultationIdLoader).load(self.row["id"])
+        return await info.context.loader(ElectorByConsultationIdLoader).load(self.row.id)
 
     @strawberry.field(description="The resolution published on the AFFAIRS board.")
     async def resolution(self, info: Info) -> Notice | None:
-        notice_id = self.row["resolution_notice_id"]
+        notice_id = self.row.resolution_notice_id
         if notice_id is None:
             return None
         row = await info.context.loader(NoticeByIdLoader).load(notice_id)
@@ -185,13 +186,13 @@ class Consultation:
 
     @strawberry.field(description="Deliberation: villagers' comments, oldest first.")
     async def comments(self, info: Info) -> list[ConsultationComment]:
-        rows = await info.context.loader(CommentsByConsultationIdLoader).load(self.row["id"])
+        rows = await info.context.loader(CommentsByConsultationIdLoader).load(self.row.id)
         return [
             ConsultationComment(
-                id=strawberry.ID(str(r["id"])),
-                author_name=r["author_name"],
-                body=r["body"],
-                created_at=r["created_at"],
+                id=strawberry.ID(str(r.id)),
+                author_name=r.author_name,
+                body=r.body,
+                created_at=r.created_at,
             )
             for r in rows
         ]
@@ -212,7 +213,7 @@ class CreateConsultationInput:
     eligibility: Eligibility | None = None
 
 
-async def _visible(info: Info, id: strawberry.ID, argument: str = "id") -> Any:
+async def _visible(info: Info, id: strawberry.ID, argument: str = "id") -> ConsultationWithStatus:
     """The consultation `id` names (the argument called `argument`), if visible."""
     row = await info.context.loader(ConsultationByIdLoader).load(record_id(id, argument))
     if row is None:
@@ -306,11 +307,11 @@ class ConsultationMutation:
         self, info: Info, consultation: strawberry.ID, option: int
     ) -> Consultation:
         row = await _visible(info, consultation, "consultation")
-        if not 0 <= option < len(row["options"]):
+        if not 0 <= option < len(row.options):
             raise BadUserInput(
-                f"`option` must be between 0 and {len(row['options']) - 1}.", argument="option"
+                f"`option` must be between 0 and {len(row.options) - 1}.", argument="option"
             )
-        if not row["voting_open"]:
+        if not row.voting_open:
             raise Conflict("Voting is not open for this consultation.", reason="NOT_OPEN")
         _, home = await villager(info, "Only villagers on the roll may vote.")
         db = info.context.db
@@ -332,9 +333,9 @@ class ConsultationMutation:
     )
     async def close_consultation(self, info: Info, id: strawberry.ID) -> Consultation:
         row = await _visible(info, id)
-        principal = await village_writer(info, row["village_code"], "close consultations", "id")
+        principal = await village_writer(info, row.village_code, "close consultations", "id")
         closed = await resolvers.consultations.close(
-            info.context.db, row["id"], principal.account_id, None
+            info.context.db, row.id, principal.account_id, None
         )
         if closed is None:
             raise Conflict("This consultation is already closed.")
@@ -352,17 +353,17 @@ class ConsultationMutation:
         principal = await authorize(
             info,
             Principal.may_read_village,
-            row["village_code"],
+            row.village_code,
             refusal="Only the village's members and staff may deliberate here.",
         )
-        if row["status"] == "CLOSED":
+        if row.status == "CLOSED":
             raise Conflict("This consultation is closed.")
         comment = await resolvers.consultations.comment(
             info.context.db, row, content, principal.account_id, principal.display_name
         )
         return ConsultationComment(
-            id=strawberry.ID(str(comment["id"])),
-            author_name=comment["author_name"],
-            body=comment["body"],
-            created_at=comment["created_at"],
+            id=strawberry.ID(str(comment.id)),
+            author_name=comment.author_name,
+            body=comment.body,
+            created_at=comment.created_at,
         )

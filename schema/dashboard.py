@@ -15,8 +15,10 @@ from strawberry.types.nodes import SelectedField
 from villagegraph.errors import BadUserInput
 from villagegraph.resolvers.dashboard import (
     MAX_SERIES_MONTHS,
+    NO_MONTH,
+    DashboardFigures,
     DashboardScope,
-    Figures,
+    MonthFigures,
     dashboard_figures,
     monthly_figures,
 )
@@ -42,11 +44,16 @@ class DashboardOwn:
     tasks_completed_on_time: int
 
     @classmethod
-    def build(cls, figures: Figures) -> DashboardOwn:
-        return cls(**{name: int(figures.get(name, 0)) for name in OWN_FIGURES})
-
-
-OWN_FIGURES = tuple(DashboardOwn.__annotations__)
+    def build(cls, figures: DashboardFigures) -> DashboardOwn:
+        tasks = figures.tasks
+        return cls(
+            notices_published=figures.notices.notices_published,
+            open_tasks=tasks.open_tasks,
+            overdue_tasks=tasks.overdue_tasks,
+            supervised_overdue_tasks=tasks.supervised_overdue_tasks,
+            tasks_completed=tasks.tasks_completed,
+            tasks_completed_on_time=tasks.tasks_completed_on_time,
+        )
 
 
 @strawberry.type(description="One local month of a subtree's flows, for charts.")
@@ -65,13 +72,19 @@ class DashboardMonth:
     answered_suggestions: int
 
     @classmethod
-    def build(cls, month: date, figures: Figures) -> DashboardMonth:
-        values = {
-            name: figures.get(name, Decimal(0) if name in ("income", "expense") else 0)
-            for name in cls.__annotations__
-            if name != "month"
-        }
-        return cls(month=month.strftime("%Y-%m"), **values)
+    def build(cls, month: date, figures: MonthFigures) -> DashboardMonth:
+        return cls(
+            month=month.strftime("%Y-%m"),
+            notices_published=figures.notices_published,
+            notice_reach=figures.notice_reach,
+            income=figures.income,
+            expense=figures.expense,
+            tasks_assigned=figures.tasks_assigned,
+            tasks_completed=figures.tasks_completed,
+            tasks_completed_on_time=figures.tasks_completed_on_time,
+            resolved_consultations=figures.resolved_consultations,
+            answered_suggestions=figures.answered_suggestions,
+        )
 
 
 @strawberry.type(description="A unit's figures over its whole subtree, with its children's.")
@@ -138,7 +151,8 @@ class Dashboard:
         )
         figures = await monthly_figures(info.context.db, self.scope.lo, self.scope.hi, first, last)
         return [
-            DashboardMonth.build(month, figures.get(month, {})) for month in months(first, last)
+            DashboardMonth.build(month, figures.get(month, NO_MONTH))
+            for month in months(first, last)
         ]
 
     @strawberry.field(description="Share of the period's completions done by the due date.")
@@ -152,16 +166,40 @@ class Dashboard:
         cls,
         unit: OrgUnit,
         scope: DashboardScope,
-        figures: Figures,
+        figures: DashboardFigures,
         children: list[Dashboard],
         own: DashboardOwn | None = None,
     ) -> Dashboard:
-        known = {name for name in cls.__annotations__ if name not in NOT_FIGURES}
-        values: dict[str, Any] = {name: figures.get(name, _zero(cls, name)) for name in known}
-        return cls(unit=unit, children=children, own=own, scope=scope, **values)
+        people, notices, affairs, tasks = figures
+        return cls(
+            unit=unit,
+            residents=people.residents,
+            party_members=people.party_members,
+            cadres=people.cadres,
+            notices_published=notices.notices_published,
+            notice_reach=notices.notice_reach,
+            open_consultations=affairs.open_consultations,
+            resolved_consultations=affairs.resolved_consultations,
+            open_suggestions=affairs.open_suggestions,
+            answered_suggestions=affairs.answered_suggestions,
+            median_hours_to_first_answer=affairs.median_hours_to_first_answer,
+            income=affairs.income,
+            expense=affairs.expense,
+            budget_income=affairs.budget_income,
+            budget_expense=affairs.budget_expense,
+            open_tasks=tasks.open_tasks,
+            overdue_tasks=tasks.overdue_tasks,
+            supervised_overdue_tasks=tasks.supervised_overdue_tasks,
+            tasks_completed=tasks.tasks_completed,
+            tasks_completed_on_time=tasks.tasks_completed_on_time,
+            villages_out_of_compliance=tasks.villages_out_of_compliance,
+            children=children,
+            own=own,
+            scope=scope,
+        )
 
 
-NOT_FIGURES = ("unit", "children", "own", "scope")
+NO_FIGURES = DashboardFigures()
 
 
 def _add_month(month: date, n: int = 1) -> date:
@@ -185,12 +223,6 @@ def months(first: date, last: date) -> list[date]:
     while result[-1] < last:
         result.append(_add_month(result[-1]))
     return result
-
-
-def _zero(cls: type, name: str) -> Any:
-    if str(cls.__annotations__.get(name)).endswith("| None"):
-        return None  # a figure that is not additive (a median) has no zero
-    return Decimal(0) if cls.__annotations__.get(name) in (Decimal, "Decimal") else 0
 
 
 # Fields computed from other figures, and what they need.
@@ -249,12 +281,15 @@ class DashboardQuery:
         child_rows = await info.context.loader(OrgUnitChildrenByCodeLoader).load(code)
         children = [
             Dashboard.build(
-                OrgUnit.from_row(row), child_scope(scope, row.code), figures.get(row.code, {}), []
+                OrgUnit.from_row(row),
+                child_scope(scope, row.code),
+                figures.get(row.code, NO_FIGURES),
+                [],
             )
             for row in child_rows
         ]
-        own = DashboardOwn.build(figures.get(code, {}))
-        return Dashboard.build(root, scope, figures.get(None, {}), children, own)
+        own = DashboardOwn.build(figures.get(code, NO_FIGURES))
+        return Dashboard.build(root, scope, figures.get(None, NO_FIGURES), children, own)
 
 
 def child_scope(parent: DashboardScope, code: int) -> DashboardScope:

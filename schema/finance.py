@@ -12,12 +12,14 @@ import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
 from villagegraph import resolvers
 from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound
+from villagegraph.models.finance import AccountSubject as AccountSubjectRow
+from villagegraph.resolvers.finance import FinanceEntryWithReversal
 from villagegraph.resolvers.inspections import record_inspection
 from villagegraph.schema.context import Info
 from villagegraph.schema.guards import authorize, require_caller, village_writer
@@ -64,14 +66,14 @@ class AccountSubject:
     )
 
     @classmethod
-    def from_row(cls, row: Any) -> AccountSubject:
+    def from_row(cls, row: AccountSubjectRow) -> AccountSubject:
         return cls(
-            code=row["code"],
-            name=row["name"],
-            subject_class=row["class"],
-            direction=Direction(row["direction"]) if row["direction"] else None,
-            parent_code=row["parent_code"],
-            city=strawberry.ID(str(row["city_code"])) if row["city_code"] else None,
+            code=row.code,
+            name=row.name,
+            subject_class=row.class_,
+            direction=Direction(row.direction) if row.direction else None,
+            parent_code=row.parent_code,
+            city=strawberry.ID(str(row.city_code)) if row.city_code else None,
         )
 
 
@@ -107,23 +109,23 @@ class FinanceEntry:
     village_code: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: Any) -> FinanceEntry:
+    def from_row(cls, row: FinanceEntryWithReversal) -> FinanceEntry:
         return cls(
-            id=strawberry.ID(str(row["id"])),
-            period=row["period"],
-            direction=Direction(row["direction"]),
-            category=row["category"],
-            subject_code=row["subject_code"],
-            amount=row["amount"],
-            memo=row["memo"],
-            voucher_no=row["voucher_no"],
-            reverses=strawberry.ID(str(row["reverses_id"])) if row["reverses_id"] else None,
-            reversed=row["reversed"],
-            recorded_at=row["recorded_at"],
-            status=FinanceEntryStatus(row["status"]),
-            decided_at=row["decided_at"],
-            decision_reason=row["decision_reason"],
-            village_code=row["village_code"],
+            id=strawberry.ID(str(row.id)),
+            period=row.period,
+            direction=Direction(row.direction),
+            category=row.category,
+            subject_code=row.subject_code,
+            amount=row.amount,
+            memo=row.memo,
+            voucher_no=row.voucher_no,
+            reverses=strawberry.ID(str(row.reverses_id)) if row.reverses_id else None,
+            reversed=row.reversed,
+            recorded_at=row.recorded_at,
+            status=FinanceEntryStatus(row.status),
+            decided_at=row.decided_at,
+            decision_reason=row.decision_reason,
+            village_code=row.village_code,
         )
 
     @strawberry.field
@@ -220,16 +222,16 @@ def city_of(code: int) -> int:
     return code - code % CITY_WIDTH
 
 
-async def chart_subject(info: Info, village: int, direction: str, value: str) -> Any:
+async def chart_subject(info: Info, village: int, direction: str, value: str) -> AccountSubjectRow:
     """The chart subject a category names (code or name) for a village and direction;
     BAD_USER_INPUT naming the valid ones otherwise (free text is not a category)."""
     wanted = text(value, "category", max_length=50)
     chart = await resolvers.finance.subjects(info.context.db, city_of(village))
-    usable = [s for s in chart if s["direction"] == direction]
+    usable = [s for s in chart if s.direction == direction]
     for subject in usable:
-        if wanted in (subject["code"], subject["name"]):
+        if wanted in (subject.code, subject.name):
             return subject
-    valid = "、".join(f"{s['code']} {s['name']}" for s in usable)
+    valid = "、".join(f"{s.code} {s.name}" for s in usable)
     article = "an income" if direction == "INCOME" else "an expense"
     raise BadUserInput(
         f"`category` must be {article} subject of the chart of accounts "
@@ -278,43 +280,43 @@ class FinanceQuery:
         )
         sums = await resolvers.finance.sums(db, code, since, until)
         years = sorted(
-            {int(b[:4]) for b in (since, until) if b} | {int(r["period"][:4]) for r in rows}
+            {int(b[:4]) for b in (since, until) if b} | {int(r.period[:4]) for r in rows}
         )
         if since and until:
             years = list(range(max(int(since[:4]), 2000), min(int(until[:4]), 2100) + 1))
         budget = await resolvers.finance.budget_lines(db, code, years) if years else []
-        total = next((s for s in sums if s["by"] == "total"), None)
-        income = total["income"] if total else Decimal("0.00")
-        expense = total["expense"] if total else Decimal("0.00")
+        total = next((s for s in sums if s.by == "total"), None)
+        income = total.income if total else Decimal("0.00")
+        expense = total.expense if total else Decimal("0.00")
         return FinanceReport(
             entries=[FinanceEntry.from_row(r) for r in rows],
             totals=FinanceTotals(income=income, expense=expense, balance=income - expense),
             by_period=[
                 FinancePeriod(
-                    period=s["period"],
-                    income=s["income"],
-                    expense=s["expense"],
-                    balance=s["income"] - s["expense"],
+                    period=s.period,
+                    income=s.income,
+                    expense=s.expense,
+                    balance=s.income - s.expense,
                 )
                 for s in sums
-                if s["by"] == "period"
+                if s.by == "period" and s.period is not None
             ],
             by_category=[
                 FinanceCategory(
-                    direction=Direction(s["direction"]),
-                    category=s["category"],
-                    amount=s["income"] + s["expense"],
+                    direction=Direction(s.direction),
+                    category=s.category,
+                    amount=s.income + s.expense,
                 )
                 for s in sums
-                if s["by"] == "category"
+                if s.by == "category" and s.category is not None
             ],
             budget=[
                 BudgetLine(
-                    year=b["year"],
-                    direction=Direction(b["direction"]),
-                    category=b["category"],
-                    budget=b["budget"],
-                    actual=b["actual"],
+                    year=b.year,
+                    direction=Direction(b.direction),
+                    category=b.category,
+                    budget=b.budget,
+                    actual=b.actual,
                 )
                 for b in budget
             ],
@@ -332,7 +334,7 @@ class FinanceQuery:
         return [
             AccountSubject.from_row(r)
             for r in rows
-            if direction is None or r["direction"] == direction.value
+            if direction is None or r.direction == direction.value
         ]
 
     @strawberry.field(description="A city's finance rules; null when not visible to the caller.")
@@ -344,7 +346,7 @@ class FinanceQuery:
         ):
             return None
         row = await resolvers.finance.finance_rule(info.context.db, code)
-        threshold = row["approval_threshold"] if row else None
+        threshold = row.approval_threshold if row else None
         return FinanceRules(city=strawberry.ID(str(code)), approval_threshold=threshold)
 
 
@@ -386,12 +388,12 @@ class FinanceMutation:
         original = await resolvers.finance.entry(info.context.db, entry_id)
         if original is None:
             raise NotFound("No such finance entry, or it is not yours to see.")
-        await village_writer(info, original["village_code"], "reverse finance entries")
-        if original["reverses_id"] is not None:
+        await village_writer(info, original.village_code, "reverse finance entries")
+        if original.reverses_id is not None:
             raise Conflict("A reversing entry cannot itself be reversed; record a new entry.")
-        if original["reversed"]:
+        if original.reversed:
             raise Conflict("This entry has already been reversed.")
-        if original["status"] != "BOOKED":
+        if original.status != "BOOKED":
             raise Conflict(
                 "Only a booked entry is reversed; a pending one is approved or rejected."
             )
@@ -407,7 +409,7 @@ class FinanceMutation:
             raise BadUserInput("`year` must be between 2000 and 2100.", argument="year")
         amount = money(input.amount)
         principal = await village_writer(info, code, "set budgets")
-        category = (await chart_subject(info, code, input.direction.value, input.category))["name"]
+        category = (await chart_subject(info, code, input.direction.value, input.category)).name
         await resolvers.finance.set_budget(
             info.context.db,
             code,
@@ -419,14 +421,14 @@ class FinanceMutation:
         )
         lines = await resolvers.finance.budget_lines(info.context.db, code, [input.year])
         line = next(
-            b for b in lines if (b["direction"], b["category"]) == (input.direction.value, category)
+            b for b in lines if (b.direction, b.category) == (input.direction.value, category)
         )
         return BudgetLine(
-            year=line["year"],
-            direction=Direction(line["direction"]),
-            category=line["category"],
-            budget=line["budget"],
-            actual=line["actual"],
+            year=line.year,
+            direction=Direction(line.direction),
+            category=line.category,
+            budget=line.budget,
+            actual=line.actual,
         )
 
     @strawberry.mutation(
@@ -458,7 +460,7 @@ class FinanceMutation:
             info.context.db, code, threshold, principal.account_id
         )
         return FinanceRules(
-            city=strawberry.ID(str(code)), approval_threshold=row["approval_threshold"]
+            city=strawberry.ID(str(code)), approval_threshold=row.approval_threshold
         )
 
     @strawberry.mutation(
@@ -471,16 +473,14 @@ class FinanceMutation:
         name = text(input.name, "name", max_length=30)
         chart = await resolvers.finance.subjects(info.context.db, city)
         wanted = text(input.parent, "parent", max_length=30)
-        parent = next(
-            (s for s in chart if s["direction"] and wanted in (s["code"], s["name"])), None
-        )
+        parent = next((s for s in chart if s.direction and wanted in (s.code, s.name)), None)
         if parent is None:
             raise BadUserInput("`parent` must be a 损益类 subject of the chart.", argument="parent")
-        if not _SUBJECT_CODE.match(code) or not code.startswith(parent["code"]):
+        if not _SUBJECT_CODE.match(code) or not code.startswith(parent.code):
             raise BadUserInput(
-                f"`code` must be 4-9 digits beginning with {parent['code']}.", argument="code"
+                f"`code` must be 4-9 digits beginning with {parent.code}.", argument="code"
             )
-        if any(code == s["code"] or name == s["name"] for s in chart):
+        if any(code == s.code or name == s.name for s in chart):
             raise Conflict("The chart already has a subject with this code or name.")
         principal = await require_caller(info, "add account subjects")
         row = await resolvers.finance.add_subject(
@@ -509,15 +509,15 @@ async def _decide(info: Info, id: strawberry.ID, approve: bool, reason: str | No
     original = await resolvers.finance.entry(info.context.db, entry_id)
     if original is None:
         raise NotFound("No such finance entry, or it is not yours to see.")
-    if original["status"] != "PENDING":
+    if original.status != "PENDING":
         raise Conflict("This entry is not awaiting approval.")
     await authorize(
         info,
         Principal.is_cadre_of,
-        original["village_code"],
+        original.village_code,
         refusal="Only a cadre of the village decides its pending expenses.",
     )
-    if original["recorded_by"] == principal.account_id:
+    if original.recorded_by == principal.account_id:
         raise Forbidden("A second cadre must decide: not the one who recorded the entry.")
     row = await resolvers.finance.decide_entry(info.context.db, original, approve, reason)
     if row is None:

@@ -10,7 +10,6 @@ who may see which inspection or report.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -19,6 +18,8 @@ import strawberry
 
 from villagegraph import resolvers
 from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound
+from villagegraph.models.inspections import Inspection as InspectionRow
+from villagegraph.resolvers.inspections import InspectionReportWithRectification
 from villagegraph.resolvers.tasks import TaskByIdLoader
 from villagegraph.schema.context import Info
 from villagegraph.schema.guards import LoggedIn, authorize, guarded
@@ -53,15 +54,15 @@ class Inspection:
     queried_code: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: Any) -> Inspection:
+    def from_row(cls, row: InspectionRow) -> Inspection:
         return cls(
-            id=strawberry.ID(str(row["id"])),
-            subject=InspectionSubject(row["subject"]),
-            inspector_name=row["inspector_name"],
-            search=row["search"],
-            inspected_at=row["inspected_at"],
-            village_code=row["village_code"],
-            queried_code=row["queried_unit"],
+            id=strawberry.ID(str(row.id)),
+            subject=InspectionSubject(row.subject),
+            inspector_name=row.inspector_name,
+            search=row.search,
+            inspected_at=row.inspected_at,
+            village_code=row.village_code,
+            queried_code=row.queried_unit,
         )
 
     @strawberry.field(description="The inspected village.")
@@ -150,28 +151,28 @@ class InspectionReport:
     task_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: Any) -> InspectionReport:
+    def from_row(cls, row: InspectionReportWithRectification) -> InspectionReport:
         return cls(
-            id=strawberry.ID(str(row["id"])),
-            subject=row["subject"],
+            id=strawberry.ID(str(row.id)),
+            subject=row.subject,
             checklist=[
                 ChecklistItem(item=c["item"], passed=c["passed"], note=c.get("note"))
-                for c in json.loads(row["checklist"])
+                for c in row.checklist
             ],
-            verdict=InspectionVerdict(row["verdict"]),
-            findings=row["findings"],
-            evidence=list(row["evidence"]),
-            rectify_by=row["rectify_by"],
+            verdict=InspectionVerdict(row.verdict),
+            findings=row.findings,
+            evidence=list(row.evidence),
+            rectify_by=row.rectify_by,
             rectification=(
-                None if row["rectification"] is None else RectificationStatus(row["rectification"])
+                None if row.rectification is None else RectificationStatus(row.rectification)
             ),
-            rejections=row["rejections"],
-            review_note=row["review_note"],
-            accepted_at=row["accepted_at"],
-            recorded_at=row["recorded_at"],
-            unit_code=row["unit_code"],
-            inspector_code=row["inspector_unit"],
-            task_id=row["rectification_task"],
+            rejections=row.rejections,
+            review_note=row.review_note,
+            accepted_at=row.accepted_at,
+            recorded_at=row.recorded_at,
+            unit_code=row.unit_code,
+            inspector_code=row.inspector_unit,
+            task_id=row.rectification_task,
         )
 
     @strawberry.field(description="The inspected unit.")
@@ -283,7 +284,7 @@ class InspectionMutation:
                 account_id=principal.account_id,
                 source_key=f"inspection:{report_id}",
             )
-            task_id = task["id"]
+            task_id = task.id
         row = await resolvers.inspections.record_report(
             db,
             {
@@ -321,16 +322,16 @@ class InspectionMutation:
             raise NotFound(
                 "No such inspection, or it is not visible to you.", argument="inspection"
             )
-        if report["rectification_task"] is None:
+        if report.rectification_task is None:
             raise Conflict("This inspection passed; there is no rectification to review.")
-        task = await info.context.loader(TaskByIdLoader).load(report["rectification_task"])
+        task = await info.context.loader(TaskByIdLoader).load(report.rectification_task)
         reviewers = "Only the inspecting unit or its superiors review this rectification."
         if task is None:  # RLS hides the task from all but the two sides: not a reviewer
             raise Forbidden(reviewers)
         principal = await authorize(
-            info, Principal.acts_for_issuer, task["issuer_code"], refusal=reviewers
+            info, Principal.acts_for_issuer, task.issuer_code, refusal=reviewers
         )
-        if report["rectification"] != "AWAITING_REVIEW":
+        if report.rectification != "AWAITING_REVIEW":
             raise Conflict("The rectification is not awaiting review (not done, or accepted).")
         cleaned = None if note is None else text(note, "note", max_length=2000, required=False)
         if accept:
@@ -346,8 +347,8 @@ class InspectionMutation:
             db, task, future_time(rectify_by, "rectifyBy"), cleaned
         )
         tasks = info.context.loader(TaskByIdLoader)
-        tasks.clear(task["id"])
-        tasks.prime(task["id"], reopened)
+        tasks.clear(task.id)
+        tasks.prime(task.id, reopened)
         row = await resolvers.inspections.review_rectification(
             db, report, accepted_by=None, note=cleaned
         )

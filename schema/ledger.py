@@ -7,12 +7,13 @@ recorded (schema/inspections.py lists them).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
 from villagegraph import resolvers
 from villagegraph.errors import BadUserInput, Conflict, NotFound
+from villagegraph.models.ledger import LedgerEntryBase
 from villagegraph.resolvers.ledger import (
     CorrectionByLedgerEntryIdLoader,
     LedgerEntryByIdLoader,
@@ -52,16 +53,16 @@ class LedgerEntry:
     corrects_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: Any) -> LedgerEntry:
+    def from_row(cls, row: LedgerEntryBase) -> LedgerEntry:
         return cls(
-            id=strawberry.ID(str(row["id"])),
-            category=row["category"],
-            occurred_on=row["occurred_on"],
-            text=row["text"],
-            attachments=list(row["attachments"]),
-            recorded_at=row["recorded_at"],
-            village_code=row["village_code"],
-            corrects_id=row["corrects_id"],
+            id=strawberry.ID(str(row.id)),
+            category=row.category,
+            occurred_on=row.occurred_on,
+            text=row.text,
+            attachments=list(row.attachments),
+            recorded_at=row.recorded_at,
+            village_code=row.village_code,
+            corrects_id=row.corrects_id,
         )
 
     @strawberry.field
@@ -162,7 +163,7 @@ class LedgerQuery:
                 principal,
                 subject="LEDGER",
                 queried_unit=code,
-                villages={row["village_code"] for row in page.rows(rows)} | {code},
+                villages={row.village_code for row in page.rows(rows)} | {code},
                 search=" ".join(terms) or None,
             )
         return page.connection(
@@ -211,14 +212,14 @@ class LedgerMutation:
         original = await info.context.loader(LedgerEntryByIdLoader).load(record_id(id))
         if original is None:
             raise NotFound("No such ledger entry, or it is not visible to you.", argument="id")
-        village = original["village_code"]
+        village = original.village_code
         principal = await authorize(
             info,
             Principal.can_write,
             village,
             refusal="Only the village's cadres and officials above it may correct it.",
         )
-        latest = await resolvers.ledger.correction_of(info.context.db, village, original["id"])
+        latest = await resolvers.ledger.correction_of(info.context.db, village, original.id)
         if latest is not None:
             raise Conflict(f"This entry is already corrected by entry {latest}; correct that one.")
         row = await resolvers.ledger.record(
@@ -226,15 +227,13 @@ class LedgerMutation:
             village=village,
             category=text(input.category, "category", max_length=50)
             if input.category is not None
-            else original["category"],
-            occurred_on=past_day(input.occurred_on)
-            if input.occurred_on
-            else original["occurred_on"],
+            else original.category,
+            occurred_on=past_day(input.occurred_on) if input.occurred_on else original.occurred_on,
             text=text(input.text, "text", max_length=20000),
             attachments=attachment_links(input.attachments)
             if input.attachments is not None
-            else list(original["attachments"]),
-            corrects=original["id"],
+            else list(original.attachments),
+            corrects=original.id,
             account_id=principal.account_id,
         )
         return LedgerEntry.from_row(row)

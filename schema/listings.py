@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import Any
 from urllib.parse import urlsplit
 
 import strawberry
 
 from villagegraph import resolvers
 from villagegraph.errors import BadUserInput, Conflict, NotFound
+from villagegraph.models.listings import Listing as ListingRow
 from villagegraph.resolvers.hierarchy import OrgUnitByCodeLoader
 from villagegraph.resolvers.listings import ListingByIdLoader
 from villagegraph.schema.context import Info
@@ -65,22 +65,22 @@ class Listing:
     village_code: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: Any) -> Listing:
+    def from_row(cls, row: ListingRow) -> Listing:
         return cls(
-            id=strawberry.ID(str(row["id"])),
-            kind=ListingKind(row["kind"]),
-            name=row["name"],
-            description=row["description"],
-            price=row["price"],
-            contact=row["contact"],
-            photos=list(row["photos"]),
-            rooms=row["rooms"],
-            capacity=row["capacity"],
-            status=ListingStatus(row["status"]),
-            review_reason=row["review_reason"],
-            applied_at=row["applied_at"],
-            reviewed_at=row["reviewed_at"],
-            village_code=row["village_code"],
+            id=strawberry.ID(str(row.id)),
+            kind=ListingKind(row.kind),
+            name=row.name,
+            description=row.description,
+            price=row.price,
+            contact=row.contact,
+            photos=list(row.photos),
+            rooms=row.rooms,
+            capacity=row.capacity,
+            status=ListingStatus(row.status),
+            review_reason=row.review_reason,
+            applied_at=row.applied_at,
+            reviewed_at=row.reviewed_at,
+            village_code=row.village_code,
         )
 
     @strawberry.field
@@ -231,14 +231,14 @@ class ListingMutation:
         listing = await info.context.loader(ListingByIdLoader).load(record_id(id))
         if listing is None:
             raise NotFound("No such listing, or it is not yours to review.")
-        village = listing["village_code"]
+        village = listing.village_code
         principal = await authorize(
             info,
             Principal.is_cadre_of,
             village,
             refusal="Only cadres of the listing's village may review it.",
         )
-        if listing["status"] != "PENDING":
+        if listing.status != "PENDING":
             raise Conflict("This listing has already been reviewed.")
         why = None if reason is None else text(reason, "reason", max_length=500, required=False)
         if not approve and not why:

@@ -179,10 +179,10 @@ class Notice:
         counts = await info.context.loader(DeliveryByNoticeIdLoader).load(int(self.id))
         read = await info.context.loader(ReadCountByNoticeIdLoader).load(int(self.id))
         return NoticeDelivery(
-            recipients=counts["recipients"],
-            queued=counts["queued"],
-            sent=counts["sent"],
-            failed=counts["failed"],
+            recipients=counts.recipients,
+            queued=counts.queued,
+            sent=counts.sent,
+            failed=counts.failed,
             read=read,
         )
 

@@ -77,9 +77,7 @@ class NotificationQuery:
         rows = await resolvers.notifications.push_rules(
             info.context.db, division_code(city, "city")
         )
-        return [
-            PushRule(board=Board(r["board"]), tier=Tier(r["tier"]), push=r["push"]) for r in rows
-        ]
+        return [PushRule(board=Board(r.board), tier=Tier(r.tier), push=r.push) for r in rows]
 
     @strawberry.field(description="The caller's channels and quiet hours.")
     async def notification_preferences(self, info: Info) -> NotificationPreferences:
@@ -92,9 +90,9 @@ class NotificationQuery:
                 quiet_end=None,
             )
         return NotificationPreferences(
-            channels=[DeliveryChannel(c) for c in row["channels"]],
-            quiet_start=hhmm(row["quiet_start"]),
-            quiet_end=hhmm(row["quiet_end"]),
+            channels=[DeliveryChannel(c) for c in row.channels],
+            quiet_start=hhmm(row.quiet_start),
+            quiet_end=hhmm(row.quiet_end),
         )
 
 

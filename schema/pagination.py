@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
-import asyncpg
 import strawberry
 
 from villagegraph.errors import BadUserInput
@@ -97,8 +96,9 @@ class Keyset:
         object.__setattr__(self, "columns", columns)
 
     def cursor(self, row: Any) -> str:
-        """The cursor of a row: a typed model (attributes) or a database record (keys)."""
-        return _encode_cursor(*(_WRITE[kind](_column(row, name)) for name, kind in self.columns))
+        """The cursor of a typed row (villagegraph.models, or a projection): its sort-key
+        attributes."""
+        return _encode_cursor(*(_WRITE[kind](getattr(row, name)) for name, kind in self.columns))
 
     def decode(self, cursor: str | None) -> tuple[Any, ...] | None:
         """The sort key `after` names, typed, or None for the first page."""
@@ -111,10 +111,6 @@ class Keyset:
             )
         except (ValueError, TypeError) as error:
             raise BadUserInput(NOT_A_CURSOR, argument="after") from error
-
-
-def _column(row: Any, name: str) -> Any:
-    return row[name] if isinstance(row, asyncpg.Record | dict) else getattr(row, name)
 
 
 class Page:

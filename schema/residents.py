@@ -19,6 +19,8 @@ import strawberry
 
 from villagegraph import resolvers
 from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound
+from villagegraph.models.residents import Cadre as CadreRow
+from villagegraph.models.residents import MembershipRequest as MembershipRequestRow
 from villagegraph.resolvers.residents import (
     CadreByIdLoader,
     HouseholdByKeyLoader,
@@ -27,6 +29,7 @@ from villagegraph.resolvers.residents import (
     ResidentByIdLoader,
     ResidentContactByIdLoader,
     ResidentsByHouseholdLoader,
+    ResidentWithBirthYear,
 )
 from villagegraph.schema.context import Info
 from villagegraph.schema.guards import (
@@ -82,18 +85,18 @@ class Resident:
     residence_code: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: Any) -> Resident:
+    def from_row(cls, row: ResidentWithBirthYear) -> Resident:
         return cls(
-            id=strawberry.ID(str(row["id"])),
-            name=row["name"],
-            tags=list(row["tags"]),
-            gender=Gender(row["gender"]) if row["gender"] else None,
-            birth_date=row["birth_date"],
-            birth_year=row["birth_year"],
-            residence_member=bool(row["residence_member"]) and row["residence_code"] is not None,
-            household_no=row["household_no"],
-            village_code=row["village_code"],
-            residence_code=row["residence_code"],
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            tags=list(row.tags),
+            gender=Gender(row.gender) if row.gender else None,
+            birth_date=row.birth_date,
+            birth_year=row.birth_year,
+            residence_member=bool(row.residence_member) and row.residence_code is not None,
+            household_no=row.household_no,
+            village_code=row.village_code,
+            residence_code=row.residence_code,
         )
 
     @strawberry.field(description="The household-registration village (户籍所在村社).")
@@ -115,12 +118,12 @@ class Resident:
     )
     async def id_number(self, info: Info) -> str | None:
         contact = await info.context.loader(ResidentContactByIdLoader).load(int(self.id))
-        return None if contact is None else contact["id_number"]
+        return None if contact is None else contact.id_number
 
     @strawberry.field(description="Phone: in full only where idNumber is, else 138****0010.")
     async def phone(self, info: Info) -> str | None:
         contact = await info.context.loader(ResidentContactByIdLoader).load(int(self.id))
-        return None if contact is None else contact["phone"]
+        return None if contact is None else contact.phone
 
     @strawberry.field(description="The household (户) in the register, for staff.")
     async def household(self, info: Info) -> Household | None:
@@ -131,10 +134,10 @@ class Resident:
         if row is None:
             return None
         return Household(
-            number=row["household_no"],
-            address=row["address"],
-            registered_on=row["registered_on"],
-            village_code=row["village_code"],
+            number=row.household_no,
+            address=row.address,
+            registered_on=row.registered_on,
+            village_code=row.village_code,
         )
 
     @strawberry.field(description="党籍: the current or latest party membership, if any.")
@@ -143,7 +146,7 @@ class Resident:
         if row is None:
             return None
         return PartyMembership(
-            joined_on=row["joined_on"], left_on=row["left_on"], branch_code=row["branch_code"]
+            joined_on=row.joined_on, left_on=row.left_on, branch_code=row.branch_code
         )
 
     @classmethod
@@ -208,15 +211,15 @@ class MembershipRequest:
     resident_id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: Any) -> MembershipRequest:
+    def from_row(cls, row: MembershipRequestRow) -> MembershipRequest:
         return cls(
-            id=strawberry.ID(str(row["id"])),
-            status=MembershipStatus(row["status"]),
-            requested_at=row["requested_at"],
-            decided_at=row["decided_at"],
-            reason=row["reason"],
-            village_code=row["village_code"],
-            resident_id=row["resident_id"],
+            id=strawberry.ID(str(row.id)),
+            status=MembershipStatus(row.status),
+            requested_at=row.requested_at,
+            decided_at=row.decided_at,
+            reason=row.reason,
+            village_code=row.village_code,
+            resident_id=row.resident_id,
         )
 
     @strawberry.field(description="The village asked to admit the resident.")
@@ -308,16 +311,16 @@ class Cadre:
     resident_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: Any) -> Cadre:
+    def from_row(cls, row: CadreRow) -> Cadre:
         return cls(
-            id=strawberry.ID(str(row["id"])),
-            name=row["name"],
-            body=CadreBody(row["body"]),
-            position=row["position"],
-            term_start=row["term_start"],
-            term_end=row["term_end"],
-            village_code=row["village_code"],
-            resident_id=row["resident_id"],
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            body=CadreBody(row.body),
+            position=row.position,
+            term_start=row.term_start,
+            term_end=row.term_end,
+            village_code=row.village_code,
+            resident_id=row.resident_id,
         )
 
     @strawberry.field
@@ -438,18 +441,18 @@ class ResidentQuery:
         rows = await resolvers.residents.resident_groups(
             info.context.db, lo, hi, day, dimensions, divisor, wanted
         )
-        total = next((row["residents"] for row in rows if row["is_total"]), 0) or 0
-        cells = [row for row in map(dict, rows) if not row["is_total"]]
+        total = next((row.residents for row in rows if row.is_total), 0) or 0
+        cells = [row for row in rows if not row.is_total]
         groups = [
             ResidentGroup(
-                age_band=row["age_band"],
-                gender=Gender(row["gender"]) if row["gender"] else None,
-                tag=row["tag"],
-                count=row["residents"],
-                unit_code=row["unit"],
+                age_band=row.age_band,
+                gender=Gender(row.gender) if row.gender else None,
+                tag=row.tag,
+                count=row.residents,
+                unit_code=row.unit,
             )
             for row in cells
-            if row["residents"] is not None
+            if row.residents is not None
         ]
         return ResidentStatistics(
             unit=root,
@@ -517,8 +520,8 @@ class ResidentMutation:
         resident_id = None
         if input.resident is not None:
             resident_id = record_id(input.resident, "resident")
-            row = await info.context.loader(ResidentByIdLoader).load(resident_id)
-            if row is None or row["village_code"] != village:
+            resident = await info.context.loader(ResidentByIdLoader).load(resident_id)
+            if resident is None or resident.village_code != village:
                 raise NotFound("No such resident registered in this village.", argument="resident")
         row = await resolvers.residents.appoint_cadre(
             info.context.db,
@@ -546,7 +549,7 @@ class ResidentMutation:
         principal = await authorize(
             info,
             Principal.can_write,
-            resident["village_code"],
+            resident.village_code,
             refusal="Only cadres of the household village and officials above may edit.",
         )
         changes: dict[str, Any] = {}
@@ -559,7 +562,7 @@ class ResidentMutation:
                 if level_of(residence) is not Level.VILLAGE:
                     raise BadUserInput("`residence` must be a village.", argument="residence")
                 await require_unit(info, residence, "residence")
-            changes["residence_code"] = None if residence == resident["village_code"] else residence
+            changes["residence_code"] = None if residence == resident.village_code else residence
         if input.residence_member is False:
             changes["residence_member"] = False
         if not changes and not input.residence_member:
@@ -567,7 +570,7 @@ class ResidentMutation:
         effective = input.effective_on or today()
         if effective > today():
             raise BadUserInput("`effectiveOn` must not be in the future.", argument="effectiveOn")
-        since = await resolvers.residents.open_version_start(info.context.db, resident["id"])
+        since = await resolvers.residents.open_version_start(info.context.db, resident.id)
         if since is not None and effective < since:
             raise BadUserInput(
                 f"`effectiveOn` is before the last recorded change ({since}).",
@@ -578,7 +581,7 @@ class ResidentMutation:
             row = await resolvers.residents.update_resident(
                 info.context.db, resident, changes, effective
             )
-        if input.residence_member and not row["residence_member"]:
+        if input.residence_member and not row.residence_member:
             await _ask_admission(info, row, principal.account_id)
         return Resident.from_row(row)
 
@@ -595,8 +598,8 @@ class ResidentMutation:
         principal = await authorize(
             info,
             Principal.acts_for_resident,
-            row["village_code"],
-            row["id"],
+            row.village_code,
+            row.id,
             refusal="Only the household village's staff or the resident may ask.",
         )
         return MembershipRequest.from_row(await _ask_admission(info, row, principal.account_id))
@@ -622,20 +625,22 @@ class ResidentMutation:
         await authorize(
             info,
             Principal.can_write,
-            cadre["village_code"],
+            cadre.village_code,
             refusal="Only cadres of this village and officials above may end terms.",
         )
-        if cadre["term_end"] is not None:
+        if cadre.term_end is not None:
             raise Conflict("This term has already ended.")
-        if on <= cadre["term_start"]:
+        if on <= cadre.term_start:
             raise BadUserInput("`on` must be after the term started.", argument="on")
         return Cadre.from_row(await resolvers.residents.end_cadre_term(info.context.db, cadre, on))
 
 
-async def _ask_admission(info: Info, resident: Any, account_id: int) -> Any:
+async def _ask_admission(
+    info: Info, resident: ResidentWithBirthYear, account_id: int
+) -> MembershipRequestRow:
     """A pending request to the resident's residence village (or the open one there)."""
-    village = resident["residence_code"]
-    if village is None or village == resident["village_code"]:
+    village = resident.residence_code
+    if village is None or village == resident.village_code:
         raise BadUserInput(
             "The resident lives in its household village; set `residence` first.",
             argument="residenceMember",
@@ -658,11 +663,11 @@ async def _decide(
     principal = await authorize(
         info,
         Principal.can_write,
-        request["village_code"],
+        request.village_code,
         refusal="Only the staff of the village asked may decide its admissions.",
     )
-    if request["status"] != "PENDING":
-        raise Conflict(f"This request is already {request['status'].lower()}.")
+    if request.status != "PENDING":
+        raise Conflict(f"This request is already {request.status.lower()}.")
     row = await resolvers.residents.decide_membership(
         info.context.db, request, status, reason, principal.account_id
     )

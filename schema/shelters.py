@@ -17,7 +17,7 @@ import strawberry
 
 from villagegraph import resolvers
 from villagegraph.errors import BadUserInput, NotFound
-from villagegraph.resolvers.shelters import ShelterByIdLoader
+from villagegraph.resolvers.shelters import ShelterByIdLoader, ShelterWithDistance
 from villagegraph.schema.context import Info
 from villagegraph.schema.guards import LoggedIn, WritesUnit, authorize, guarded, require_caller
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, require_unit, subtree_bounds
@@ -58,20 +58,20 @@ class Shelter:
     unit_code: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: Any) -> Shelter:
+    def from_row(cls, row: ShelterWithDistance) -> Shelter:
         return cls(
-            id=strawberry.ID(str(row["id"])),
-            name=row["name"],
-            address=row["address"],
-            lat=row["lat"],
-            lng=row["lng"],
-            capacity=row["capacity"],
-            facilities=list(row["facilities"]),
-            contact=row["contact"],
-            status=ShelterStatus(row["status"]),
-            updated_at=row["updated_at"],
-            distance_meters=row["distance_meters"],
-            unit_code=row["unit_code"],
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            address=row.address,
+            lat=row.lat,
+            lng=row.lng,
+            capacity=row.capacity,
+            facilities=list(row.facilities),
+            contact=row.contact,
+            status=ShelterStatus(row.status),
+            updated_at=row.updated_at,
+            distance_meters=row.distance_meters,
+            unit_code=row.unit_code,
         )
 
     @strawberry.field(description="The maintaining unit (village, town or county).")
@@ -153,14 +153,14 @@ def _changes(input: UpdateShelterInput | CreateShelterInput) -> dict[str, Any]:
     return changes
 
 
-async def _maintainable(info: Info, id: strawberry.ID) -> tuple[Principal, Any]:
+async def _maintainable(info: Info, id: strawberry.ID) -> tuple[Principal, ShelterWithDistance]:
     shelter = await info.context.loader(ShelterByIdLoader).load(record_id(id))
     if shelter is None:
         raise NotFound("No such shelter.")
     principal = await authorize(
         info,
         Principal.can_write,
-        shelter["unit_code"],
+        shelter.unit_code,
         refusal="Only cadres and officials of the shelter's unit or above may change it.",
     )
     return principal, shelter

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
-from typing import Any
 from urllib.parse import urlsplit
 
 import strawberry
 
 from villagegraph import resolvers
 from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound
+from villagegraph.models.inspections import DisclosureRule as DisclosureRuleRow
+from villagegraph.models.tasks import TaskRule
 from villagegraph.resolvers.inspections import record_inspection
 from villagegraph.resolvers.tasks import (
     DEFAULT_ESCALATE_AFTER,
@@ -28,6 +29,7 @@ from villagegraph.resolvers.tasks import (
     RemindersByTaskIdLoader,
     ReopeningsByTaskIdLoader,
     TaskByIdLoader,
+    TaskWithStatus,
 )
 from villagegraph.schema.context import Info
 from villagegraph.schema.guards import LoggedIn, authorize, caller, guarded, permits, require_caller
@@ -115,29 +117,29 @@ class Task:
     relayed_from_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: Any) -> Task:
+    def from_row(cls, row: TaskWithStatus) -> Task:
         return cls(
-            id=strawberry.ID(str(row["id"])),
-            title=row["title"],
-            body=row["body"],
-            due_at=row["due_at"],
-            status=TaskStatus(row["status"]),
-            supervised=row["supervised"],
-            attachments=list(row["attachments"]),
-            acknowledged_at=row["acknowledged_at"],
-            completed_at=row["completed_at"],
-            completion_note=row["completion_note"],
-            reopened_at=row["reopened_at"],
-            escalated_at=row["escalated_at"],
-            created_at=row["created_at"],
-            urge_count=row["urge_count"],
-            last_urged_at=row["last_urged_at"],
-            reopen_reason=row["reopen_reason"],
-            from_disclosure_check=(row["source_key"] or "").startswith("disclosure:"),
-            issuer_code=row["issuer_code"],
-            assignee_code=row["assignee_code"],
-            escalated_code=row["escalated_to"],
-            relayed_from_id=row["relayed_from"],
+            id=strawberry.ID(str(row.id)),
+            title=row.title,
+            body=row.body,
+            due_at=row.due_at,
+            status=TaskStatus(row.status),
+            supervised=row.supervised,
+            attachments=list(row.attachments),
+            acknowledged_at=row.acknowledged_at,
+            completed_at=row.completed_at,
+            completion_note=row.completion_note,
+            reopened_at=row.reopened_at,
+            escalated_at=row.escalated_at,
+            created_at=row.created_at,
+            urge_count=row.urge_count,
+            last_urged_at=row.last_urged_at,
+            reopen_reason=row.reopen_reason,
+            from_disclosure_check=(row.source_key or "").startswith("disclosure:"),
+            issuer_code=row.issuer_code,
+            assignee_code=row.assignee_code,
+            escalated_code=row.escalated_to,
+            relayed_from_id=row.relayed_from,
         )
 
     @strawberry.field(description="The unit that assigned the task.")
@@ -161,7 +163,7 @@ class Task:
     @strawberry.field(description="Reminders sent to the assignee's staff, oldest first.")
     async def reminders(self, info: Info) -> list[TaskReminder]:
         rows = await info.context.loader(RemindersByTaskIdLoader).load(int(self.id))
-        return [TaskReminder(kind=ReminderKind(r["kind"]), sent_at=r["sent_at"]) for r in rows]
+        return [TaskReminder(kind=ReminderKind(r.kind), sent_at=r.sent_at) for r in rows]
 
     @strawberry.field(description="The task this one was relayed from, when visible.")
     async def relayed_from(self, info: Info) -> Task | None:
@@ -183,18 +185,18 @@ class Task:
         row = await info.context.loader(RelayProgressByTaskIdLoader).load(int(self.id))
         if row is None:
             return None
-        return RelayProgress(parts=row["parts"], done=row["done"], late=row["late"])
+        return RelayProgress(parts=row.parts, done=row.done, late=row.late)
 
     @strawberry.field(description="Each reopening, oldest first, with the completion it undid.")
     async def reopenings(self, info: Info) -> list[TaskReopening]:
         rows = await info.context.loader(ReopeningsByTaskIdLoader).load(int(self.id))
         return [
             TaskReopening(
-                reopened_at=r["reopened_at"],
-                reason=r["reason"],
-                previous_due_at=r["previous_due_at"],
-                previous_completed_at=r["previous_completed_at"],
-                new_due_at=r["new_due_at"],
+                reopened_at=r.reopened_at,
+                reason=r.reason,
+                previous_due_at=r.previous_due_at,
+                previous_completed_at=r.previous_completed_at,
+                new_due_at=r.new_due_at,
             )
             for r in rows
         ]
@@ -237,14 +239,14 @@ def future_time(value: datetime, argument: str) -> datetime:
     return value
 
 
-async def _task(info: Info, id: strawberry.ID) -> Any:
+async def _task(info: Info, id: strawberry.ID) -> TaskWithStatus:
     row = await info.context.loader(TaskByIdLoader).load(record_id(id))
     if row is None:
         raise NotFound("No such task, or it is not visible to you.", argument="id")
     return row
 
 
-async def inspect_tasks(info: Info, unit: int, rows: list[Any]) -> None:
+async def inspect_tasks(info: Info, unit: int, rows: list[TaskWithStatus]) -> None:
     principal = await caller(info)
     if principal is None:
         return
@@ -253,7 +255,7 @@ async def inspect_tasks(info: Info, unit: int, rows: list[Any]) -> None:
         principal,
         subject="TASKS",
         queried_unit=unit,
-        villages={row["assignee_code"] for row in rows} | {unit},
+        villages={row.assignee_code for row in rows} | {unit},
     )
 
 
@@ -292,7 +294,7 @@ class TaskQuery:
         row = await info.context.loader(TaskByIdLoader).load(record_id(id))
         if row is None:
             return None
-        await inspect_tasks(info, row["assignee_code"], [row])
+        await inspect_tasks(info, row.assignee_code, [row])
         return Task.from_row(row)
 
 
@@ -348,8 +350,8 @@ class TaskMutation:
         principal = await authorize(
             info,
             Principal.acts_for_assignee,
-            task["assignee_code"],
-            task["issuer_code"],
+            task.assignee_code,
+            task.issuer_code,
             refusal="Only staff of the assigned unit may acknowledge this task.",
         )
         return Task.from_row(
@@ -365,13 +367,13 @@ class TaskMutation:
         principal = await authorize(
             info,
             Principal.acts_for_assignee,
-            task["assignee_code"],
-            task["issuer_code"],
+            task.assignee_code,
+            task.issuer_code,
             refusal="Only staff of the assigned unit may complete this task.",
         )
-        if task["completed_at"] is not None:
+        if task.completed_at is not None:
             raise Conflict("This task is already done.")
-        if await info.context.loader(RelayProgressByTaskIdLoader).load(task["id"]) is not None:
+        if await info.context.loader(RelayProgressByTaskIdLoader).load(task.id) is not None:
             raise Conflict("This task was relayed; it is done when all its parts are.")
         cleaned = None if note is None else text(note, "note", max_length=2000, required=False)
         row = await resolvers.tasks.complete(
@@ -399,14 +401,14 @@ class TaskMutation:
         await authorize(
             info,
             Principal.acts_for_issuer,
-            task["issuer_code"],
+            task.issuer_code,
             refusal="Only the issuing unit or its superiors may reopen this task.",
         )
         if due_at is None:
             raise BadUserInput("Give the reopened task a new due date (`dueAt`).", argument="dueAt")
         new_due = future_time(due_at, "dueAt")
         why = text(reason if reason is not None else note or "", "reason", max_length=2000)
-        if task["completed_at"] is None:
+        if task.completed_at is None:
             raise Conflict("This task is not done; there is nothing to reopen.")
         row = await resolvers.tasks.reopen(info.context.db, task, new_due, why)
         if row is None:
@@ -424,10 +426,10 @@ class TaskMutation:
         await authorize(
             info,
             Principal.acts_for_issuer,
-            task["issuer_code"],
+            task.issuer_code,
             refusal="Only the issuing unit or its superiors may urge this task.",
         )
-        if task["completed_at"] is not None:
+        if task.completed_at is not None:
             raise Conflict("This task is already done.")
         row = await resolvers.tasks.urge(info.context.db, task, cleaned or None)
         if row is None:
@@ -456,16 +458,16 @@ class TaskMutation:
         principal = await authorize(
             info,
             Principal.relays_for,
-            task["assignee_code"],
-            task["issuer_code"],
+            task.assignee_code,
+            task.issuer_code,
             refusal="Only the assigned unit's own staff may relay this task.",
         )
-        if task["completed_at"] is not None:
+        if task.completed_at is not None:
             raise Conflict("This task is already done.")
-        part_due = task["due_at"] if due_at is None else future_time(due_at, "dueAt")
-        if part_due > task["due_at"]:
+        part_due = task.due_at if due_at is None else future_time(due_at, "dueAt")
+        if part_due > task.due_at:
             raise BadUserInput("Parts may not be due after the task itself.", argument="dueAt")
-        unit = task["assignee_code"]
+        unit = task.assignee_code
         for code in units:
             await require_unit(info, code, "assignees")
             if code == unit or not contains(unit, code):
@@ -473,19 +475,19 @@ class TaskMutation:
                     f"Unit {code} is not below {unit}; relay only to its own units.",
                     argument="assignees",
                 )
-        parts = await info.context.loader(RelayedPartsByTaskIdLoader).load(task["id"])
-        if {part["assignee_code"] for part in parts} & set(units):
+        parts = await info.context.loader(RelayedPartsByTaskIdLoader).load(task.id)
+        if {part.assignee_code for part in parts} & set(units):
             raise Conflict("A unit named already holds a part of this task.")
         rows = await resolvers.tasks.assign(
             info.context.db,
             assignments=[(code, unit) for code in units],
-            title=task["title"],
-            body=task["body"],
+            title=task.title,
+            body=task.body,
             due_at=part_due,
-            supervised=task["supervised"],
-            attachments=list(task["attachments"]),
+            supervised=task.supervised,
+            attachments=list(task.attachments),
             account_id=principal.account_id,
-            relayed_from=(unit, task["id"]),
+            relayed_from=(unit, task.id),
         )
         return [Task.from_row(row) for row in rows]
 
@@ -547,7 +549,7 @@ def _hours(value: timedelta) -> int:
     return int(value // timedelta(hours=1))
 
 
-def _rules(city: int, row: Any) -> TaskRules:
+def _rules(city: int, row: TaskRule | None) -> TaskRules:
     if row is None:
         return TaskRules(
             remind_before_hours=_hours(DEFAULT_REMIND_BEFORE),
@@ -556,21 +558,21 @@ def _rules(city: int, row: Any) -> TaskRules:
             city_code=city,
         )
     return TaskRules(
-        remind_before_hours=_hours(row["remind_before"]),
-        escalate_after_hours=_hours(row["escalate_after"]),
+        remind_before_hours=_hours(row.remind_before),
+        escalate_after_hours=_hours(row.escalate_after),
         is_default=False,
         city_code=city,
     )
 
 
-def _disclosure_rule(row: Any) -> DisclosureRule:
+def _disclosure_rule(row: DisclosureRuleRow) -> DisclosureRule:
     return DisclosureRule(
-        board=Board(row["board"]),
-        period_months=row["period_months"],
-        deadline_offset_months=row["deadline_offset_months"],
-        deadline_day=row["deadline_day"],
-        effective_from=row["effective_from"],
-        remedy_days=row["remedy_days"],
+        board=Board(row.board),
+        period_months=row.period_months,
+        deadline_offset_months=row.deadline_offset_months,
+        deadline_day=row.deadline_day,
+        effective_from=row.effective_from,
+        remedy_days=row.remedy_days,
     )
 
 
@@ -638,17 +640,17 @@ class TaskRuleMutation:
                 f"`periodMonths` must be one of {', '.join(map(str, PERIOD_MONTHS))}.",
                 argument="periodMonths",
             )
-        rule = {
-            "city_code": city,
-            "board": input.board.value,
-            "period_months": input.period_months,
-            "deadline_offset_months": _within(
+        rule = DisclosureRuleRow(
+            city_code=city,
+            board=input.board.value,
+            period_months=input.period_months,
+            deadline_offset_months=_within(
                 input.deadline_offset_months, 0, 12, "deadlineOffsetMonths"
             ),
-            "deadline_day": _within(input.deadline_day, 1, 28, "deadlineDay"),
-            "effective_from": input.effective_from,
-            "remedy_days": _within(
+            deadline_day=_within(input.deadline_day, 1, 28, "deadlineDay"),
+            effective_from=input.effective_from,
+            remedy_days=_within(
                 5 if input.remedy_days is None else input.remedy_days, 1, 90, "remedyDays"
             ),
-        }
+        )
         return _disclosure_rule(await resolvers.tasks.set_disclosure_rule(info.context.db, rule))

@@ -10,6 +10,7 @@ It never runs on a request's connection and decides nothing about what a caller 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import asyncpg
 
@@ -24,15 +25,23 @@ class SessionPair:
     refresh: str
 
 
+class LoginCredentials(NamedTuple):
+    """What vg.login_lookup tells the login path about a phone."""
+
+    account_id: int
+    password_hash: str
+
+
 class LoginPath:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def lookup(self, phone: str) -> asyncpg.Record | None:
+    async def lookup(self, phone: str) -> LoginCredentials | None:
         """The account id and password hash of an enabled account with this phone."""
-        return await self.pool.fetchrow(
+        row = await self.pool.fetchrow(
             "select account_id, password_hash from vg.login_lookup($1)", phone
         )
+        return None if row is None else LoginCredentials(**row)
 
     async def wait(self, phone: str) -> int:
         """Seconds this phone must wait before a password is checked (0: go ahead)."""

@@ -9,6 +9,8 @@ import asyncpg
 from bench.cases import BenchEnv, Case, as_account
 from bench.http import GraphQLConnection
 from bench.replay import replay
+from villagegraph.models import from_record
+from villagegraph.models.notices import Notice
 from villagegraph.schema.notices import NOTICE_ORDER
 from villagegraph.tenants.hierarchy import ancestors_or_self
 
@@ -62,7 +64,7 @@ async def deep_cursor_setup(conn: asyncpg.Connection, env: BenchEnv) -> None:
             DEEP_OFFSET - 1,
         )
         if row is not None:
-            cursor = NOTICE_ORDER.cursor(row)
+            cursor = NOTICE_ORDER.cursor(from_record(Notice, row))
             env.deep_cursors[account] = (cursor, row["published_at"], row["id"])
 
 

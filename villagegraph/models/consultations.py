@@ -13,11 +13,9 @@ from sqlmodel import Field, SQLModel
 from villagegraph.models.types import TIMESTAMPTZ
 
 
-class Consultation(SQLModel, table=True):
-    """vg.consultations."""
-
-    __tablename__ = "consultations"
-    __table_args__ = {"schema": "vg"}
+class ConsultationBase(SQLModel):
+    """The columns of vg.consultations, for the table model and for rows that add computed
+    columns (resolvers.consultations.ConsultationWithStatus)."""
 
     village_code: int = Field(sa_type=BigInteger, primary_key=True)
     id: int = Field(sa_type=BigInteger, primary_key=True)
@@ -41,6 +39,13 @@ class Consultation(SQLModel, table=True):
     winning_option: int | None = Field(default=None, sa_type=Integer)
     passed: bool | None = Field(default=None, sa_type=Boolean)
     resolution_notice_id: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class Consultation(ConsultationBase, table=True):
+    """vg.consultations."""
+
+    __tablename__ = "consultations"
+    __table_args__ = {"schema": "vg"}
 
 
 class ConsultationElector(SQLModel, table=True):

@@ -15,11 +15,9 @@ from sqlmodel import Field, SQLModel
 from villagegraph.models.types import TIMESTAMPTZ
 
 
-class FinanceEntry(SQLModel, table=True):
-    """vg.finance_entries."""
-
-    __tablename__ = "finance_entries"
-    __table_args__ = {"schema": "vg"}
+class FinanceEntryBase(SQLModel):
+    """The columns of vg.finance_entries, for the table model and for rows that add computed
+    columns (resolvers.finance.FinanceEntryWithReversal)."""
 
     village_code: int = Field(sa_type=BigInteger, primary_key=True)
     id: int = Field(sa_type=BigInteger, primary_key=True)
@@ -37,6 +35,13 @@ class FinanceEntry(SQLModel, table=True):
     decided_by: int | None = Field(default=None, sa_type=BigInteger)
     decided_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
     decision_reason: str | None = Field(default=None, sa_type=Text)
+
+
+class FinanceEntry(FinanceEntryBase, table=True):
+    """vg.finance_entries."""
+
+    __tablename__ = "finance_entries"
+    __table_args__ = {"schema": "vg"}
 
 
 class FinanceBudget(SQLModel, table=True):

@@ -31,11 +31,9 @@ class Inspection(SQLModel, table=True):
     inspected_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
-class InspectionReport(SQLModel, table=True):
-    """vg.inspection_reports."""
-
-    __tablename__ = "inspection_reports"
-    __table_args__ = {"schema": "vg"}
+class InspectionReportBase(SQLModel):
+    """The columns of vg.inspection_reports, for the table model and for rows that add
+    computed columns (resolvers.inspections.InspectionReportWithRectification)."""
 
     unit_code: int = Field(sa_type=BigInteger, primary_key=True)
     id: int = Field(sa_type=BigInteger, primary_key=True)
@@ -53,6 +51,13 @@ class InspectionReport(SQLModel, table=True):
     accepted_by: int | None = Field(default=None, sa_type=BigInteger)
     accepted_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
     recorded_at: datetime = Field(sa_type=TIMESTAMPTZ)
+
+
+class InspectionReport(InspectionReportBase, table=True):
+    """vg.inspection_reports."""
+
+    __tablename__ = "inspection_reports"
+    __table_args__ = {"schema": "vg"}
 
 
 class DisclosureRule(SQLModel, table=True):

@@ -13,11 +13,9 @@ from sqlmodel import Field, SQLModel
 from villagegraph.models.types import TIMESTAMPTZ
 
 
-class LedgerEntry(SQLModel, table=True):
-    """vg.ledger_entries."""
-
-    __tablename__ = "ledger_entries"
-    __table_args__ = {"schema": "vg"}
+class LedgerEntryBase(SQLModel):
+    """The columns of vg.ledger_entries Python reads, for the table model and for rows that add
+    computed columns (resolvers.ledger.LedgerEntryWithRelevance)."""
 
     village_code: int = Field(sa_type=BigInteger, primary_key=True)
     id: int = Field(sa_type=BigInteger, primary_key=True)
@@ -28,6 +26,14 @@ class LedgerEntry(SQLModel, table=True):
     corrects_id: int | None = Field(default=None, sa_type=BigInteger)
     recorded_by: int | None = Field(default=None, sa_type=BigInteger)
     recorded_at: datetime = Field(sa_type=TIMESTAMPTZ)
+
+
+class LedgerEntry(LedgerEntryBase, table=True):
+    """vg.ledger_entries."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = {"schema": "vg"}
+
     search_text: str | None = Field(
         default=None,
         sa_column=Column(Text, Computed("((category || ' '::text) || text)", persisted=True)),

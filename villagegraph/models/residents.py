@@ -14,11 +14,10 @@ from sqlmodel import Field, SQLModel
 from villagegraph.models.types import TIMESTAMPTZ
 
 
-class Resident(SQLModel, table=True):
-    """vg.residents."""
-
-    __tablename__ = "residents"
-    __table_args__ = {"schema": "vg"}
+class ResidentBase(SQLModel):
+    """The columns of vg.residents but the ID number and phone (the request role cannot
+    select them; vg.resident_contacts masks them), for the table model and for rows that
+    add computed columns (resolvers.residents.ResidentWithBirthYear)."""
 
     village_code: int = Field(sa_type=BigInteger, primary_key=True)
     id: int = Field(sa_type=BigInteger, primary_key=True)
@@ -29,9 +28,17 @@ class Resident(SQLModel, table=True):
     residence_code: int | None = Field(default=None, sa_type=BigInteger)
     residence_member: bool = Field(sa_type=Boolean)
     tags: list[str] = Field(sa_type=ARRAY(Text))
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
+
+
+class Resident(ResidentBase, table=True):
+    """vg.residents."""
+
+    __tablename__ = "residents"
+    __table_args__ = {"schema": "vg"}
+
     id_number: str | None = Field(default=None, sa_type=Text)
     phone: str | None = Field(default=None, sa_type=Text)
-    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class ResidentHistory(SQLModel, table=True):

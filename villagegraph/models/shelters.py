@@ -13,11 +13,9 @@ from sqlmodel import Field, SQLModel
 from villagegraph.models.types import TIMESTAMPTZ, Cube
 
 
-class Shelter(SQLModel, table=True):
-    """vg.shelters."""
-
-    __tablename__ = "shelters"
-    __table_args__ = {"schema": "vg"}
+class ShelterBase(SQLModel):
+    """The columns of vg.shelters Python reads, for the table model and for rows that add
+    computed columns (resolvers.shelters.ShelterWithDistance)."""
 
     unit_code: int = Field(sa_type=BigInteger, primary_key=True)
     id: int = Field(sa_type=BigInteger, primary_key=True)
@@ -25,12 +23,20 @@ class Shelter(SQLModel, table=True):
     address: str = Field(sa_type=Text)
     lat: float = Field(sa_type=Double)
     lng: float = Field(sa_type=Double)
-    position: str | None = Field(
-        default=None, sa_column=Column(Cube(), Computed("earth_point(lat, lng)", persisted=True))
-    )
     capacity: int = Field(sa_type=Integer)
     facilities: list[str] = Field(sa_type=ARRAY(Text))
     contact: str | None = Field(default=None, sa_type=Text)
     status: str = Field(sa_type=Text)
     updated_at: datetime = Field(sa_type=TIMESTAMPTZ)
     updated_by: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class Shelter(ShelterBase, table=True):
+    """vg.shelters."""
+
+    __tablename__ = "shelters"
+    __table_args__ = {"schema": "vg"}
+
+    position: str | None = Field(
+        default=None, sa_column=Column(Cube(), Computed("earth_point(lat, lng)", persisted=True))
+    )

@@ -14,11 +14,9 @@ from sqlmodel import Field, SQLModel
 from villagegraph.models.types import TIMESTAMPTZ
 
 
-class Task(SQLModel, table=True):
-    """vg.tasks."""
-
-    __tablename__ = "tasks"
-    __table_args__ = {"schema": "vg"}
+class TaskBase(SQLModel):
+    """The columns of vg.tasks, for the table model and for rows that add computed columns
+    (resolvers.tasks.TaskWithStatus)."""
 
     assignee_code: int = Field(sa_type=BigInteger, primary_key=True)
     id: int = Field(sa_type=BigInteger, primary_key=True)
@@ -44,6 +42,13 @@ class Task(SQLModel, table=True):
     reopen_reason: str | None = Field(default=None, sa_type=Text)
     relayed_from_unit: int | None = Field(default=None, sa_type=BigInteger)
     relayed_from: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class Task(TaskBase, table=True):
+    """vg.tasks."""
+
+    __tablename__ = "tasks"
+    __table_args__ = {"schema": "vg"}
 
 
 class TaskReopening(SQLModel, table=True):

@@ -16,6 +16,10 @@ from typing import Any
 
 import asyncpg
 
+from villagegraph.models import into
+from villagegraph.models.consultations import Ballot, Consultation, ConsultationElector
+from villagegraph.models.finance import AccountSubject, FinanceBudget, FinanceEntry, FinanceRule
+from villagegraph.models.suggestions import Suggestion, SuggestionReply
 from villagegraph.resolvers.consultations import ELECTORS_SQL, REPRESENTATIVE_TAG, VOTING_AGE, close
 from villagegraph.seed.demo import CITY, DEMO_NOW, demo_villages
 
@@ -89,7 +93,7 @@ async def seed_affairs(conn: asyncpg.Connection, rng: random.Random) -> None:
         )
     )
     await conn.executemany(
-        """insert into vg.account_subjects (city_code, code, name, class, direction, parent_code)
+        f"""insert into {into(AccountSubject.city_code, AccountSubject.code, AccountSubject.name, AccountSubject.class_, AccountSubject.direction, AccountSubject.parent_code)}
            select $1, $2, $3, p.class, p.direction, p.code
              from vg.account_subjects p where p.city_code is null and p.code = $4""",
         [(CITY, code, name, parent) for code, name, parent in CITY_SUBJECTS],
@@ -113,17 +117,13 @@ async def _seed_finance(
                 voucher = f"{month.replace('-', '')}-{len(records) + 1:03d}"
                 records.append((village, month, direction, category, code, amount, voucher, cadre))
     await conn.executemany(
-        """insert into vg.finance_entries
-               (village_code, period, direction, category, subject_code, amount, voucher_no,
-                recorded_by, memo)
+        f"""insert into {into(FinanceEntry.village_code, FinanceEntry.period, FinanceEntry.direction, FinanceEntry.category, FinanceEntry.subject_code, FinanceEntry.amount, FinanceEntry.voucher_no, FinanceEntry.recorded_by, FinanceEntry.memo)}
            values ($1, $2, $3, $4, $5, $6, $7, $8, $4 || ' ' || $2)""",
         records,
     )
     # One correction per village: a mistyped expense and its reversing entry.
     wrong = await conn.fetchval(
-        """insert into vg.finance_entries
-               (village_code, period, direction, category, subject_code, amount, voucher_no,
-                recorded_by, memo)
+        f"""insert into {into(FinanceEntry.village_code, FinanceEntry.period, FinanceEntry.direction, FinanceEntry.category, FinanceEntry.subject_code, FinanceEntry.amount, FinanceEntry.voucher_no, FinanceEntry.recorded_by, FinanceEntry.memo)}
            values ($1, $2, 'EXPENSE', '办公费', '551002', 9999.00, 'ERR-001', $3, '录入错误')
            returning id""",
         village,
@@ -131,9 +131,7 @@ async def _seed_finance(
         cadre,
     )
     await conn.execute(
-        """insert into vg.finance_entries
-               (village_code, period, direction, category, subject_code, amount, voucher_no,
-                reverses_id, recorded_by, memo)
+        f"""insert into {into(FinanceEntry.village_code, FinanceEntry.period, FinanceEntry.direction, FinanceEntry.category, FinanceEntry.subject_code, FinanceEntry.amount, FinanceEntry.voucher_no, FinanceEntry.reverses_id, FinanceEntry.recorded_by, FinanceEntry.memo)}
            values ($1, $2, 'EXPENSE', '办公费', '551002', -9999.00, 'ERR-001', $3, $4,
                    '冲销录入错误')""",
         village,
@@ -142,7 +140,7 @@ async def _seed_finance(
         cadre,
     )
     await conn.executemany(
-        """insert into vg.finance_budgets (village_code, year, direction, category, amount, set_by)
+        f"""insert into {into(FinanceBudget.village_code, FinanceBudget.year, FinanceBudget.direction, FinanceBudget.category, FinanceBudget.amount, FinanceBudget.set_by)}
            values ($1, 2026, $2, $3, $4, $5)""",
         [
             (village, direction, category, Decimal(monthly * 12), cadre)
@@ -155,14 +153,12 @@ async def _seed_finance(
 async def _seed_pending_expense(conn: asyncpg.Connection, village: int, cadre: int) -> None:
     """Wenzhou's threshold, then an expense above it: the insert trigger makes it PENDING."""
     await conn.execute(
-        "insert into vg.finance_rules (city_code, approval_threshold) values ($1, $2)",
+        f"insert into {into(FinanceRule.city_code, FinanceRule.approval_threshold)} values ($1, $2)",
         CITY,
         APPROVAL_THRESHOLD,
     )
     await conn.execute(
-        """insert into vg.finance_entries
-               (village_code, period, direction, category, subject_code, amount, voucher_no,
-                recorded_by, memo)
+        f"""insert into {into(FinanceEntry.village_code, FinanceEntry.period, FinanceEntry.direction, FinanceEntry.category, FinanceEntry.subject_code, FinanceEntry.amount, FinanceEntry.voucher_no, FinanceEntry.recorded_by, FinanceEntry.memo)}
            values ($1, $2, 'EXPENSE', '基础设施维护支出', '552001', 18600.00, $3, $4,
                    '村道路灯更换工程款（待第二名村干部审批）')""",
         village,
@@ -192,9 +188,7 @@ async def _seed_consultations(
         # Ballots of past consultations go in while the window is still open (the ballot
         # trigger checks it against the clock); the window is then set to its real end.
         consultation = await conn.fetchval(
-            """insert into vg.consultations
-                   (village_code, title, description, options, opens_at, closes_at, rule,
-                    eligibility, created_by, created_at)
+            f"""insert into {into(Consultation.village_code, Consultation.title, Consultation.description, Consultation.options, Consultation.opens_at, Consultation.closes_at, Consultation.rule, Consultation.eligibility, Consultation.created_by, Consultation.created_at)}
                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $5::timestamptz - interval '1 day')
                returning id""",
             village,
@@ -220,8 +214,7 @@ async def _enrol_electors(
 ) -> list[Any]:
     """The roll, as the migration's eligibility rule draws it at opening."""
     await conn.execute(
-        f"""insert into vg.consultation_electors
-                (village_code, consultation_id, resident_village, resident_id, household)
+        f"""insert into {into(ConsultationElector.village_code, ConsultationElector.consultation_id, ConsultationElector.resident_village, ConsultationElector.resident_id, ConsultationElector.household)}
             select c.village_code, c.id, r.village_code, r.id,
                    coalesce(r.household_no, r.village_code || '/' || r.id)
               from vg.consultations c
@@ -274,9 +267,7 @@ async def _cast_demo_ballots(
         )
     ]
     await conn.executemany(
-        """insert into vg.ballots
-               (village_code, consultation_id, resident_village, resident_id, option_index,
-                cast_at)
+        f"""insert into {into(Ballot.village_code, Ballot.consultation_id, Ballot.resident_village, Ballot.resident_id, Ballot.option_index, Ballot.cast_at)}
            values ($1, $2, $3, $4, $5, least($6, now()))""",
         ballots,
     )
@@ -315,9 +306,7 @@ async def _seed_suggestions(
             else None
         )
         suggestion = await conn.fetchval(
-            """insert into vg.suggestions
-                   (village_code, resident_id, submitted_by, title, body,
-                    status, reason, submitted_at, first_answered_at, updated_at)
+            f"""insert into {into(Suggestion.village_code, Suggestion.resident_id, Suggestion.submitted_by, Suggestion.title, Suggestion.body, Suggestion.status, Suggestion.reason, Suggestion.submitted_at, Suggestion.first_answered_at, Suggestion.updated_at)}
                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($9::timestamptz, $8::timestamptz))
                returning id""",
             village,
@@ -332,8 +321,7 @@ async def _seed_suggestions(
         )
         if answered_at is not None:
             await conn.execute(
-                """insert into vg.suggestion_replies
-                       (village_code, suggestion_id, body, replied_by, replied_at)
+                f"""insert into {into(SuggestionReply.village_code, SuggestionReply.suggestion_id, SuggestionReply.body, SuggestionReply.replied_by, SuggestionReply.replied_at)}
                    values ($1, $2, $3, $4, $5)""",
                 village,
                 suggestion,

@@ -11,6 +11,11 @@ from importlib import resources
 
 import asyncpg
 
+from villagegraph.models import column_names, into
+from villagegraph.models.accounts import Account, Grant
+from villagegraph.models.hierarchy import OrgUnit
+from villagegraph.models.notices import Notice, NoticeRead
+from villagegraph.models.residents import Resident
 from villagegraph.tenants.auth import hash_password
 
 DEMO_PASSWORD = "demo"
@@ -109,7 +114,7 @@ async def seed_hierarchy(conn: asyncpg.Connection, rng: random.Random) -> None:
         "org_units",
         schema_name="vg",
         records=units,
-        columns=["code", "name", "level", "parent_code"],
+        columns=column_names(OrgUnit.code, OrgUnit.name, OrgUnit.level, OrgUnit.parent_code),
     )
 
 
@@ -160,19 +165,19 @@ async def seed_people(conn: asyncpg.Connection, rng: random.Random) -> None:
         "residents",
         schema_name="vg",
         records=records,
-        columns=[
-            "village_code",
-            "id",
-            "name",
-            "gender",
-            "birth_date",
-            "household_no",
-            "residence_code",
-            "residence_member",
-            "tags",
-            "id_number",
-            "phone",
-        ],
+        columns=column_names(
+            Resident.village_code,
+            Resident.id,
+            Resident.name,
+            Resident.gender,
+            Resident.birth_date,
+            Resident.household_no,
+            Resident.residence_code,
+            Resident.residence_member,
+            Resident.tags,
+            Resident.id_number,
+            Resident.phone,
+        ),
     )
     await conn.execute("select setval('vg.residents_id_seq', (select max(id) from vg.residents))")
 
@@ -181,21 +186,21 @@ async def seed_accounts(conn: asyncpg.Connection, rng: random.Random) -> None:
     password_hash = hash_password(DEMO_PASSWORD)
     for phone, name, role, unit in DEMO_ACCOUNTS:
         account = await conn.fetchval(
-            "insert into vg.accounts (phone, password_hash, display_name) values ($1, $2, $3)"
+            f"insert into {into(Account.phone, Account.password_hash, Account.display_name)} values ($1, $2, $3)"
             " returning id",
             phone,
             password_hash,
             name,
         )
         await conn.execute(
-            "insert into vg.grants (account_id, role, unit_code) values ($1, $2, $3)",
+            f"insert into {into(Grant.account_id, Grant.role, Grant.unit_code)} values ($1, $2, $3)",
             account,
             role,
             unit,
         )
     for phone, village, _ in DEMO_RESIDENTS:
         await conn.execute(
-            """insert into vg.accounts (phone, password_hash, display_name, resident_village, resident_id)
+            f"""insert into {into(Account.phone, Account.password_hash, Account.display_name, Account.resident_village, Account.resident_id)}
                select $1, $2, name, village_code, id from vg.residents
                 where village_code = $3 and phone = $1""",
             phone,
@@ -208,14 +213,14 @@ async def seed_accounts(conn: asyncpg.Connection, rng: random.Random) -> None:
             if village == 330302006001 and seat == 0:
                 continue  # 13800000003 already holds this seat
             account = await conn.fetchval(
-                "insert into vg.accounts (phone, password_hash, display_name) values ($1, $2, $3)"
+                f"insert into {into(Account.phone, Account.password_hash, Account.display_name)} values ($1, $2, $3)"
                 " returning id",
                 f"1390000{index:02d}{seat:02d}",
                 password_hash,
                 f"{name} {'主任' if seat else '书记'}",
             )
             await conn.execute(
-                "insert into vg.grants (account_id, role, unit_code) values ($1, 'CADRE', $2)",
+                f"insert into {into(Grant.account_id, Grant.role, Grant.unit_code)} values ($1, 'CADRE', $2)",
                 account,
                 village,
             )
@@ -248,20 +253,20 @@ async def seed_notices(conn: asyncpg.Connection, rng: random.Random) -> None:
         "notices",
         schema_name="vg",
         records=records,
-        columns=[
-            "publisher_code",
-            "board",
-            "title",
-            "body",
-            "audience",
-            "target_tags",
-            "published_at",
-            "published_by",
-        ],
+        columns=column_names(
+            Notice.publisher_code,
+            Notice.board,
+            Notice.title,
+            Notice.body,
+            Notice.audience,
+            Notice.target_tags,
+            Notice.published_at,
+            Notice.published_by,
+        ),
     )
     # About a third of residents read each untargeted public notice that reaches them.
     await conn.execute(
-        """insert into vg.notice_reads (resident_village, resident_id, notice_publisher, notice_id, read_at)
+        f"""insert into {into(NoticeRead.resident_village, NoticeRead.resident_id, NoticeRead.notice_publisher, NoticeRead.notice_id, NoticeRead.read_at)}
            select r.village_code, r.id, n.publisher_code, n.id, n.published_at + interval '1 day'
              from vg.residents r
              join vg.notices n on n.publisher_code = any (vg.ancestors_or_self(r.village_code))

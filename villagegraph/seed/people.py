@@ -12,6 +12,16 @@ from datetime import date, datetime, timedelta
 
 import asyncpg
 
+from villagegraph.models import into
+from villagegraph.models.listings import Listing
+from villagegraph.models.residents import (
+    Cadre,
+    Household,
+    MembershipRequest,
+    PartyMember,
+    ResidentHistory,
+)
+from villagegraph.models.shelters import Shelter
 from villagegraph.seed.demo import DEMO_NOW, DEMO_TOWNS, demo_villages
 
 HISTORY_START = date(2019, 1, 1)
@@ -62,13 +72,12 @@ async def _seed_history(conn: asyncpg.Connection) -> None:
     )
     # Before LOW_INCOME_SINCE the demo's 低保 residents were not yet 低保.
     await conn.execute(
-        """with changed as (
+        f"""with changed as (
                update vg.resident_history set valid_from = $2
                 where valid_to is null and '低保' = any (tags)
             returning village_code, resident_id, residence_code, household_no, gender,
                       birth_date, tags)
-           insert into vg.resident_history (village_code, resident_id, valid_from, valid_to,
-                                            residence_code, household_no, gender, birth_date, tags)
+           insert into {into(ResidentHistory.village_code, ResidentHistory.resident_id, ResidentHistory.valid_from, ResidentHistory.valid_to, ResidentHistory.residence_code, ResidentHistory.household_no, ResidentHistory.gender, ResidentHistory.birth_date, ResidentHistory.tags)}
            select village_code, resident_id, $1, $2, residence_code, household_no, gender,
                   birth_date, array_remove(tags, '低保')
              from changed""",
@@ -79,8 +88,7 @@ async def _seed_history(conn: asyncpg.Connection) -> None:
 
 async def _seed_households(conn: asyncpg.Connection) -> None:
     await conn.execute(
-        """insert into vg.households (village_code, household_no, head_resident_id, address,
-                                      registered_on)
+        f"""insert into {into(Household.village_code, Household.household_no, Household.head_resident_id, Household.address, Household.registered_on)}
            select r.village_code, r.household_no, min(r.id),
                   u.name || (substr(r.household_no, length(r.household_no) - 2)::int + 1) || '号',
                   $1
@@ -94,7 +102,7 @@ async def _seed_households(conn: asyncpg.Connection) -> None:
 async def _seed_party_members(conn: asyncpg.Connection) -> None:
     # Everyone tagged 党员 joined the village's branch before the history starts.
     await conn.execute(
-        """insert into vg.party_members (village_code, resident_id, joined_on, branch_code)
+        f"""insert into {into(PartyMember.village_code, PartyMember.resident_id, PartyMember.joined_on, PartyMember.branch_code)}
            select village_code, id,
                   least(greatest(birth_date + interval '20 years', date '1975-07-01')
                         + (id % 2000) * interval '1 day', date '2018-07-01')::date,
@@ -127,8 +135,7 @@ async def _seed_cadres(conn: asyncpg.Connection, rng: random.Random) -> None:
             seats.append(("PARTY_BRANCH", "委员", member["name"], member["id"], None, TERM_START))
         for body, position, person, resident, account, start in seats:
             await conn.execute(
-                """insert into vg.cadres (village_code, name, body, position, resident_village,
-                                          resident_id, account_id, term_start)
+                f"""insert into {into(Cadre.village_code, Cadre.name, Cadre.body, Cadre.position, Cadre.resident_village, Cadre.resident_id, Cadre.account_id, Cadre.term_start)}
                    values ($1, $2, $3, $4, case when $5::bigint is null then null else $1::bigint end,
                            $5, $6, $7)""",
                 village,
@@ -140,7 +147,7 @@ async def _seed_cadres(conn: asyncpg.Connection, rng: random.Random) -> None:
                 start,
             )
         await conn.execute(
-            """insert into vg.cadres (village_code, name, body, position, term_start, term_end)
+            f"""insert into {into(Cadre.village_code, Cadre.name, Cadre.body, Cadre.position, Cadre.term_start, Cadre.term_end)}
                values ($1, $2, 'PARTY_BRANCH', '书记', $3, $4)""",
             village,
             f"{name}原书记",
@@ -189,9 +196,7 @@ async def _seed_listings(conn: asyncpg.Connection, rng: random.Random) -> None:
         ):
             reviewed = status != "PENDING"
             await conn.execute(
-                """insert into vg.listings (village_code, kind, name, description, price,
-                        contact, photos, rooms, capacity, status, review_reason, applicant_id,
-                        applied_by, applied_at, reviewed_by, reviewed_at)
+                f"""insert into {into(Listing.village_code, Listing.kind, Listing.name, Listing.description, Listing.price, Listing.contact, Listing.photos, Listing.rooms, Listing.capacity, Listing.status, Listing.review_reason, Listing.applicant_id, Listing.applied_by, Listing.applied_at, Listing.reviewed_by, Listing.reviewed_at)}
                    values ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10, $11, $12, $13,
                            $14, $15, $16)""",
                 village,
@@ -245,8 +250,7 @@ async def _seed_shelters(conn: asyncpg.Connection, rng: random.Random) -> None:
                 )
             )
     await conn.executemany(
-        """insert into vg.shelters (unit_code, name, address, lat, lng, capacity, facilities,
-                                    contact, status, updated_at)
+        f"""insert into {into(Shelter.unit_code, Shelter.name, Shelter.address, Shelter.lat, Shelter.lng, Shelter.capacity, Shelter.facilities, Shelter.contact, Shelter.status, Shelter.updated_at)}
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
         records,
     )
@@ -257,9 +261,7 @@ async def _seed_membership_requests(conn: asyncpg.Connection) -> None:
     residence village's cadre accepted; those living elsewhere without membership have one
     pending, asked by their household village's cadre (the admission flow of issue 12)."""
     await conn.execute(
-        """insert into vg.membership_requests (village_code, resident_village, resident_id,
-                                               status, requested_by, requested_at, decided_by,
-                                               decided_at)
+        f"""insert into {into(MembershipRequest.village_code, MembershipRequest.resident_village, MembershipRequest.resident_id, MembershipRequest.status, MembershipRequest.requested_by, MembershipRequest.requested_at, MembershipRequest.decided_by, MembershipRequest.decided_at)}
            select r.residence_code, r.village_code, r.id,
                   case when r.residence_member then 'ACCEPTED' else 'PENDING' end,
                   asker.account_id, timestamptz '2026-01-05 09:00+08',

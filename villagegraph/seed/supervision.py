@@ -18,6 +18,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
+from villagegraph.models import into
+from villagegraph.models.inspections import DisclosureRule, InspectionReport
+from villagegraph.models.ledger import LedgerEntry
+from villagegraph.models.notices import Notice
+from villagegraph.models.tasks import Task, TaskReminder, TaskRule
 from villagegraph.seed.demo import CITY, DEMO_NOW, DEMO_TOWNS, demo_villages
 
 DISCLOSURE_RULES = (
@@ -59,13 +64,11 @@ COUNTY_TASKS = (
 
 async def seed_disclosure_rules(conn: asyncpg.Connection) -> None:
     await conn.executemany(
-        """insert into vg.disclosure_rules
-               (city_code, board, period_months, deadline_offset_months, deadline_day,
-                effective_from)
+        f"""insert into {into(DisclosureRule.city_code, DisclosureRule.board, DisclosureRule.period_months, DisclosureRule.deadline_offset_months, DisclosureRule.deadline_day, DisclosureRule.effective_from)}
            values ($1, $2, $3, $4, $5, $6)""",
         [(CITY, *rule, date(DEMO_NOW.year, 7, 1)) for rule in DISCLOSURE_RULES],
     )
-    await conn.execute("insert into vg.task_rules (city_code) values ($1)", CITY)
+    await conn.execute(f"insert into {into(TaskRule.city_code)} values ($1)", CITY)
 
 
 async def seed_disclosures(conn: asyncpg.Connection) -> None:
@@ -105,8 +108,7 @@ async def seed_disclosures(conn: asyncpg.Connection) -> None:
                 corrects=notice,
             )
     await conn.execute(
-        """insert into vg.notices (publisher_code, board, title, body, audience, published_at,
-                                   published_by, period)
+        f"""insert into {into(Notice.publisher_code, Notice.board, Notice.title, Notice.body, Notice.audience, Notice.published_at, Notice.published_by, Notice.period)}
            values ($1, 'AFFAIRS', '2026年第三季度村务公开', '第三季度村务事项公开。', 'PUBLIC',
                    timestamptz '2026-10-12 10:00+08', $2, '2026-07')""",
         village,
@@ -135,9 +137,7 @@ async def _disclose(
     )
     return int(
         await conn.fetchval(
-            """insert into vg.notices (publisher_code, board, title, body, audience,
-                                       published_at, published_by, period, attachments,
-                                       corrects_id, correction_reason)
+            f"""insert into {into(Notice.publisher_code, Notice.board, Notice.title, Notice.body, Notice.audience, Notice.published_at, Notice.published_by, Notice.period, Notice.attachments, Notice.corrects_id, Notice.correction_reason)}
                values ($1, 'FINANCE', $2, $3, 'MEMBERS', $4, $5, $6, $7::jsonb, $8, $9)
                returning id""",
             village,
@@ -175,9 +175,7 @@ async def seed_tasks(conn: asyncpg.Connection, rng: random.Random) -> None:
             records.append((town, town - town % 1_000_000, county_official, title, body, due, None))
     for assignee, issuer, issued_by, title, body, due, completed in records:
         task = await conn.fetchval(
-            """insert into vg.tasks (assignee_code, issuer_code, issued_by, title, body, due_at,
-                                     supervised, completed_at, completed_by, completion_note,
-                                     acknowledged_at, created_at)
+            f"""insert into {into(Task.assignee_code, Task.issuer_code, Task.issued_by, Task.title, Task.body, Task.due_at, Task.supervised, Task.completed_at, Task.completed_by, Task.completion_note, Task.acknowledged_at, Task.created_at)}
                values ($1, $2, $3, $4, $5, $6, $7, $8, $3, $9, $10, $6::timestamptz - interval '14 days')
                returning id""",
             assignee,
@@ -193,7 +191,7 @@ async def seed_tasks(conn: asyncpg.Connection, rng: random.Random) -> None:
         )
         if completed is None and due < now:
             await conn.execute(
-                """insert into vg.task_reminders (assignee_code, task_id, kind, due_at, sent_at)
+                f"""insert into {into(TaskReminder.assignee_code, TaskReminder.task_id, TaskReminder.kind, TaskReminder.due_at, TaskReminder.sent_at)}
                    values ($1, $2, 'DUE_SOON', $3, $3::timestamptz - interval '1 day'),
                           ($1, $2, 'OVERDUE', $3, $3)""",
                 assignee,
@@ -210,7 +208,7 @@ async def seed_tasks(conn: asyncpg.Connection, rng: random.Random) -> None:
                     due + timedelta(days=3),
                 )
                 await conn.execute(
-                    """insert into vg.task_reminders (assignee_code, task_id, kind, due_at, sent_at)
+                    f"""insert into {into(TaskReminder.assignee_code, TaskReminder.task_id, TaskReminder.kind, TaskReminder.due_at, TaskReminder.sent_at)}
                        values ($1, $2, 'ESCALATED', $3, $4)""",
                     assignee,
                     task,
@@ -234,8 +232,7 @@ async def seed_ledger(conn: asyncpg.Connection, rng: random.Random) -> None:
             )
             occurred = DEMO_NOW.date() - timedelta(days=rng.randrange(0, 120))
             await conn.execute(
-                """insert into vg.ledger_entries
-                       (village_code, category, occurred_on, text, recorded_by, recorded_at)
+                f"""insert into {into(LedgerEntry.village_code, LedgerEntry.category, LedgerEntry.occurred_on, LedgerEntry.text, LedgerEntry.recorded_by, LedgerEntry.recorded_at)}
                    values ($1, $2, $3, $4, $5, $6)""",
                 code,
                 category,
@@ -249,8 +246,7 @@ async def seed_ledger(conn: asyncpg.Connection, rng: random.Random) -> None:
             where village_code = 330302006001 order by id limit 1"""
     )
     await conn.execute(
-        """insert into vg.ledger_entries
-               (village_code, category, occurred_on, text, corrects_id, recorded_by)
+        f"""insert into {into(LedgerEntry.village_code, LedgerEntry.category, LedgerEntry.occurred_on, LedgerEntry.text, LedgerEntry.corrects_id, LedgerEntry.recorded_by)}
            values (330302006001, $1, $2, $3, $4, $5)""",
         original["category"],
         original["occurred_on"],
@@ -277,9 +273,7 @@ async def seed_relay_and_urging(conn: asyncpg.Connection) -> None:
     for n, village in enumerate(villages):
         done = n == 0
         await conn.execute(
-            """insert into vg.tasks (assignee_code, issuer_code, issued_by, title, body, due_at,
-                                     relayed_from_unit, relayed_from, completed_at, completed_by,
-                                     completion_note)
+            f"""insert into {into(Task.assignee_code, Task.issuer_code, Task.issued_by, Task.title, Task.body, Task.due_at, Task.relayed_from_unit, Task.relayed_from, Task.completed_at, Task.completed_by, Task.completion_note)}
                values ($1, $2, $3, $4, '请各社区报送本社区乡村振兴项目进度，由街道汇总上报。',
                        $5, $2, $6, $7, $8, $9)""",
             village,
@@ -314,8 +308,7 @@ async def seed_inspection_reports(conn: asyncpg.Connection) -> None:
     )
     report = await conn.fetchval("select nextval('vg.inspection_reports_id_seq')")
     task = await conn.fetchval(
-        """insert into vg.tasks (assignee_code, issuer_code, issued_by, title, body, due_at,
-                                 supervised, source_key, attachments)
+        f"""insert into {into(Task.assignee_code, Task.issuer_code, Task.issued_by, Task.title, Task.body, Task.due_at, Task.supervised, Task.source_key, Task.attachments)}
            values ($1, $2, $3, '整改：村务公开与台账检查', '补齐近两个月的村务会议记录并上传。',
                    now() + interval '7 days', true, $4, $5)
            returning id""",
@@ -326,9 +319,7 @@ async def seed_inspection_reports(conn: asyncpg.Connection) -> None:
         ["https://example.org/检查照片-公开栏.jpg"],
     )
     await conn.execute(
-        """insert into vg.inspection_reports
-               (unit_code, id, inspector_unit, inspected_by, subject, checklist, verdict, findings,
-                evidence, rectify_by, rectification_task)
+        f"""insert into {into(InspectionReport.unit_code, InspectionReport.id, InspectionReport.inspector_unit, InspectionReport.inspected_by, InspectionReport.subject, InspectionReport.checklist, InspectionReport.verdict, InspectionReport.findings, InspectionReport.evidence, InspectionReport.rectify_by, InspectionReport.rectification_task)}
            select $1, $2, $3, $4, '村务公开与台账检查', $5::jsonb, 'RECTIFY',
                   '公开栏已更新；村务会议记录缺少近两个月。', $6, t.due_at, t.id
              from vg.tasks t where t.assignee_code = $1 and t.id = $7""",
@@ -341,10 +332,9 @@ async def seed_inspection_reports(conn: asyncpg.Connection) -> None:
         task,
     )
     await conn.execute(
-        """insert into vg.inspection_reports
-               (unit_code, inspector_unit, inspected_by, subject, checklist, verdict, findings)
+        f"""insert into {into(InspectionReport.unit_code, InspectionReport.inspector_unit, InspectionReport.inspected_by, InspectionReport.subject, InspectionReport.checklist, InspectionReport.verdict, InspectionReport.findings)}
            values ($1, $2, $3, '安全生产检查',
-                   '[{"item": "消防器材在有效期内", "passed": true, "note": null}]', 'PASS', '')""",
+                   '[{{"item": "消防器材在有效期内", "passed": true, "note": null}}]', 'PASS', '')""",
         villages[1],
         town,
         inspector,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from villagegraph.models import into
+from villagegraph.models.consultations import Ballot, Consultation, ConsultationElector
 from villagegraph.seed.scale.core import SCALE_END, ScaleRun, chunked, sql_array, sql_hash
 
 # Tables whose id sequence continues after the generated ids (finish_domains).
@@ -18,8 +20,7 @@ async def generate_consultations(run: ScaleRun) -> None:
     end = f"timestamptz '{SCALE_END.isoformat()}'"
     h = sql_hash("v.ordinal * 4 + c", 79)
     await conn.execute(
-        f"""insert into vg.consultations (village_code, id, title, description, options,
-                opens_at, closes_at, rule, eligibility, created_by, created_at)
+        f"""insert into {into(Consultation.village_code, Consultation.id, Consultation.title, Consultation.description, Consultation.options, Consultation.opens_at, Consultation.closes_at, Consultation.rule, Consultation.eligibility, Consultation.created_by, Consultation.created_at)}
             select v.code, v.ordinal * 4 + c + 1,
                    ({sql_array(CONSULTATION_TOPICS)})[c + 1] || '表决',
                    '经村两委研究，提请' || case when c < 3 then '村民代表会议' else '全体村民' end
@@ -41,8 +42,7 @@ async def generate_consultations(run: ScaleRun) -> None:
     await chunked(
         run,
         "electors",
-        """insert into vg.consultation_electors (village_code, consultation_id, resident_village,
-                resident_id, household)
+        f"""insert into {into(ConsultationElector.village_code, ConsultationElector.consultation_id, ConsultationElector.resident_village, ConsultationElector.resident_id, ConsultationElector.household)}
            select c.village_code, c.id, r.village_code, r.id, r.household_no
              from scale_villages v
              join vg.consultations c on c.village_code = v.code
@@ -57,8 +57,7 @@ async def generate_consultations(run: ScaleRun) -> None:
     await chunked(
         run,
         "ballots",
-        f"""insert into vg.ballots (village_code, consultation_id, resident_village, resident_id,
-                option_index, cast_at)
+        f"""insert into {into(Ballot.village_code, Ballot.consultation_id, Ballot.resident_village, Ballot.resident_id, Ballot.option_index, Ballot.cast_at)}
             select e.village_code, e.consultation_id, e.resident_village, e.resident_id,
                    case when {hb} % 10 < 6 then 0 when {hb} % 10 < 9 then 1 else 2 end,
                    c.opens_at + ({hb} / 10 % case when c.closes_at < {end} then 6 * 86400

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from villagegraph.models import into
+from villagegraph.models.finance import FinanceBudget, FinanceEntry
 from villagegraph.seed.scale.core import ScaleRun, chunked, sql_array, sql_hash
 
 # Tables whose id sequence continues after the generated ids (finish_domains).
@@ -31,8 +33,7 @@ async def generate_finance(run: ScaleRun) -> None:
     await chunked(
         run,
         "finance entries",
-        f"""insert into vg.finance_entries (village_code, id, period, direction, category,
-                subject_code, amount, memo, voucher_no, reverses_id, recorded_by, recorded_at)
+        f"""insert into {into(FinanceEntry.village_code, FinanceEntry.id, FinanceEntry.period, FinanceEntry.direction, FinanceEntry.category, FinanceEntry.subject_code, FinanceEntry.amount, FinanceEntry.memo, FinanceEntry.voucher_no, FinanceEntry.reverses_id, FinanceEntry.recorded_by, FinanceEntry.recorded_at)}
             select v.code, {n} + 1,
                    to_char(date '2024-11-01' + make_interval(months => m), 'YYYY-MM'),
                    case when k < {len(INCOME)} then 'INCOME' else 'EXPENSE' end,
@@ -54,8 +55,7 @@ async def generate_finance(run: ScaleRun) -> None:
     await chunked(
         run,
         "finance reversals",
-        f"""insert into vg.finance_entries (village_code, id, period, direction, category,
-                subject_code, amount, memo, voucher_no, reverses_id, recorded_by, recorded_at)
+        f"""insert into {into(FinanceEntry.village_code, FinanceEntry.id, FinanceEntry.period, FinanceEntry.direction, FinanceEntry.category, FinanceEntry.subject_code, FinanceEntry.amount, FinanceEntry.memo, FinanceEntry.voucher_no, FinanceEntry.reverses_id, FinanceEntry.recorded_by, FinanceEntry.recorded_at)}
             select e.village_code, {entries} + e.id, e.period, e.direction, e.category,
                    e.subject_code,
                    -e.amount, '冲销：' || e.voucher_no || ' 金额有误', e.voucher_no || '-冲',
@@ -65,8 +65,7 @@ async def generate_finance(run: ScaleRun) -> None:
              where v.ordinal between $1 and $2 and {sql_hash("e.id", 71)} % 40 = 0""",
     )
     await run.conn.execute(
-        f"""insert into vg.finance_budgets (village_code, id, year, direction, category, amount,
-                set_by, set_at)
+        f"""insert into {into(FinanceBudget.village_code, FinanceBudget.id, FinanceBudget.year, FinanceBudget.direction, FinanceBudget.category, FinanceBudget.amount, FinanceBudget.set_by, FinanceBudget.set_at)}
             select v.code, v.ordinal * {2 * len(categories)} + y * {len(categories)} + k + 1,
                    2025 + y, case when k < {len(INCOME)} then 'INCOME' else 'EXPENSE' end,
                    ({sql_array(categories)})[k + 1],

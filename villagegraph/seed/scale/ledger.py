@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from villagegraph.models import into
+from villagegraph.models.ledger import LedgerEntry
 from villagegraph.seed.scale.core import SPAN_DAYS, ScaleRun, chunked, sql_hash, sql_pick
 
 # Tables whose id sequence continues after the generated ids (finish_domains).
@@ -41,8 +43,7 @@ async def generate_ledger(run: ScaleRun) -> None:
     await chunked(
         run,
         "ledger",
-        f"""insert into vg.ledger_entries (village_code, id, category, occurred_on, text,
-                recorded_by, recorded_at)
+        f"""insert into {into(LedgerEntry.village_code, LedgerEntry.id, LedgerEntry.category, LedgerEntry.occurred_on, LedgerEntry.text, LedgerEntry.recorded_by, LedgerEntry.recorded_at)}
             select v.code, {n} + 1, {sql_pick(LEDGER_CATEGORIES, h)}, d.day,
                    to_char(d.day, 'MM月DD日') || {sql_pick(LEDGER_WHO, f"({h} / 7)")}
                      || {sql_pick(LEDGER_WHAT, f"({h} / 11)")}

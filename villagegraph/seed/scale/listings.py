@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from villagegraph.models import into
+from villagegraph.models.listings import Listing
 from villagegraph.seed.scale.core import ScaleRun
 
 # Tables whose id sequence continues after the generated ids (finish_domains).
@@ -11,9 +13,7 @@ SEQUENCES = ("listings",)
 async def generate_listings(run: ScaleRun) -> None:
     """Five listings (名特优, 农家乐) in each town's villages, in every review state."""
     await run.conn.execute(
-        """insert into vg.listings (village_code, id, kind, name, description, price, contact,
-                rooms, capacity, status, review_reason, applicant_id, applied_by, applied_at,
-                reviewed_by, reviewed_at)
+        f"""insert into {into(Listing.village_code, Listing.id, Listing.kind, Listing.name, Listing.description, Listing.price, Listing.contact, Listing.rooms, Listing.capacity, Listing.status, Listing.review_reason, Listing.applicant_id, Listing.applied_by, Listing.applied_at, Listing.reviewed_by, Listing.reviewed_at)}
            select v.code, t.n * 5 + k + 1, x.kind,
                   o.name || case when x.kind = 'FARM_STAY' then '农家乐' else '土特产' end,
                   case when x.kind = 'FARM_STAY' then '山水田园，农家菜，可住宿。'

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from villagegraph.models import into
+from villagegraph.models.residents import Cadre, Household, PartyMember
 from villagegraph.seed.scale.core import ScaleRun, chunked, sql_array, sql_hash
 
 # Tables whose id sequence continues after the generated ids (finish_domains).
@@ -29,8 +31,7 @@ async def generate_cadres(run: ScaleRun) -> None:
     bodies = sql_array(tuple(b for b, _ in CADRE_SEATS))
     positions = sql_array(tuple(p for _, p in CADRE_SEATS))
     await run.conn.execute(
-        f"""insert into vg.cadres (village_code, id, name, body, position, resident_village,
-                resident_id, account_id, term_start, term_end, appointed_by)
+        f"""insert into {into(Cadre.village_code, Cadre.id, Cadre.name, Cadre.body, Cadre.position, Cadre.resident_village, Cadre.resident_id, Cadre.account_id, Cadre.term_start, Cadre.term_end, Cadre.appointed_by)}
             select v.code, v.ordinal * {seats * 2} + t.n * {seats} + k + 1, r.name,
                    ({bodies})[k + 1], ({positions})[k + 1], r.village_code, r.id,
                    case when t.n = 1 and k = 0 then s.account_id end,
@@ -48,7 +49,7 @@ async def generate_cadres(run: ScaleRun) -> None:
     await chunked(
         run,
         "party members",
-        f"""insert into vg.party_members (village_code, resident_id, joined_on, branch_code)
+        f"""insert into {into(PartyMember.village_code, PartyMember.resident_id, PartyMember.joined_on, PartyMember.branch_code)}
             select r.village_code, r.id,
                    least(date '2026-09-01',
                          r.birth_date + ((20 + {joined} % 30) * 365 + {joined} % 300)::int),
@@ -60,8 +61,7 @@ async def generate_cadres(run: ScaleRun) -> None:
     await chunked(
         run,
         "households",
-        """insert into vg.households (village_code, household_no, head_resident_id, address,
-                registered_on)
+        f"""insert into {into(Household.village_code, Household.household_no, Household.head_resident_id, Household.address, Household.registered_on)}
            select r.village_code, r.household_no, min(r.id),
                   min(o.name) || split_part(r.household_no, '-', 2) || '号',
                   min(r.created_at)::date

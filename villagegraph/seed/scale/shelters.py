@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from villagegraph.models import into
+from villagegraph.models.shelters import Shelter
 from villagegraph.seed.scale.core import ScaleRun, sql_hash
 
 # Tables whose id sequence continues after the generated ids (finish_domains).
@@ -11,8 +13,7 @@ SEQUENCES = ("shelters",)
 async def generate_shelters(run: ScaleRun) -> None:
     """Three shelters per town, the first of every fifth town open."""
     await run.conn.execute(
-        f"""insert into vg.shelters (unit_code, id, name, address, lat, lng, capacity,
-                facilities, contact, status, updated_at, updated_by)
+        f"""insert into {into(Shelter.unit_code, Shelter.id, Shelter.name, Shelter.address, Shelter.lat, Shelter.lng, Shelter.capacity, Shelter.facilities, Shelter.contact, Shelter.status, Shelter.updated_at, Shelter.updated_by)}
             select t.town, t.n * 3 + k + 1,
                    (array['文化礼堂', '中心小学', '体育馆'])[k + 1] || '避灾安置点',
                    o.name || (array['文化礼堂', '中心小学', '体育馆'])[k + 1],

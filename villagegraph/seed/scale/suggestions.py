@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from villagegraph.models import into
+from villagegraph.models.suggestions import Suggestion, SuggestionReply
 from villagegraph.seed.scale.core import SCALE_END, ScaleRun, chunked, sql_hash, sql_pick
 
 # Tables whose id sequence continues after the generated ids (finish_domains).
@@ -29,8 +31,7 @@ async def generate_suggestions(run: ScaleRun) -> None:
     await chunked(
         run,
         "suggestions",
-        f"""insert into vg.suggestions (village_code, id, resident_id, submitted_by, title, body,
-                status, reason, submitted_at, first_answered_at, updated_at)
+        f"""insert into {into(Suggestion.village_code, Suggestion.id, Suggestion.resident_id, Suggestion.submitted_by, Suggestion.title, Suggestion.body, Suggestion.status, Suggestion.reason, Suggestion.submitted_at, Suggestion.first_answered_at, Suggestion.updated_at)}
             select v.code, {n} + 1, v.first_resident + {h} % v.residents, null,
                    '关于' || {sql_pick(SUGGESTION_TOPICS, h)} || '的建议',
                    '建议村里尽快研究解决' || {sql_pick(SUGGESTION_TOPICS, h)} || '问题，方便群众生活。',
@@ -57,8 +58,7 @@ async def generate_suggestions(run: ScaleRun) -> None:
     await chunked(
         run,
         "suggestion replies",
-        """insert into vg.suggestion_replies (village_code, suggestion_id, id, body, replied_by,
-                replied_at)
+        f"""insert into {into(SuggestionReply.village_code, SuggestionReply.suggestion_id, SuggestionReply.id, SuggestionReply.body, SuggestionReply.replied_by, SuggestionReply.replied_at)}
            select s.village_code, s.id, s.id * 2 + j,
                   case when j = 0 then '您的建议已收悉，村两委已研究并安排落实。'
                        else '相关事项已办结，感谢您的监督。' end,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from villagegraph.models import into
+from villagegraph.models.tasks import Task, TaskReminder
 from villagegraph.seed.scale.core import SCALE_END, ScaleRun, chunked, sql_hash, sql_pick
 
 # Tables whose id sequence continues after the generated ids (finish_domains).
@@ -32,9 +34,7 @@ async def generate_tasks(run: ScaleRun) -> None:
     await chunked(
         run,
         "tasks",
-        f"""insert into vg.tasks (assignee_code, id, issuer_code, issued_by, title, body, due_at,
-                supervised, acknowledged_at, acknowledged_by, completed_at, completed_by,
-                completion_note, escalated_to, escalated_at, created_at)
+        f"""insert into {into(Task.assignee_code, Task.id, Task.issuer_code, Task.issued_by, Task.title, Task.body, Task.due_at, Task.supervised, Task.acknowledged_at, Task.acknowledged_by, Task.completed_at, Task.completed_by, Task.completion_note, Task.escalated_to, Task.escalated_at, Task.created_at)}
             select v.code, {n} + 1, x.issuer, si.account_id,
                    {sql_pick(TASK_TOPICS, h)} || '（' || to_char(x.created_at, 'YYYY年MM月') || '）',
                    '请按要求完成' || {sql_pick(TASK_TOPICS, h)} || '，并于期限内上报结果。',
@@ -72,7 +72,7 @@ async def generate_tasks(run: ScaleRun) -> None:
     await chunked(
         run,
         "task reminders",
-        f"""insert into vg.task_reminders (assignee_code, task_id, kind, due_at, sent_at)
+        f"""insert into {into(TaskReminder.assignee_code, TaskReminder.task_id, TaskReminder.kind, TaskReminder.due_at, TaskReminder.sent_at)}
             select t.assignee_code, t.id, r.kind, t.due_at, r.sent_at
               from scale_villages v
               join vg.tasks t on t.assignee_code = v.code

@@ -8,6 +8,11 @@ villagegraph/seed/scale/__init__.py).
 
 from __future__ import annotations
 
+from villagegraph.models import column_names, into
+from villagegraph.models.accounts import Account, Grant
+from villagegraph.models.hierarchy import OrgUnit
+from villagegraph.models.notices import Notice, NoticeRead
+from villagegraph.models.residents import Resident
 from villagegraph.seed.demo import BOARD_TITLES, BOARDS, GIVEN, SURNAMES, wenzhou_divisions
 from villagegraph.seed.scale.core import (
     BENCH_PASSWORD,
@@ -79,7 +84,7 @@ async def generate_hierarchy(run: ScaleRun) -> None:
         "org_units",
         schema_name="vg",
         records=units,
-        columns=["code", "name", "level", "parent_code"],
+        columns=column_names(OrgUnit.code, OrgUnit.name, OrgUnit.level, OrgUnit.parent_code),
     )
     await run.conn.execute(
         """create temporary table scale_villages (
@@ -124,8 +129,7 @@ async def generate_people(run: ScaleRun) -> None:
     await chunked(
         run,
         "residents",
-        f"""insert into vg.residents (village_code, id, name, gender, birth_date, household_no,
-                residence_code, residence_member, tags, id_number, phone, created_at)
+        f"""insert into {into(Resident.village_code, Resident.id, Resident.name, Resident.gender, Resident.birth_date, Resident.household_no, Resident.residence_code, Resident.residence_member, Resident.tags, Resident.id_number, Resident.phone, Resident.created_at)}
             select v.code, r.id,
                    substr('{SURNAMES}', ({h1} % {len(SURNAMES)})::int + 1, 1)
                      || substr('{GIVEN}', ({h2} % {len(GIVEN)})::int + 1, 1)
@@ -173,8 +177,7 @@ async def generate_notices(run: ScaleRun) -> None:
     await chunked(
         run,
         "notices",
-        f"""insert into vg.notices (publisher_code, id, board, title, body, audience,
-                target_tags, published_at, published_by)
+        f"""insert into {into(Notice.publisher_code, Notice.id, Notice.board, Notice.title, Notice.body, Notice.audience, Notice.target_tags, Notice.published_at, Notice.published_by)}
             select p.code, g, ({boards})[({h} % 10)::int + 1],
                    ({titles})[({h} % 10)::int + 1] || ' 第' || (g - p.first_notice + 1) || '期',
                    repeat('为进一步做好村社公开工作，现将有关事项公告如下。', 1 + ({h} % 4)::int),
@@ -196,8 +199,7 @@ async def generate_reads(run: ScaleRun) -> None:
     await chunked(
         run,
         "read receipts",
-        f"""insert into vg.notice_reads
-                (resident_village, resident_id, notice_publisher, notice_id, read_at)
+        f"""insert into {into(NoticeRead.resident_village, NoticeRead.resident_id, NoticeRead.notice_publisher, NoticeRead.notice_id, NoticeRead.read_at)}
             select v.code, r, v.code, k.id,
                    {_published_at("k.id", "p")} + ((({h} + j) % 72) * interval '1 hour')
               from scale_villages v
@@ -219,7 +221,7 @@ async def generate_accounts(run: ScaleRun) -> None:
     password = hash_password(BENCH_PASSWORD)
     conn = run.conn
     await conn.execute(
-        """insert into vg.accounts (phone, password_hash, display_name)
+        f"""insert into {into(Account.phone, Account.password_hash, Account.display_name)}
            select '18' || lpad(row_number() over (order by code)::text, 9, '0'), $1,
                   code::text || ' 政务员'
              from scale_publishers where level <> 'VILLAGE'
@@ -231,7 +233,7 @@ async def generate_accounts(run: ScaleRun) -> None:
         password,
     )
     await conn.execute(
-        """insert into vg.grants (account_id, role, unit_code, granted_at)
+        f"""insert into {into(Grant.account_id, Grant.role, Grant.unit_code, Grant.granted_at)}
            select a.id,
                   case when a.phone = '19900000000' then 'ANALYST'
                        when a.phone like '16%' then 'CADRE' else 'OFFICIAL' end,
@@ -241,8 +243,7 @@ async def generate_accounts(run: ScaleRun) -> None:
              from vg.accounts a where a.resident_id is null"""
     )
     await conn.execute(
-        """insert into vg.accounts (phone, password_hash, display_name, resident_village,
-                                    resident_id)
+        f"""insert into {into(Account.phone, Account.password_hash, Account.display_name, Account.resident_village, Account.resident_id)}
            select '17' || lpad((v.ordinal * 2 + k)::text, 9, '0'), $1, r.name, v.code, r.id
              from scale_villages v
              cross join generate_series(0, 1) k
