@@ -27,6 +27,27 @@ DELIVERY = """query($id: ID!) { notice(id: $id) {
 _towns = itertools.count(150)
 
 
+async def _villagers(
+    conn: Any, account: Any, code: int, v: int, residents: int
+) -> list[dict[str, Any]]:
+    """The residents of one test village, each with an account; every second one 低保."""
+    people = []
+    for i in range(residents):
+        tags = ["低保"] if i % 2 == 0 else []
+        rid = await conn.fetchval(
+            """insert into vg.residents (village_code, name, tags, id_number, phone)
+               values ($1, $2, $3, $4, $5) returning id""",
+            code,
+            f"村民{v}-{i}",
+            tags,
+            f"33030219500101{v}{i:03d}",
+            f"1390000{v}{i:03d}",
+        )
+        phone = await account(conn, f"村民{v}-{i}", code, rid)
+        people.append({"id": rid, "village": code, "phone": phone, "tags": tags})
+    return people
+
+
 async def make_town(owner_pool: Any, villages: int = 2, residents: int = 3) -> dict[str, Any]:
     """A town of its own under 鹿城区 with villages, residents (every second one 低保), a
     town official, a village cadre per village and one resident living in from elsewhere."""
@@ -82,19 +103,7 @@ async def make_town(owner_pool: Any, villages: int = 2, residents: int = 3) -> d
                 code,
             )
             out["villages"].append({"code": code, "cadre": cadre})
-            for i in range(residents):
-                tags = ["低保"] if i % 2 == 0 else []
-                rid = await conn.fetchval(
-                    """insert into vg.residents (village_code, name, tags, id_number, phone)
-                       values ($1, $2, $3, $4, $5) returning id""",
-                    code,
-                    f"村民{v}-{i}",
-                    tags,
-                    f"33030219500101{v}{i:03d}",
-                    f"1390000{v}{i:03d}",
-                )
-                phone = await account(conn, f"村民{v}-{i}", code, rid)
-                out["people"].append({"id": rid, "village": code, "phone": phone, "tags": tags})
+            out["people"] += await _villagers(conn, account, code, v, residents)
         # Lives in the first village, registered in a village elsewhere (the demo's).
         rid = await conn.fetchval(
             """insert into vg.residents (village_code, name, residence_code, residence_member)

@@ -252,35 +252,7 @@ def parser() -> argparse.ArgumentParser:
             formatter_class=_Defaults,
         )
 
-    serve = command("serve", "run the GraphQL service")
-    serve.add_argument("--host", default=Settings.host, help="address to listen on")
-    serve.add_argument("--port", type=int, default=Settings.port, help="port to listen on")
-    serve.add_argument(
-        "--workers",
-        type=int,
-        default=0,
-        help="serving processes sharing the port (default: 0, one per core: "
-        f"{default_workers()} here). Rate limits, persisted queries and subscriptions are "
-        "shared through the database",
-    )
-    serve.add_argument(
-        "--demo",
-        action="store_true",
-        help="seed the demo data into an empty database (also VILLAGEGRAPH_DEMO=true)",
-    )
-    serve.add_argument(
-        "--no-migrate",
-        action="store_true",
-        help="neither migrate nor seed: connect only as vg_request and vg_login (a separate "
-        "`villagegraph migrate --create-roles` ran with the admin URL)",
-    )
-    serve.add_argument(
-        "--forwarded-allow-ips",
-        default=None,
-        help="proxy addresses whose X-Forwarded-For is trusted (comma-separated, or *); "
-        "default VILLAGEGRAPH_FORWARDED_ALLOW_IPS, else none",
-    )
-    serve.set_defaults(handler=cmd_serve)
+    _serve_command(command("serve", "run the GraphQL service"))
 
     migrate = command("migrate", "apply migrations")
     migrate.add_argument(
@@ -329,6 +301,37 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=_Defaults,
     ).set_defaults(handler=cmd_audit_verify)
     return root
+
+
+def _serve_command(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument("--host", default=Settings.host, help="address to listen on")
+    serve.add_argument("--port", type=int, default=Settings.port, help="port to listen on")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="serving processes sharing the port (default: 0, one per core: "
+        f"{default_workers()} here). Rate limits, persisted queries and subscriptions are "
+        "shared through the database",
+    )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="seed the demo data into an empty database (also VILLAGEGRAPH_DEMO=true)",
+    )
+    serve.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="neither migrate nor seed: connect only as vg_request and vg_login (a separate "
+        "`villagegraph migrate --create-roles` ran with the admin URL)",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="proxy addresses whose X-Forwarded-For is trusted (comma-separated, or *); "
+        "default VILLAGEGRAPH_FORWARDED_ALLOW_IPS, else none",
+    )
+    serve.set_defaults(handler=cmd_serve)
 
 
 def main(argv: list[str] | None = None) -> int:
