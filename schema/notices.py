@@ -119,6 +119,9 @@ class NoticeWithdrawal:
         " and nr.resident_village = vg.household_village() and nr.resident_id = vg.resident_id())"
     ),
     readCount=Column("(select count(*) from vg.notice_reads nr where nr.notice_id = {t}.id)"),
+    period=Column("{t}.period"),
+    correctionReason=Column("{t}.correction_reason"),
+    urgent=Column("{t}.urgent"),
 )
 @strawberry.federation.type(keys=["id"])
 class Notice:

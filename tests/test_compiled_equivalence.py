@@ -51,7 +51,7 @@ PRINCIPALS = [
     ANALYST,
 ]
 
-NOTICE = "id board title body audience targetTags publishedAt read readCount"
+NOTICE = "id board title body audience targetTags publishedAt read readCount period correctionReason urgent"
 UNIT = "code name level validFrom validTo"
 
 # Documents that must compile, with their variables.
@@ -242,6 +242,8 @@ SCALARS = [
     "publishedAt",
     "read",
     "readCount",
+    "period",
+    "urgent",
     "__typename",
 ]
 UNIT_SCALARS = ["code", "name", "level", "validFrom", "validTo", "__typename"]
@@ -315,3 +317,13 @@ async def test_generated_selections_answer_as_the_general_executor(both, documen
     compiler_of(both[2]).plan(document, None, {"on": on})
     assert await differ(both, document, {"on": on}) == []
     assert await ran_compiled(both[0], document, {"on": on}, RESIDENT)
+
+
+def test_the_plan_command_shows_the_statement_or_why_not(capsys):
+    from villagegraph.cli import main
+
+    assert main(["plan", "--query", "{ feed(first: 2) { totalCount } }"]) == 0
+    shown = capsys.readouterr().out
+    assert "json_build_object('feed'" in shown and "-- $1:" in shown
+    assert main(["plan", "--query", "{ me { displayName } }"]) == 0
+    assert "general executor: Query.me has no SQL form" in capsys.readouterr().out

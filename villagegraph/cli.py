@@ -1,4 +1,4 @@
-"""The `villagegraph` command: serve, migrate, seed, worker, schema, audit verify, db-url.
+"""The `villagegraph` command: serve, migrate, seed, worker, schema, plan, audit verify, db-url.
 
 Every command takes --home and --log-format (text, the default, or json); docs/API.md,
 "Commands", lists each command and flag with its default.
