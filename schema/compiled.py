@@ -59,6 +59,11 @@ def utc_iso(expr: str) -> str:
     )
 
 
+class GeneralPath(Exception):
+    """Raised by a prepare function: this request goes to the general executor, whose
+    resolver answers it (with its refusal, through the guard layer)."""
+
+
 @dataclass(frozen=True)
 class SqlType:
     fields: dict[str, Mapping]
@@ -83,8 +88,9 @@ def sql_type(**fields: Mapping) -> Callable[[type[T]], type[T]]:
 def sql_roots(**roots: Callable[..., Awaitable[Any]]) -> Callable[[type[T]], type[T]]:
     """Declare a Query class's compilable root fields: name → `async prepare(db, **args)`
     returning `PageRows` or `OneRow`. Prepare does what the resolver does before its SQL
-    (check and decode arguments, ask who is calling) and raises the same errors; a raised
-    error sends the request to the general executor, which reports it as usual."""
+    (check and decode arguments, ask who is calling) and raises the same API errors, or
+    GeneralPath where the resolver would refuse through the guard layer; either sends the
+    request to the general executor, which reports it as usual."""
 
     def declare(cls: type[T]) -> type[T]:
         SQL_ROOTS.update(roots)

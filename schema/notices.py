@@ -29,6 +29,7 @@ from villagegraph.resolvers.notices import (
 from villagegraph.schema.compiled import (
     Column,
     Effect,
+    GeneralPath,
     One,
     OneRow,
     PageRows,
@@ -329,8 +330,8 @@ async def feed_rows(
     """`feed` for the compiled path: what the resolver checks, then its statements."""
     page = Page(NOTICE_ORDER, first, after)
     principal = await db.principal()
-    if principal is None:
-        raise Unauthenticated("Log in to see your feed.")
+    if principal is None:  # the resolver refuses through require_caller
+        raise GeneralPath("the feed needs a caller")
     publishers, board_value = principal.feed_publishers(), _board(board)
     return PageRows(
         page=Rows(

@@ -327,3 +327,23 @@ def test_the_plan_command_shows_the_statement_or_why_not(capsys):
     assert "json_build_object('feed'" in shown and "-- $1:" in shown
     assert main(["plan", "--query", "{ me { displayName } }"]) == 0
     assert "general executor: Query.me has no SQL form" in capsys.readouterr().out
+
+
+async def test_a_compiled_statement_runs_under_the_analyst_timeout(
+    database, settings, owner_pool, monkeypatch
+):
+    from tests.api_support import login
+    from villagegraph.resolvers import notices
+
+    slow = (
+        "select n.* from vg.notices n where (select pg_sleep(0.3)::text) is not null"
+        " and n.publisher_code between $1 and $2 and $3::text is null"
+        " and $4::timestamptz is null and $5::bigint is null limit $6"
+    )
+    monkeypatch.setattr(notices, "SUBTREE_PAGE", slow)
+    query = {"query": f'{{ notices(unit: "{CITY}", first: 1) {{ edges {{ cursor }} }} }}'}
+    async with service(database, settings, analyst_statement_timeout_ms=50) as http:
+        answer = await http.post("/graphql", json=query, headers=await login(http, ANALYST))
+    error = answer.json()["errors"][0]
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert "pg_sleep" not in answer.text

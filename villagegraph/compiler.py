@@ -44,11 +44,12 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.types import ExecutionResult
 
-from villagegraph.errors import INTERNAL_SERVER_ERROR, VillageGraphError
+from villagegraph.errors import INTERNAL_SERVER_ERROR, VillageGraphError, from_database
 from villagegraph.schema.compiled import (
     SQL_ROOTS,
     SQL_TYPES,
     Column,
+    GeneralPath,
     Many,
     Mapping,
     One,
@@ -238,6 +239,8 @@ class Compiler:
         query_type = self.schema.query_type
         assert query_type is not None
         collected = Collector(plan).collect(query_type, [operation.selection_set])
+        if len(collected) > 50:
+            raise NotCompilable("more than 50 root fields")
         for key, nodes in collected.items():
             name = nodes[0].name.value
             if name != "__typename" and name not in SQL_ROOTS:
@@ -263,9 +266,9 @@ class Compiler:
             return None
         try:
             sources = await self._prepare(db, plan)
-        except VillageGraphError:
+            statement = plan.statement(sources)
+        except (VillageGraphError, GeneralPath, NotCompilable):
             return None
-        statement = plan.statement(sources)
         try:
             row = await db.fetchrow(statement.sql, *statement.params.args(sources))
             assert row is not None
@@ -278,11 +281,8 @@ class Compiler:
             await _abandon(db)
             raise
         except Exception as error:
-            log.exception("compiled operation failed", extra={"request_id": request_id})
             await _abandon(db)
-            code = {"code": INTERNAL_SERVER_ERROR, "requestId": request_id}
-            errors = [GraphQLError(INTERNAL_MESSAGE, original_error=error, extensions=code)]
-            return ExecutionResult(data=None, errors=errors)
+            return ExecutionResult(data=None, errors=[_masked(error, request_id)])
         return ExecutionResult(data=CompiledData(row[0]), errors=None)  # type: ignore[arg-type]
 
     async def _prepare(self, db: ScopedSession, plan: Plan) -> list[Source]:
@@ -308,12 +308,23 @@ class Compiler:
             sources = asyncio.run(self._prepare(SampleSession(), plan))  # type: ignore[arg-type]
         except NotCompilable as reason:
             return f"-- not compiled, runs on the general executor: {reason}"
-        except VillageGraphError as error:
-            return f"-- not compiled for this request: {error.message}"
+        except (VillageGraphError, GeneralPath) as error:
+            return f"-- not compiled for this request: {error}"
         statement = plan.statement(sources)
         args = statement.params.args(sources)
         listed = "\n".join(f"-- ${n}: {arg!r}" for n, arg in enumerate(args, start=1))
         return f"{statement.sql}\n{listed}"
+
+
+def _masked(error: Exception, request_id: str) -> GraphQLError:
+    """As MaskInternalErrors shows a failed field: a database error the catalogue knows
+    (a statement timeout: QUERY_TOO_COMPLEX) keeps its code, anything else is logged."""
+    known = from_database(error)
+    if known is not None:
+        return GraphQLError(known.message, original_error=error, extensions=known.extensions)
+    log.exception("compiled operation failed", extra={"request_id": request_id})
+    code = {"code": INTERNAL_SERVER_ERROR, "requestId": request_id}
+    return GraphQLError(INTERNAL_MESSAGE, original_error=error, extensions=code)
 
 
 async def _abandon(db: ScopedSession) -> None:
