@@ -38,6 +38,34 @@ NOTICE_COLUMNS = (
 )
 
 
+# The statements of the feed and the drill-down, shared with the compiled plans
+# (schema/compiled.py): publishers, board, after time, after id, limit.
+FEED_PAGE = f"""select {NOTICE_COLUMNS}
+      from unnest($1::bigint[]) as p (code)
+      cross join lateral (
+          select * from vg.notices n
+           where n.publisher_code = p.code
+             and ($2::text is null or n.board = $2)
+             and ($3::timestamptz is null or (n.published_at, n.id) < ($3, $4))
+           order by n.published_at desc, n.id desc
+           limit $5
+      ) n
+     order by n.published_at desc, n.id desc
+     limit $5"""
+FEED_COUNT = """select count(*) from vg.notices
+     where publisher_code = any($1::bigint[]) and ($2::text is null or board = $2)"""
+# lo, hi, board, after time, after id, limit.
+SUBTREE_PAGE = f"""select {NOTICE_COLUMNS} from vg.notices n
+     where n.publisher_code between $1 and $2
+       and ($3::text is null or n.board = $3)
+       and ($4::timestamptz is null or (n.published_at, n.id) < ($4, $5))
+     order by n.published_at desc, n.id desc
+     limit $6"""
+SUBTREE_COUNT = """select count(*) from vg.notices
+     where publisher_code between $1 and $2 and ($3::text is null or board = $3)"""
+NOTICE_BY_ID = f"select {NOTICE_COLUMNS} from vg.notices n where n.id = $1"
+
+
 async def feed_page(
     db: ScopedSession,
     publishers: list[int],
@@ -46,37 +74,12 @@ async def feed_page(
     limit: int,
 ) -> list[Notice]:
     after_time, after_id = after or (None, None)
-    rows = await db.fetch(
-        f"""select {NOTICE_COLUMNS}
-              from unnest($1::bigint[]) as p (code)
-              cross join lateral (
-                  select * from vg.notices n
-                   where n.publisher_code = p.code
-                     and ($2::text is null or n.board = $2)
-                     and ($3::timestamptz is null or (n.published_at, n.id) < ($3, $4))
-                   order by n.published_at desc, n.id desc
-                   limit $5
-              ) n
-             order by n.published_at desc, n.id desc
-             limit $5""",
-        publishers,
-        board,
-        after_time,
-        after_id,
-        limit,
-    )
+    rows = await db.fetch(FEED_PAGE, publishers, board, after_time, after_id, limit)
     return from_records(Notice, rows)
 
 
 async def feed_count(db: ScopedSession, publishers: list[int], board: str | None) -> int:
-    return int(
-        await db.fetchval(
-            """select count(*) from vg.notices
-                where publisher_code = any($1::bigint[]) and ($2::text is null or board = $2)""",
-            publishers,
-            board,
-        )
-    )
+    return int(await db.fetchval(FEED_COUNT, publishers, board))
 
 
 async def subtree_page(
@@ -88,33 +91,12 @@ async def subtree_page(
     limit: int,
 ) -> list[Notice]:
     after_time, after_id = after or (None, None)
-    rows = await db.fetch(
-        f"""select {NOTICE_COLUMNS} from vg.notices n
-             where n.publisher_code between $1 and $2
-               and ($3::text is null or n.board = $3)
-               and ($4::timestamptz is null or (n.published_at, n.id) < ($4, $5))
-             order by n.published_at desc, n.id desc
-             limit $6""",
-        lo,
-        hi,
-        board,
-        after_time,
-        after_id,
-        limit,
-    )
+    rows = await db.fetch(SUBTREE_PAGE, lo, hi, board, after_time, after_id, limit)
     return from_records(Notice, rows)
 
 
 async def subtree_count(db: ScopedSession, lo: int, hi: int, board: str | None) -> int:
-    return int(
-        await db.fetchval(
-            """select count(*) from vg.notices
-                where publisher_code between $1 and $2 and ($3::text is null or board = $3)""",
-            lo,
-            hi,
-            board,
-        )
-    )
+    return int(await db.fetchval(SUBTREE_COUNT, lo, hi, board))
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,32 @@ import strawberry
 
 from villagegraph.errors import BadUserInput, NotFound
 from villagegraph.models.hierarchy import OrgUnit as OrgUnitRow
-from villagegraph.resolvers.hierarchy import OrgUnitByCodeLoader, OrgUnitChildrenByCodeLoader
+from villagegraph.resolvers.hierarchy import (
+    UNIT_COLUMNS,
+    OrgUnitByCodeLoader,
+    OrgUnitChildrenByCodeLoader,
+)
+from villagegraph.schema.compiled import Column, Many, One, OneRow, Rows, sql_roots, sql_type
 from villagegraph.schema.context import Info
 from villagegraph.tenants.hierarchy import Level, is_division_code, subtree_end
+from villagegraph.tenants.session import ScopedSession
 
 # One Level: the division-code tier of tenants/hierarchy.py, exposed as the GraphQL enum.
 strawberry.enum(Level, description="The tier of an org unit.")
 
 
+# The compiled path's form of each field below (schema/compiled.py); `path` has none.
+@sql_type(
+    code=Column("{t}.code::text"),
+    name=Column("{t}.name"),
+    level=Column("{t}.level"),
+    validFrom=Column("{t}.valid_from"),
+    validTo=Column("{t}.valid_to"),
+    parent=One("vg.org_units", "{c}.code = {t}.parent_code"),
+    children=Many(
+        "vg.org_units", "{c}.parent_code = {t}.code and {c}.valid_to is null", "{c}.code"
+    ),
+)
 @strawberry.federation.type(keys=["code"], description="An administrative unit (行政区划).")
 class OrgUnit:
     code: strawberry.ID = strawberry.field(description="12-digit statistical division code.")
@@ -87,6 +105,14 @@ def subtree_bounds(code: int) -> tuple[int, int]:
     return code, subtree_end(code)
 
 
+async def unit_row(db: ScopedSession, code: str) -> OneRow:
+    """`unit(code:)` for the compiled path: the same check, the loader's statement."""
+    if not is_division_code(str(code)):
+        raise BadUserInput("`code` must be a 12-digit division code.", argument="code")
+    return OneRow(Rows(f"select {UNIT_COLUMNS} from vg.org_units where code = $1", (int(code),)))
+
+
+@sql_roots(unit=unit_row)
 @strawberry.type
 class HierarchyQuery:
     @strawberry.field(description="An org unit by division code; the hierarchy is public.")

@@ -26,6 +26,18 @@ from villagegraph.resolvers.notices import (
     NoticeReadByNoticeIdLoader,
     ReadCountByNoticeIdLoader,
 )
+from villagegraph.schema.compiled import (
+    Column,
+    Effect,
+    GeneralPath,
+    One,
+    OneRow,
+    PageRows,
+    Rows,
+    sql_roots,
+    sql_type,
+    utc_iso,
+)
 from villagegraph.schema.context import Info
 from villagegraph.schema.guards import (
     LoggedIn,
@@ -41,7 +53,7 @@ from villagegraph.schema.pagination import Connection, Keyset, Page
 from villagegraph.schema.residents import Resident
 from villagegraph.schema.subscriptions import event_session
 from villagegraph.tenants.principal import Principal
-from villagegraph.tenants.session import RequestSession
+from villagegraph.tenants.session import RequestSession, ScopedSession
 
 # The sort key, and so the cursor, of the connection field below (schema/pagination.py).
 NOTICE_ORDER = Keyset(("published_at", datetime), ("id", int))
@@ -93,6 +105,25 @@ class NoticeWithdrawal:
     reason: str
 
 
+# The compiled path's form of each field below (schema/compiled.py), the loaders' SQL.
+@sql_type(
+    id=Column("{t}.id::text"),
+    board=Column("{t}.board"),
+    title=Column("{t}.title"),
+    body=Column("{t}.body"),
+    audience=Column("{t}.audience"),
+    targetTags=Column("to_json({t}.target_tags)"),
+    publishedAt=Column(utc_iso("{t}.published_at")),
+    publisher=One("vg.org_units", "{c}.code = {t}.publisher_code"),
+    read=Column(
+        "exists(select from vg.notice_reads nr where nr.notice_id = {t}.id"
+        " and nr.resident_village = vg.household_village() and nr.resident_id = vg.resident_id())"
+    ),
+    readCount=Column("(select count(*) from vg.notice_reads nr where nr.notice_id = {t}.id)"),
+    period=Column("{t}.period"),
+    correctionReason=Column("{t}.correction_reason"),
+    urgent=Column("{t}.urgent"),
+)
 @strawberry.federation.type(keys=["id"])
 class Notice:
     id: strawberry.ID
@@ -286,6 +317,70 @@ def attachment_list(values: list[AttachmentInput] | None) -> list[dict[str, str]
     return result
 
 
+def _board(board: Board | str | None) -> str | None:
+    return board.value if isinstance(board, Board) else board
+
+
+async def feed_rows(
+    db: ScopedSession,
+    board: Board | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> PageRows:
+    """`feed` for the compiled path: what the resolver checks, then its statements."""
+    page = Page(NOTICE_ORDER, first, after)
+    principal = await db.principal()
+    if principal is None:  # the resolver refuses through require_caller
+        raise GeneralPath("the feed needs a caller")
+    publishers, board_value = principal.feed_publishers(), _board(board)
+    return PageRows(
+        page=Rows(
+            resolvers.notices.FEED_PAGE,
+            (publishers, board_value, *page.after_or_none(), page.limit),
+        ),
+        count=Rows(resolvers.notices.FEED_COUNT, (publishers, board_value)),
+        keyset=NOTICE_ORDER,
+        order="published_at desc, id desc",
+        size=page.size,
+    )
+
+
+async def notices_rows(
+    db: ScopedSession,
+    unit: str,
+    board: Board | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> PageRows:
+    """`notices(unit:)` for the compiled path, recording the inspection exactly once."""
+    page = Page(NOTICE_ORDER, first, after)
+    lo, hi = subtree_bounds(division_code(unit))
+    board_value = _board(board)
+    principal = await db.principal()
+
+    async def inspect(session: ScopedSession, publishers: list[int]) -> None:
+        assert principal is not None
+        await record_inspection(
+            session, principal, subject="NOTICES", queried_unit=lo, villages=set(publishers) | {lo}
+        )
+
+    return PageRows(
+        page=Rows(
+            resolvers.notices.SUBTREE_PAGE, (lo, hi, board_value, *page.after_or_none(), page.limit)
+        ),
+        count=Rows(resolvers.notices.SUBTREE_COUNT, (lo, hi, board_value)),
+        keyset=NOTICE_ORDER,
+        order="published_at desc, id desc",
+        size=page.size,
+        effect=None if principal is None else Effect("publisher_code", inspect),
+    )
+
+
+async def notice_row(db: ScopedSession, id: str) -> OneRow:
+    return OneRow(Rows(resolvers.notices.NOTICE_BY_ID, (record_id(id),)))
+
+
+@sql_roots(feed=feed_rows, notices=notices_rows, notice=notice_row)
 @strawberry.type
 class NoticeQuery:
     @strawberry.field(description="The caller's home feed: what reaches it, newest first.")

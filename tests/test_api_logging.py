@@ -7,12 +7,13 @@ import io
 import json
 import logging
 
+from tests.api_support import service
 from tests.demo import CITY
 from villagegraph.logs import JsonFormatter
 
 
 async def test_internal_error_detail_is_logged_as_json_with_the_response_request_id(
-    client, monkeypatch
+    database, settings, monkeypatch
 ):
     from villagegraph.resolvers import notices
 
@@ -28,10 +29,12 @@ async def test_internal_error_detail_is_logged_as_json_with_the_response_request
     previous = logger.level
     logger.setLevel(logging.INFO)
     try:
-        response = await client.post(
-            "/graphql",
-            json={"query": f'query Drill {{ notices(unit: "{CITY}") {{ totalCount }} }}'},
-        )
+        # The fault is injected into the general executor's resolver: run there.
+        async with service(database, settings, compiled=False) as client:
+            response = await client.post(
+                "/graphql",
+                json={"query": f'query Drill {{ notices(unit: "{CITY}") {{ totalCount }} }}'},
+            )
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous)

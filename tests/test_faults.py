@@ -251,8 +251,9 @@ async def test_a_request_past_the_timeout_is_stopped_and_its_connection_returned
         return []
 
     monkeypatch.setattr(notices, "subtree_page", slow)
+    # The fault is injected into the general executor's resolver: run there.
     tight = dataclasses.replace(
-        settings, request_timeout_seconds=0.3, pool_min_size=1, pool_max_size=2
+        settings, request_timeout_seconds=0.3, pool_min_size=1, pool_max_size=2, compiled=False
     )
     app = create_app(tight, database)
     # A leaked connection would make closing the pool wait forever: bound it.

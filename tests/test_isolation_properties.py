@@ -23,9 +23,11 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from tests import reference_model as model
+from tests.api_support import service
 from tests.isolation.generator import (
     EXAMPLES,
     FIELDS_PER_DOCUMENT,
@@ -469,10 +471,20 @@ async def post(client: httpx.AsyncClient, token: str | None, query: str) -> dict
     return response.json()  # type: ignore[no-any-return]
 
 
+# The checks whose fields the compiler runs as one statement (schema/compiled.py).
+COMPILED_CHECKS = ("unit", "notices", "notices on one board", "notice")
+
+
 async def check_graphql(
-    client: httpx.AsyncClient, token: str | None, world: World, p: ModelPrincipal, built: Built
+    client: httpx.AsyncClient,
+    token: str | None,
+    world: World,
+    p: ModelPrincipal,
+    built: Built,
+    names: tuple[str, ...] | None = None,
 ) -> None:
-    for name, check in GRAPHQL_CHECKS.items():
+    checks = {n: c for n, c in GRAPHQL_CHECKS.items() if names is None or n in names}
+    for name, check in checks.items():
         if check.alone:
             for subject in check.subjects(built):
                 result = await post(client, token, f"{{ q: {check.selection(subject)} }}")
@@ -482,7 +494,7 @@ async def check_graphql(
         (f"q{i}", name, subject, check)
         for i, (name, check, subject) in enumerate(
             (name, check, subject)
-            for name, check in GRAPHQL_CHECKS.items()
+            for name, check in checks.items()
             if not check.alone
             for subject in check.subjects(built)
         )
@@ -574,6 +586,21 @@ async def check_contacts(conn: asyncpg.Connection, world: World, p: ModelPrincip
     assert got == want, f"resident contacts for {p}"
 
 
+async def refresh_reads(owner_pool: asyncpg.Pool, world: World) -> None:
+    """Officials' reads through GraphQL record inspections (远程验收), and full ID numbers
+    shown to cadres are recorded as they are read: refresh those tables."""
+    fresh = await snapshot(owner_pool, ["inspections", "personal_data_reads"])
+    world["inspections"] = fresh["inspections"]
+    world["personal_data_reads"] = fresh["personal_data_reads"]
+
+
+@pytest.fixture(scope="module")
+async def general_client(database: Any, settings: Any, owner_pool: Any) -> Any:
+    """The same service with the compiler off: every document on the general executor."""
+    async with service(database, settings, compiled=False) as http:
+        yield http
+
+
 async def check_no_context(request_pool: asyncpg.Pool) -> None:
     async with request_pool.acquire() as conn, conn.transaction():
         for table in model.TABLES:
@@ -592,7 +619,7 @@ async def check_no_context(request_pool: asyncpg.Pool) -> None:
 )
 @given(scenario=scenarios())
 async def test_every_principal_sees_exactly_what_the_model_allows(
-    scenario, owner_pool, request_pool, client, settings, session_token
+    scenario, owner_pool, request_pool, client, general_client, settings, session_token
 ):
     built = await build(owner_pool, scenario)
     for account in built.accounts:  # their sessions are rows of the world too
@@ -604,14 +631,13 @@ async def test_every_principal_sees_exactly_what_the_model_allows(
         p = model.principal_of(world, account)
         session = await session_token(account)
         token = None if account is None else tokens.issue(account, session)
-        # Officials' reads through GraphQL record inspections (远程验收): refresh that table.
-        world["inspections"] = (await snapshot(owner_pool, ["inspections"]))["inspections"]
-        # Full ID numbers shown to cadres are recorded as they are read: refresh those too.
-        world["personal_data_reads"] = (await snapshot(owner_pool, ["personal_data_reads"]))[
-            "personal_data_reads"
-        ]
+        await refresh_reads(owner_pool, world)
         await check_database(request_pool, world, p, columns, session)
-        await check_graphql(client, token, world, p, built)
+        # Every check on the general executor (VILLAGEGRAPH_COMPILED=false), then the
+        # checks of compiled fields in documents of their own, which compile
+        # (villagegraph/compiler.py; `client` serves them).
+        await check_graphql(general_client, token, world, p, built)
+        await check_graphql(client, token, world, p, built, COMPILED_CHECKS)
     await check_no_context(request_pool)
 
 

@@ -1,4 +1,4 @@
-"""The `villagegraph` command: serve, migrate, seed, worker, schema, audit verify, db-url.
+"""The `villagegraph` command: serve, migrate, seed, worker, schema, plan, audit verify, db-url.
 
 Every command takes --home and --log-format (text, the default, or json); docs/API.md,
 "Commands", lists each command and flag with its default.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import logging
 import os
 import signal
@@ -193,6 +194,18 @@ def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
+    """Show how an operation runs: the compiled statement, or why it falls back."""
+    from villagegraph.compiler import Compiler
+    from villagegraph.schema import build_schema, graphql_core_schema
+
+    query = args.query if args.query is not None else sys.stdin.read()
+    variables = json.loads(args.variables) if args.variables else {}
+    compiler = Compiler(graphql_core_schema(build_schema()), settings.max_depth)
+    print(compiler.explain(query, args.operation, variables))
+    return 0
+
+
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from villagegraph.audit import ChainReport, verify_chain
 
@@ -291,6 +304,12 @@ def parser() -> argparse.ArgumentParser:
     worker.set_defaults(handler=cmd_worker)
 
     command("schema", "print the SDL").set_defaults(handler=cmd_schema)
+
+    plan = command("plan", "print the compiled SQL of an operation, or why it is not compiled")
+    plan.add_argument("--query", help="the GraphQL document (default: read from stdin)")
+    plan.add_argument("--operation", help="the operation name, when there are several")
+    plan.add_argument("--variables", help="the variables, as a JSON object")
+    plan.set_defaults(handler=cmd_plan)
 
     audit = command("audit", "audit log tools")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)

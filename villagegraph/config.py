@@ -110,6 +110,9 @@ class Settings:
     # operations is logged (1: all); refused or failed ones always are. Records are
     # written by a background thread (villagegraph/logs.py), not the event loop.
     request_log_sample: int = setting("VILLAGEGRAPH_REQUEST_LOG_SAMPLE", 1, int)
+    # The read-side compiler (villagegraph/compiler.py): operations whose fields all have an
+    # SQL form run as one statement; false runs everything on the general executor.
+    compiled: bool = setting("VILLAGEGRAPH_COMPILED", True, flag)
     # Persisted documents (villagegraph/persisted.py): APQ, or only a trusted manifest.
     automatic_persisted_queries: bool = setting("VILLAGEGRAPH_APQ", True, flag)
     trusted_documents: Path | None = setting("VILLAGEGRAPH_TRUSTED_DOCUMENTS", None, optional_path)

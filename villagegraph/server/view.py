@@ -29,6 +29,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from villagegraph.compiler import CompiledData, Compiler
 from villagegraph.errors import RateLimited, Unauthenticated, VillageGraphError
 from villagegraph.graphiql import LocalGraphiQL
 from villagegraph.persisted import PersistedDocuments
@@ -88,6 +89,11 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
             graphql_core_schema(schema),
             SharedRateLimiter(state.shared),
         )
+        self.compiler = (
+            Compiler(graphql_core_schema(schema), state.settings.max_depth)
+            if state.settings.compiled
+            else None
+        )
         self.persisted = PersistedDocuments(
             state.settings.automatic_persisted_queries,
             state.settings.trusted_documents,
@@ -128,6 +134,12 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
         self.sockets.sign_in(context.request, context.db.account_id)
         return await super().on_ws_connect(context)
 
+    def encode_json(self, data: object) -> str | bytes:
+        """A compiled result's `data` is PostgreSQL's JSON text: written as is, not walked."""
+        if isinstance(data, dict) and isinstance(data.get("data"), CompiledData) and len(data) == 1:
+            return b'{"data":' + data["data"].json.encode() + b"}"
+        return super().encode_json(data)
+
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET carrying only a persisted-query hash is an API call, not a browser.
         if request.query_params.get("extensions") is not None:
@@ -162,7 +174,16 @@ class VillageGraphQL(LocalGraphiQL, GraphQL[Context, None]):
             )
         else:
             request_data = dataclasses.replace(request_data, query=query)
-            result = await self._execute(
+            compiled = None
+            if self.compiler is not None and query is not None:
+                compiled = await self.compiler.run(
+                    context.db,
+                    context.request_id,
+                    query,
+                    request_data.operation_name,
+                    request_data.variables,
+                )
+            result = compiled or await self._execute(
                 request, request_adapter, sub_response, context, root_value, request_data
             )
         outcome = "ok"
