@@ -305,11 +305,9 @@ def parser() -> argparse.ArgumentParser:
 
     command("schema", "print the SDL").set_defaults(handler=cmd_schema)
 
-    plan = command("plan", "print the compiled SQL of an operation, or why it is not compiled")
-    plan.add_argument("--query", help="the GraphQL document (default: read from stdin)")
-    plan.add_argument("--operation", help="the operation name, when there are several")
-    plan.add_argument("--variables", help="the variables, as a JSON object")
-    plan.set_defaults(handler=cmd_plan)
+    _plan_command(
+        command("plan", "print the compiled SQL of an operation, or why it is not compiled")
+    )
 
     audit = command("audit", "audit log tools")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
@@ -320,6 +318,13 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=_Defaults,
     ).set_defaults(handler=cmd_audit_verify)
     return root
+
+
+def _plan_command(plan: argparse.ArgumentParser) -> None:
+    plan.add_argument("--query", help="the GraphQL document (default: read from stdin)")
+    plan.add_argument("--operation", help="the operation name, when there are several")
+    plan.add_argument("--variables", help="the variables, as a JSON object")
+    plan.set_defaults(handler=cmd_plan)
 
 
 def _serve_command(serve: argparse.ArgumentParser) -> None:
