@@ -165,13 +165,14 @@ select format('%s %s (owner %s)', kind, name, owner) from (
     select 'schema' kind, n.nspname::text name, n.nspowner owner_oid
       from pg_namespace n where n.nspname = 'vg'
     union all
-    select 'relation', c.oid::regclass::text, c.relowner
+    select 'relation', 'vg.' || c.relname, c.relowner
       from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'vg'
     union all
-    select 'function', p.oid::regprocedure::text, p.proowner
+    select 'function', format('vg.%s(%s)', p.proname, pg_get_function_identity_arguments(p.oid)),
+           p.proowner
       from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'vg'
     union all
-    select 'type', t.oid::regtype::text, t.typowner
+    select 'type', 'vg.' || t.typname, t.typowner
       from pg_type t join pg_namespace n on n.oid = t.typnamespace where n.nspname = 'vg'
 ) o cross join lateral (select pg_get_userbyid(o.owner_oid) owner) u
  where o.owner_oid <> 'vg_owner'::regrole
