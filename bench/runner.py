@@ -306,7 +306,7 @@ async def run(args: argparse.Namespace, home: Path) -> int:
     began = time.monotonic()
     db: Database = await resolve_database(settings)
     await asyncio.to_thread(migrations.upgrade, db)
-    summary = await seed_scale(db.admin_dsn, SCALES[args.scale])
+    summary = await seed_scale(db.url("owner"), SCALES[args.scale])
     if summary is not None:
         print(summary.text())
     seeding = time.monotonic() - began

@@ -28,10 +28,10 @@ from villagegraph import migrations, roles
 from villagegraph.config import Settings
 from villagegraph.database import (
     Database,
+    create_database,
     create_login_pool,
     create_owner_pool,
     create_request_pool,
-    database_url_with_name,
     start_embedded,
 )
 from villagegraph.schema import build_schema
@@ -60,8 +60,7 @@ def database() -> Any:
         finally:
             await conn.close()
 
-    asyncio.run(admin(f'create database "{name}"'))
-    db = Database(database_url_with_name(server_dsn, name), passwords=passwords)
+    db = asyncio.run(create_database(Database(server_dsn, passwords=passwords), name))
     migrations.upgrade(db)
     yield db
     asyncio.run(admin(f'drop database "{name}" with (force)'))

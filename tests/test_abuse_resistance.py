@@ -279,6 +279,10 @@ def test_finding_8_the_image_and_compose_start_without_demo_accounts_as_least_pr
     parser().parse_args(service["command"][1:])  # the CLI accepts the command as written
     url = service["environment"]["VILLAGEGRAPH_DATABASE_URL"]
     assert "@" not in url, "the service must not hold the admin's credentials"
+    # The admin bootstraps and vg_owner migrates and seeds, both in `migrate` only.
+    assert "VILLAGEGRAPH_OWNER_PASSWORD" not in service["environment"]
+    assert migrate["environment"]["VILLAGEGRAPH_OWNER_PASSWORD"].startswith("${")
+    assert "@" in migrate["environment"]["VILLAGEGRAPH_DATABASE_URL"]  # the admin, once
     for name, value in {**service["environment"], **services["postgres"]["environment"]}.items():
         if "PASSWORD" in name or "SECRET" in name or "TOKEN" in name:
             assert str(value).startswith("${"), f"{name} must come from the environment"

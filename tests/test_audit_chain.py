@@ -18,7 +18,7 @@ import pytest
 from tests.demo import RESIDENT
 from villagegraph import migrations
 from villagegraph.audit import verify_chain
-from villagegraph.database import Database
+from villagegraph.database import Database, create_database
 
 
 @pytest.fixture
@@ -180,10 +180,10 @@ async def test_audit_verify_command_reports_the_chain(database, owner_pool):
 async def empty_database(database: Database) -> AsyncIterator[Database]:
     """A database of the test's own on the session's server, dropped afterwards."""
     name = f"vg_scratch_{uuid.uuid4().hex[:8]}"
+    scratch = await create_database(database, name)
     admin = await asyncpg.connect(database.admin_dsn)
-    await admin.execute(f'create database "{name}"')
     try:
-        yield database.on(name)
+        yield scratch
     finally:
         await admin.execute(f'drop database "{name}" with (force)')
         await admin.close()

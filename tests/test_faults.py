@@ -27,7 +27,7 @@ import pytest
 from tests.demo import CITY, ROOT, VILLAGE, VILLAGE_CADRE
 from villagegraph import migrations, roles
 from villagegraph.audit import verify_chain
-from villagegraph.database import Database, create_owner_pool, database_url_with_name
+from villagegraph.database import Database, create_database, create_owner_pool
 from villagegraph.seed import seed_demo
 from villagegraph.server import create_app
 from villagegraph.tenants.auth import TokenService
@@ -71,10 +71,7 @@ async def fault_server(settings) -> AsyncIterator[FaultServer]:
         passwords = roles.passwords(base)
         server_dsn = roles.secure_embedded(str(server.get_uri()), pgdata, passwords["admin"])
         await asyncio.to_thread(roles.create_roles, server_dsn, passwords)
-        admin = await asyncpg.connect(server_dsn)
-        await admin.execute('create database "villagegraph"')
-        await admin.close()
-        database = Database(database_url_with_name(server_dsn, "villagegraph"), passwords=passwords)
+        database = await create_database(Database(server_dsn, passwords=passwords), "villagegraph")
         await asyncio.to_thread(migrations.upgrade, database)
         owner = await create_owner_pool(database, max_size=1)
         await seed_demo(owner)

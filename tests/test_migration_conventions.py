@@ -154,7 +154,7 @@ def test_alembic_history_has_one_head(database):
 
 async def test_migrated_database_records_the_one_head(database):
     script = ScriptDirectory.from_config(migrations.alembic_config(database))
-    conn = await asyncpg.connect(database.admin_dsn)  # alembic_version is the migrator's
+    conn = await asyncpg.connect(database.url("owner"))  # alembic_version is vg_owner's
     try:
         rows = await conn.fetch("select version_num from public.alembic_version")
     finally:

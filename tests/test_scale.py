@@ -15,7 +15,7 @@ import pytest
 
 from tests.demo import TOWN_OFFICIAL, WUMA
 from villagegraph import migrations
-from villagegraph.database import Database, database_url_with_name
+from villagegraph.database import Database, create_database
 from villagegraph.seed.scale import (
     DOMAIN_SEQUENCES,
     SCALE_END,
@@ -108,13 +108,8 @@ async def empty_database(database: Database) -> AsyncIterator[Callable[[], Any]]
 
     async def create() -> Database:
         name = f"vg_scale_{uuid.uuid4().hex[:8]}"
-        admin = await asyncpg.connect(database.admin_dsn)
-        try:
-            await admin.execute(f'create database "{name}"')
-        finally:
-            await admin.close()
         created.append(name)
-        db = Database(admin_dsn=database_url_with_name(database.admin_dsn, name))
+        db = await create_database(database, name)
         migrations.upgrade(db)
         return db
 
@@ -268,7 +263,7 @@ async def test_tiny_town_scale_is_complete_deterministic_and_rolled_up(empty_dat
     fingerprints = []
     for _ in range(2):
         db = await empty_database()
-        summary = await seed_scale(db.admin_dsn, TINY, progress_out=io.StringIO())
+        summary = await seed_scale(db.url("owner"), TINY, progress_out=io.StringIO())
         assert summary is not None
         conn = await asyncpg.connect(db.admin_dsn)
         try:
@@ -314,7 +309,7 @@ async def test_tiny_town_scale_is_complete_deterministic_and_rolled_up(empty_dat
                 )
         finally:
             await conn.close()
-        assert await seed_scale(db.admin_dsn, TINY, progress_out=io.StringIO()) is None
+        assert await seed_scale(db.url("owner"), TINY, progress_out=io.StringIO()) is None
     assert fingerprints[0] == fingerprints[1]
 
 

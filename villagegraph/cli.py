@@ -20,6 +20,7 @@ from villagegraph import roles
 from villagegraph.config import Settings, home_path
 from villagegraph.database import (
     Database,
+    bootstrap,
     create_owner_pool,
     create_worker_pool,
     resolve_database,
@@ -124,10 +125,12 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     db = _database(settings)
     if args.create_roles and db.embedded_home is None:
-        # The embedded server's roles are created on every start; an external server's
-        # here, as the admin of VILLAGEGRAPH_DATABASE_URL.
-        roles.create_roles(db.admin_dsn, db.passwords)
-        log.info("roles vg_owner, vg_request, vg_login and vg_worker are ready")
+        # The embedded server is bootstrapped on every start; an external server here, as
+        # the admin of VILLAGEGRAPH_DATABASE_URL. The migrations then log in as vg_owner.
+        asyncio.run(bootstrap(db))
+        log.info(
+            "roles vg_owner, vg_request, vg_login and vg_worker ready; the database is vg_owner's"
+        )
     _migrate(db, settings)
     log.info("migrations applied")
     return 0
@@ -149,7 +152,7 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
         return _refuse_seed(settings)
     from villagegraph.seed.scale import SCALES, seed_scale
 
-    summary = asyncio.run(seed_scale(db.admin_dsn, SCALES[args.scale]))
+    summary = asyncio.run(seed_scale(db.url("owner"), SCALES[args.scale]))
     if summary is None:
         return _refuse_seed(settings)
     print(summary.text())
@@ -271,7 +274,8 @@ def parser() -> argparse.ArgumentParser:
     migrate.add_argument(
         "--create-roles",
         action="store_true",
-        help="first create (or update) the LOGIN roles, as the admin of VILLAGEGRAPH_DATABASE_URL",
+        help="first, as the admin of VILLAGEGRAPH_DATABASE_URL, create (or update) the LOGIN "
+        "roles and hand the database to vg_owner; the migrations run as vg_owner either way",
     )
     migrate.set_defaults(handler=cmd_migrate)
 
@@ -347,7 +351,7 @@ def _serve_command(serve: argparse.ArgumentParser) -> None:
         "--no-migrate",
         action="store_true",
         help="neither migrate nor seed: connect only as vg_request and vg_login (a separate "
-        "`villagegraph migrate --create-roles` ran with the admin URL)",
+        "`villagegraph migrate` ran as vg_owner)",
     )
     serve.add_argument(
         "--forwarded-allow-ips",

@@ -4,11 +4,14 @@ With no VILLAGEGRAPH_DATABASE_URL a private PostgreSQL from the `embedded-postgr
 runs under VILLAGEGRAPH_HOME/pgdata; every process using the same home shares it, and the
 last one to exit stops it; it trusts no connection (scram-sha-256, villagegraph/roles.py).
 Every pool logs in as its own role (never `SET ROLE`): requests as `vg_request` (no
-BYPASSRLS, member of no role), the login path as `vg_login`, the worker as `vg_worker`.
+BYPASSRLS, member of no role), the login path as `vg_login`, the worker as `vg_worker`,
+seeding and maintenance as `vg_owner`. The admin URL serves only the bootstrap
+(villagegraph/roles.py) and `db-url --role admin`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Mapping
@@ -31,8 +34,8 @@ SEARCH_PATH = "vg, public"
 
 @dataclass(frozen=True)
 class Database:
-    """A PostgreSQL database reachable by an admin DSN (a superuser or the migrating user),
-    and by each application role with its own password."""
+    """A PostgreSQL database: where it is (the admin DSN's host, port and name; its user and
+    password serve only the admin's bootstrap), and each role's password."""
 
     admin_dsn: str
     embedded_home: Path | None = None
@@ -52,8 +55,9 @@ class Database:
             database_url_with_name(self.admin_dsn, name), self.embedded_home, self.passwords
         )
 
-    def sqlalchemy_url(self) -> str:
-        parts = urlsplit(self.admin_dsn)
+    def sqlalchemy_url(self, role: str = "owner") -> str:
+        """The URL Alembic connects with: the owner's (migrations run as vg_owner)."""
+        parts = urlsplit(self.url(role))
         return urlunsplit(parts._replace(scheme="postgresql+psycopg2"))
 
 
@@ -103,9 +107,25 @@ async def _ensure_database_exists(server_dsn: str, name: str) -> None:
     try:
         exists = await conn.fetchval("select 1 from pg_database where datname = $1", name)
         if not exists:
-            await conn.execute(f'create database "{name}"')
+            await conn.execute(f'create database "{name}" owner {OWNER_ROLE}')
     finally:
         await conn.close()
+
+
+async def create_database(server: Database, name: str) -> Database:
+    """A new database `name` on `server`'s server (roles created), bootstrapped for vg_owner:
+    tests and benchmarks make their own this way."""
+    await _ensure_database_exists(server.admin_dsn, name)
+    db = server.on(name)
+    await asyncio.to_thread(roles.bootstrap_database, db.admin_dsn)
+    return db
+
+
+async def bootstrap(db: Database) -> None:
+    """The admin's part, once: the LOGIN roles with their passwords, then the database
+    handed to vg_owner (villagegraph/roles.py). Everything after runs as the roles."""
+    await asyncio.to_thread(roles.create_roles, db.admin_dsn, db.passwords)
+    await asyncio.to_thread(roles.bootstrap_database, db.admin_dsn)
 
 
 async def resolve_database(settings: Settings, name: str = DATABASE_NAME) -> Database:
@@ -114,10 +134,13 @@ async def resolve_database(settings: Settings, name: str = DATABASE_NAME) -> Dat
     if settings.database_url:
         return Database(admin_dsn=settings.database_url, passwords=passwords)
     server_dsn = start_embedded(settings.home, passwords[roles.ADMIN])
-    # The embedded server is ours: its roles exist with the passwords in home.
+    # The embedded server is ours: its roles exist with the passwords in home, and the
+    # database is vg_owner's.
     roles.create_roles(server_dsn, passwords)
     await _ensure_database_exists(server_dsn, name)
-    return Database(database_url_with_name(server_dsn, name), settings.home, passwords)
+    db = Database(database_url_with_name(server_dsn, name), settings.home, passwords)
+    roles.bootstrap_database(db.admin_dsn)
+    return db
 
 
 async def _set_search_path(conn: asyncpg.Connection) -> None:
@@ -189,11 +212,9 @@ async def create_worker_pool(db: Database, max_size: int = 2) -> asyncpg.Pool:
 
 
 async def create_owner_pool(db: Database, max_size: int = 4) -> asyncpg.Pool:
-    """Pool for seeding and maintenance (admin, as the owner role, which bypasses RLS)."""
-
-    async def become_owner(conn: asyncpg.Connection) -> None:
-        await conn.execute(f"set role {OWNER_ROLE}; set search_path = {SEARCH_PATH}")
-
-    pool = await asyncpg.create_pool(db.admin_dsn, min_size=1, max_size=max_size, init=become_owner)
+    """Pool for seeding and maintenance: it logs in as `vg_owner`, which bypasses RLS."""
+    pool = await asyncpg.create_pool(
+        db.url("owner"), min_size=1, max_size=max_size, init=_set_search_path
+    )
     assert pool is not None
     return pool

@@ -2,14 +2,18 @@
 
 Each process connects as the least role that does its job, never through `SET ROLE`:
 
-- `vg_owner` owns the schema; migrations and seeding run as it (BYPASSRLS, never serves).
+- `vg_owner` owns the database and the schema; migrations and seeding log in as it
+  (BYPASSRLS, never serves).
 - `vg_request` serves GraphQL requests: no BYPASSRLS, member of no role.
 - `vg_login` checks passwords and opens sessions (`vg.login_lookup`, `vg.open_session`).
 - `vg_worker` runs the outbox and the periodic scans through policies of its own.
 
 Passwords come from `VILLAGEGRAPH_<ROLE>_PASSWORD` or are generated once into
-`VILLAGEGRAPH_HOME/secrets/<role>.pw` (mode 0600). This module creates roles and rewrites
-pg_hba.conf; it never creates schema objects (that is the migrations' job).
+`VILLAGEGRAPH_HOME/secrets/<role>.pw` (mode 0600). This module is the admin's whole part,
+done once (`villagegraph migrate --create-roles`; on every start for the embedded server):
+it creates the roles, hands the database to vg_owner with the extensions the migrations use
+(`bootstrap_database`) and rewrites the embedded pg_hba.conf. It never creates schema
+objects: the migrations do, as vg_owner.
 """
 
 from __future__ import annotations
@@ -129,3 +133,106 @@ def secure_embedded(server_dsn: str, pgdata: Path, admin_password: str) -> str:
         conn.close()
     marker.write_text("pg_hba.conf requires scram-sha-256 for every connection\n")
     return admin_dsn
+
+
+# The admin's part of a database, idempotent: what the migrations, run as vg_owner, cannot
+# do themselves. The extensions are created here (cube and pg_trgm are trusted, but an
+# older server or a provider may not let the owner create them), the database is handed to
+# vg_owner (it sets the database's search_path, revokes TEMP from PUBLIC, owns `public`),
+# and a database migrated before migrations ran as vg_owner has its alembic_version table
+# handed over too. vg_owner may switch triggers off for bulk seeding (it owns the tables
+# and could disable them anyway).
+BOOTSTRAP = """
+create extension if not exists pg_trgm schema public;
+create extension if not exists cube schema public;
+do $$
+begin
+    execute format('alter database %I owner to vg_owner', current_database());
+    if to_regclass('public.alembic_version') is not null then
+        alter table public.alembic_version owner to vg_owner;
+    end if;
+end
+$$;
+"""
+
+GRANT_REPLICA_MODE = "grant set on parameter session_replication_role to vg_owner"
+
+# Objects of the schema that vg_owner does not own: a database migrated outside
+# villagegraph, or by a migration that ran as another role. Migrations as vg_owner would fail
+# on them halfway, so the bootstrap refuses first.
+NOT_OWNED = """
+select format('%s %s (owner %s)', kind, name, owner) from (
+    select 'schema' kind, n.nspname::text name, n.nspowner owner_oid
+      from pg_namespace n where n.nspname = 'vg'
+    union all
+    select 'relation', 'vg.' || c.relname, c.relowner
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'vg'
+    union all
+    select 'function', format('vg.%s(%s)', p.proname, pg_get_function_identity_arguments(p.oid)),
+           p.proowner
+      from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'vg'
+    union all
+    select 'type', 'vg.' || t.typname, t.typowner
+      from pg_type t join pg_namespace n on n.oid = t.typnamespace where n.nspname = 'vg'
+) o cross join lateral (select pg_get_userbyid(o.owner_oid) owner) u
+ where o.owner_oid <> 'vg_owner'::regrole
+ order by 1
+"""
+
+
+def bootstrap_database(admin_dsn: str) -> None:
+    """Hand the database of `admin_dsn` to vg_owner, as its admin (after `create_roles`).
+
+    Idempotent, and safe on a database migrated before migrations ran as vg_owner; raises
+    when an object of schema vg belongs to another role.
+    """
+    import psycopg2
+
+    conn = psycopg2.connect(_psycopg2_dsn(admin_dsn))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(BOOTSTRAP)
+            cur.execute(
+                "select rolsuper and current_setting('server_version_num')::int >= 150000"
+                " from pg_roles where rolname = current_user"
+            )
+            row = cur.fetchone()
+            if row and row[0]:  # GRANT SET ON PARAMETER: PostgreSQL 15 on, by a superuser
+                cur.execute(GRANT_REPLICA_MODE)
+            cur.execute(NOT_OWNED)
+            strays = [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+    if strays:
+        raise RuntimeError(
+            "objects in schema vg not owned by vg_owner (alter their owner to vg_owner): "
+            + ", ".join(strays[:20])
+        )
+
+
+def check_migrator(owner_dsn: str) -> None:
+    """Refuse to migrate unless `owner_dsn` logs in as vg_owner and vg_owner owns the
+    database: the admin's bootstrap must have run (README, "Database roles")."""
+    import psycopg2
+
+    hint = (
+        "run `villagegraph migrate --create-roles` once with an admin VILLAGEGRAPH_DATABASE_URL,"
+        " or create the roles and hand the database to vg_owner by hand (README,"
+        ' "Database roles")'
+    )
+    try:
+        conn = psycopg2.connect(_psycopg2_dsn(owner_dsn))
+    except psycopg2.OperationalError as error:
+        raise RuntimeError(f"cannot log in as vg_owner ({error}): {hint}".strip()) from error
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "select current_user::text, pg_get_userbyid(datdba)::text"
+                " from pg_database where datname = current_database()"
+            )
+            row = cur.fetchone()
+    finally:
+        conn.close()
+    if row is None or row != ("vg_owner", "vg_owner"):
+        raise RuntimeError(f"the database is not vg_owner's (owner: {row and row[1]}): {hint}")

@@ -1,4 +1,5 @@
-"""Alembic migrations: tables, roles, grants and row-level security policies together.
+"""Alembic migrations: tables, grants and row-level security policies together, run as
+vg_owner (the roles themselves and the database's ownership are villagegraph/roles.py's).
 
 Each revision is a thin file in versions/ naming its SQL in sql/ (<revision>.up.sql and
 .down.sql), so a domain's tables and the policies guarding them sit in one SQL file. The
@@ -14,6 +15,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from villagegraph import roles
 from villagegraph.database import Database
 
 HERE = Path(__file__).parent
@@ -28,6 +30,8 @@ def alembic_config(db: Database) -> Config:
 
 
 def upgrade(db: Database) -> None:
-    """Apply every migration (`heads` is the single head since 0012_one_history; an older
-    database, with one alembic_version row per domain branch, is merged by it)."""
+    """Apply every migration, logged in as vg_owner (`heads` is the single head since
+    0012_one_history; an older database, with one alembic_version row per domain branch, is
+    merged by it). The admin's bootstrap (villagegraph/roles.py) must have run."""
+    roles.check_migrator(db.url("owner"))
     command.upgrade(alembic_config(db), "heads")

@@ -1,28 +1,29 @@
 -- 0001_core upgrade: sent as is, in one transaction, by versions/0001_core.py.
 -- Conventions: docs/CONVENTIONS.md.
 
-create extension if not exists pg_trgm schema public;
-
+-- Runs as vg_owner, which owns this database. What needs more than the owner (the LOGIN
+-- roles, the extensions, the database's ownership) is the admin's bootstrap, done once
+-- before (villagegraph/roles.py: `villagegraph migrate --create-roles`, or automatically
+-- for the embedded server).
 do $$
 begin
-    if not exists (select from pg_roles where rolname = 'vg_owner') then
-        -- Owns the schema; migrations, seeding and the worker run as it. It is the only
-        -- role allowed past row-level security, deliberately: it never serves a request.
-        create role vg_owner nologin bypassrls;
+    if current_user::text <> 'vg_owner' then
+        raise exception 'migrations run as vg_owner, not %', current_user
+            using hint = 'villagegraph migrate connects as vg_owner (README, "Database roles")';
     end if;
     if not exists (select from pg_roles where rolname = 'vg_request') then
-        create role vg_request nologin nobypassrls;
+        raise exception 'role vg_request does not exist'
+            using hint = 'run `villagegraph migrate --create-roles` once with an admin URL';
     end if;
 end
 $$;
-grant vg_owner to current_user;
-grant vg_request to current_user;
+-- Created by the bootstrap; this only names the dependency (pg_trgm is trusted).
+create extension if not exists pg_trgm schema public;
 
 create schema if not exists vg authorization vg_owner;
 -- Unqualified names in this migration resolve to vg; so do the database's sessions.
 select set_config('search_path', 'vg, public', true);
 do $$ begin execute format('alter database %I set search_path = vg, public', current_database()); end $$;
-set local role vg_owner;
 set local search_path = vg, public;
 
 -- Division codes are 12 digits: city 4, county 2, town 3, village 3. A subtree is the
@@ -440,5 +441,3 @@ create policy outbox_enqueue on vg.outbox for insert with check (
 create policy audit_read on vg.audit_log for select using (
     tenant_code <@ (select vg.read_scope()) or account_id = (select vg.account_id())
 );
-
-reset role;

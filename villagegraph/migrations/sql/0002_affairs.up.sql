@@ -1,7 +1,6 @@
 -- 0002_affairs upgrade: sent as is, in one transaction, by versions/0002_affairs.py.
 -- Conventions: docs/CONVENTIONS.md.
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 -- Append-only: the request role has no UPDATE or DELETE; a correction is a reversing entry
@@ -455,5 +454,3 @@ end
 $$;
 create trigger suggestions_lifecycle before update on vg.suggestions
     for each row execute function vg.suggestion_lifecycle();
-
-reset role;

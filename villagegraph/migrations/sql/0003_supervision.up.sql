@@ -1,7 +1,6 @@
 -- 0003_supervision upgrade: sent as is, in one transaction, by versions/0003_supervision.py.
 -- Conventions: docs/CONVENTIONS.md.
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 -- One row per assignee unit; the assignee is the tenant. Status is never stored: DONE when
@@ -273,5 +272,3 @@ create policy disclosure_rules_read on vg.disclosure_rules for select using (
 create policy channel_addresses_read on vg.channel_addresses for select using (
     account_id = (select vg.account_id())
 );
-
-reset role;

@@ -1,7 +1,6 @@
 -- 0004_people downgrade: sent as is, in one transaction, by versions/0004_people.py.
 -- Conventions: docs/CONVENTIONS.md.
 
-set local role vg_owner;
 set local search_path = vg, public;
 drop trigger residents_history on vg.residents;
 drop table vg.shelters, vg.listings, vg.party_members, vg.cadres, vg.resident_history, vg.households;
@@ -12,4 +11,3 @@ drop index vg.residents_household, vg.residents_id_number, vg.residents_phone;
 drop policy residents_update on vg.residents;
 revoke update on vg.residents from vg_request;
 grant select on vg.residents to vg_request;
-reset role;

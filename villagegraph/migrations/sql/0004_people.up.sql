@@ -3,7 +3,6 @@
 
 -- cube is a trusted extension; the nearest-shelter index is built on it.
 create extension if not exists cube schema public;
-set local role vg_owner;
 set local search_path = vg, public;
 
 -- Villages where the caller holds a CADRE grant: only they see a resident's identity in
@@ -341,5 +340,3 @@ create policy shelters_maintain on vg.shelters for update
     with check (unit_code <@ (select vg.write_scope()) and updated_by = (select vg.account_id()));
 grant update (name, address, lat, lng, capacity, facilities, contact, status, updated_at,
               updated_by) on vg.shelters to vg_request;
-
-reset role;

@@ -1,7 +1,6 @@
 -- 0005_rollups upgrade: sent as is, in one transaction, by versions/0005_rollups.py.
 -- Conventions: docs/CONVENTIONS.md.
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 -- Months are local (Asia/Shanghai) calendar months, as dashboard periods are.
@@ -172,4 +171,3 @@ create policy unit_monthly_figures_read on vg.unit_monthly_figures for select us
 
 -- Rows seeded before this revision (an upgraded database) are counted once.
 select vg.rebuild_rollups();
-reset role;

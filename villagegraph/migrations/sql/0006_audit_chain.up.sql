@@ -1,7 +1,6 @@
 -- 0006_audit_chain upgrade: sent as is, in one transaction, by versions/0006_audit_chain.py.
 -- Conventions: docs/CONVENTIONS.md.
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 alter table vg.audit_log
@@ -91,4 +90,3 @@ create policy audit_heads_read on vg.audit_heads for select using (
 alter table vg.audit_heads enable row level security;
 alter table vg.audit_heads force row level security;
 grant select on vg.audit_heads to vg_request;
-reset role;

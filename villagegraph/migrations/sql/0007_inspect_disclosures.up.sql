@@ -1,11 +1,8 @@
 -- 0007_inspect_disclosures upgrade: sent as is, in one transaction, by versions/0007_inspect_disclosures.py.
 -- Conventions: docs/CONVENTIONS.md.
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 alter table vg.inspections drop constraint inspections_subject_check,
     add constraint inspections_subject_check
         check (subject in ('LEDGER', 'TASKS', 'NOTICES', 'FINANCE'));
-
-reset role;

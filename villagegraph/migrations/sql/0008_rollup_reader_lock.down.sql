@@ -1,7 +1,6 @@
 -- 0008_rollup_reader_lock downgrade: sent as is, in one transaction, by versions/0008_rollup_reader_lock.py.
 -- Conventions: docs/CONVENTIONS.md.
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 -- Back to 0005's trigger function, without the advisory lock.
@@ -46,5 +45,3 @@ begin
     return null;
 end
 $$;
-
-reset role;

@@ -1,7 +1,6 @@
 -- 0008_rollup_reader_lock upgrade: sent as is, in one transaction, by versions/0008_rollup_reader_lock.py.
 -- Conventions: docs/CONVENTIONS.md.
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 create or replace function vg.rollup_notice_reads() returns trigger
@@ -49,4 +48,3 @@ end
 $$;
 
 select vg.rebuild_rollups();
-reset role;

@@ -1,7 +1,6 @@
 -- 0010_api upgrade: sent as is, in one transaction, by versions/0010_api.py.
 -- Conventions: docs/CONVENTIONS.md.
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 create function vg.notify_notice() returns trigger
@@ -21,5 +20,3 @@ language sql stable security definer set search_path = vg, pg_catalog as $$
 $$;
 revoke execute on function vg.outbox_depth() from public;
 grant execute on function vg.outbox_depth() to vg_request;
-
-reset role;

@@ -1,7 +1,6 @@
 -- 0011_ledger_search_index upgrade: sent as is, in one transaction, by versions/0011_ledger_search_index.py.
 -- Conventions: docs/CONVENTIONS.md.
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 create function vg.ledger_term_matches(p_lo bigint, p_hi bigint, p_term text)
@@ -26,5 +25,3 @@ end
 $$;
 revoke execute on function vg.ledger_term_matches(bigint, bigint, text) from public;
 grant execute on function vg.ledger_term_matches(bigint, bigint, text) to vg_request;
-
-reset role;

@@ -4,15 +4,13 @@
 
 -- ------------------------------------------------------------------ roles
 -- `villagegraph migrate --create-roles` (villagegraph/roles.py) creates the LOGIN roles with
--- their passwords before this runs; a database migrated without it still gets the roles,
--- without LOGIN, so the grants below always have their grantees.
+-- their passwords before this runs, as the admin; the migrations run as vg_owner.
 do $$
 begin
-    if not exists (select from pg_roles where rolname = 'vg_login') then
-        create role vg_login nologin nobypassrls noinherit;
-    end if;
-    if not exists (select from pg_roles where rolname = 'vg_worker') then
-        create role vg_worker nologin nobypassrls noinherit;
+    if not exists (select from pg_roles where rolname = 'vg_login')
+       or not exists (select from pg_roles where rolname = 'vg_worker') then
+        raise exception 'roles vg_login and vg_worker do not exist'
+            using hint = 'run `villagegraph migrate --create-roles` once with an admin URL';
     end if;
     -- No application role may become another one: none is a member of anything.
     if exists (select from pg_auth_members m join pg_roles r on r.oid = m.member
@@ -30,7 +28,6 @@ $$;
 revoke create on schema public from public;
 grant usage on schema vg to vg_login, vg_worker;
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 -- Functions vg_owner creates from now on are executable by nobody until granted.
@@ -451,5 +448,3 @@ end
 $$;
 create policy accounts_worker_read on vg.accounts for select to vg_worker using (true);
 grant usage on all sequences in schema vg to vg_worker;
-
-reset role;

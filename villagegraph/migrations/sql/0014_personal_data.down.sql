@@ -1,7 +1,6 @@
 -- 0014_personal_data downgrade: sent as is, in one transaction, by versions/0014_personal_data.py.
 -- Conventions: docs/CONVENTIONS.md.
 
-set local role vg_owner;
 set local search_path = vg, public;
 alter policy cadres_appoint on vg.cadres with check (
     village_code <@ (select vg.write_scope()) and appointed_by = (select vg.account_id())
@@ -69,4 +68,3 @@ drop table vg.sensitive_tags;
 drop function vg.protected_count(bigint, numeric);
 drop function vg.min_group_size();
 drop table vg.disclosure_settings;
-reset role;

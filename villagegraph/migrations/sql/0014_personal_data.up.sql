@@ -2,7 +2,6 @@
 -- Conventions: docs/CONVENTIONS.md. Issue 12, findings 4-7: masking that holds, analysts
 -- get aggregates and pseudonymous rows, admission to a village is decided by its staff.
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 -- Disclosure control (统计披露控制). One row: the minimum group size every protected
@@ -420,5 +419,3 @@ alter policy consultation_electors_enrol on vg.consultation_electors with check 
                        and r.residence_code = consultation_electors.village_code
                        and r.residence_member))
 );
-
-reset role;

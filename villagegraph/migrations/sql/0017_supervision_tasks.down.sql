@@ -1,7 +1,6 @@
 -- 0017_supervision_tasks downgrade: sent as is, in one transaction, by
 -- versions/0017_supervision_tasks.py. Conventions: docs/CONVENTIONS.md.
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 drop function vg.roll_up_relay(bigint);
@@ -39,5 +38,3 @@ begin
     return new;
 end
 $$;
-
-reset role;

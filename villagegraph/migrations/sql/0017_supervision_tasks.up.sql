@@ -1,7 +1,6 @@
 -- 0017_supervision_tasks upgrade: sent as is, in one transaction, by
 -- versions/0017_supervision_tasks.py. Conventions: docs/CONVENTIONS.md.
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 -- ------------------------------------------------------------------ tasks
@@ -251,5 +250,3 @@ create policy task_reopenings_all_worker on vg.task_reopenings to vg_worker
 create policy inspection_reports_all_worker on vg.inspection_reports to vg_worker
     using (true) with check (true);
 grant usage on sequence vg.inspection_reports_id_seq to vg_worker;
-
-reset role;

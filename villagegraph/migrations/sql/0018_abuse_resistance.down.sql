@@ -1,5 +1,4 @@
 -- 0018_abuse_resistance downgrade: sent as is, in one transaction.
-set local role vg_owner;
 set local search_path = vg, public;
 
 drop function vg.change_password(text);
@@ -56,5 +55,3 @@ drop trigger accounts_end_sessions on vg.accounts;
 drop function vg.end_sessions_of_disabled_account();
 alter table vg.sessions drop column refresh_hash;
 alter table vg.accounts drop column disabled_at;
-
-reset role;

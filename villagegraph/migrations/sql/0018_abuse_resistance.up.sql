@@ -1,7 +1,6 @@
 -- 0018_abuse_resistance upgrade: sent as is, in one transaction, by
 -- versions/0018_abuse_resistance.py. Conventions: docs/CONVENTIONS.md; the protocol:
 -- docs/ARCHITECTURE.md, "Sessions and logins".
-set local role vg_owner;
 set local search_path = vg, public;
 
 -- ------------------------------------------------------------------ disabled accounts
@@ -238,5 +237,3 @@ grant execute on function vg.login_wait(text), vg.login_failed(text, text),
     vg.login_succeeded(text), vg.open_refreshable_session(bigint, interval, bigint),
     vg.refresh_session(text, interval) to vg_login;
 grant execute on function vg.change_password(text) to vg_request;
-
-reset role;

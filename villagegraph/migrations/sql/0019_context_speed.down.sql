@@ -1,6 +1,5 @@
 -- 0019_context_speed downgrade: back to 0013's context functions (verification by MAC
 -- on every call, derivation through principal_facts); drops nothing else.
-set local role vg_owner;
 set local search_path = vg, public;
 
 create or replace function vg.context_of(p_account bigint, p_session bigint, out c vg.context, out facts jsonb)
@@ -121,5 +120,3 @@ begin
     return c;
 end
 $$;
-
-reset role;

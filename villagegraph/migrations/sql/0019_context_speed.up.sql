@@ -1,6 +1,5 @@
 -- 0019_context_speed upgrade: sent as is, in one transaction, by
 -- versions/0019_context_speed.py. The protocol: docs/ARCHITECTURE.md, "Request context".
-set local role vg_owner;
 set local search_path = vg, public;
 
 -- The context of an account, without its binding, and the facts the Principal is built
@@ -134,5 +133,3 @@ begin
                and (n.c).bind_pid = pg_backend_pid());
 end
 $$;
-
-reset role;

@@ -1,7 +1,6 @@
 -- 0020_accounts_disclosures downgrade: sent as is, in one transaction, by versions/0020_accounts_disclosures.py.
 -- Conventions: docs/CONVENTIONS.md. Mapped finance categories keep their chart names.
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 drop trigger notices_withdrawal on vg.notices;
@@ -38,5 +37,3 @@ alter table vg.finance_entries
 drop table vg.finance_rules;
 drop function vg.finance_subject(bigint, text, text, text);
 drop table vg.account_subjects;
-
-reset role;

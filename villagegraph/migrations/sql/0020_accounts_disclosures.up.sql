@@ -1,7 +1,6 @@
 -- 0020_accounts_disclosures upgrade: sent as is, in one transaction, by versions/0020_accounts_disclosures.py.
 -- Conventions: docs/CONVENTIONS.md.
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 -- ------------------------------------------------------------------ chart of accounts
@@ -311,5 +310,3 @@ $$;
 revoke execute on function vg.notice_withdrawal() from public;
 create trigger notices_withdrawal before update on vg.notices
     for each row execute function vg.notice_withdrawal();
-
-reset role;

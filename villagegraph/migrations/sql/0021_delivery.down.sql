@@ -2,7 +2,6 @@
 -- Deliveries already fanned out stay in the outbox as ordinary rows; the request context
 -- loses the family proxies (vg.context_of restored to 0019_context_speed's body).
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 create or replace function vg.context_of(p_account bigint, p_session bigint, out c vg.context, out facts jsonb)
@@ -77,5 +76,3 @@ drop function vg.notice_pushed(bigint, text, boolean, boolean);
 drop table vg.push_rules;
 drop function vg.tier(bigint);
 alter table vg.notices drop column urgent;
-
-reset role;

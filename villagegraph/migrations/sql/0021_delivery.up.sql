@@ -1,7 +1,6 @@
 -- 0021_delivery upgrade: sent as is, in one transaction, by versions/0021_delivery.py.
 -- Conventions: docs/CONVENTIONS.md; the design: docs/ARCHITECTURE.md, "Delivery".
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 -- ------------------------------------------------------------------ push policy
@@ -516,5 +515,3 @@ begin
     end loop;
 end
 $$;
-
-reset role;

@@ -1,5 +1,4 @@
 -- 0022_shared_state downgrade.
-set local role vg_owner;
 set local search_path = vg, public;
 drop function vg.persisted_document(text);
 drop function vg.persist_document(text);
@@ -7,4 +6,3 @@ drop table vg.persisted_documents;
 drop function vg.prune_rate_buckets();
 drop function vg.rate_take(text, double precision, double precision);
 drop table vg.rate_buckets;
-reset role;

@@ -1,6 +1,5 @@
 -- 0022_shared_state upgrade: sent as is, in one transaction, by
 -- versions/0022_shared_state.py. Conventions: docs/CONVENTIONS.md.
-set local role vg_owner;
 set local search_path = vg, public;
 
 -- ------------------------------------------------------------------ rate buckets
@@ -110,5 +109,3 @@ set search_path = pg_catalog, vg, pg_temp as $$
 $$;
 revoke execute on function vg.persisted_document(text) from public;
 grant execute on function vg.persisted_document(text) to vg_request;
-
-reset role;

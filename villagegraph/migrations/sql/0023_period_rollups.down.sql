@@ -1,7 +1,6 @@
 -- 0023_period_rollups downgrade: sent as is, in one transaction, by versions/0023_period_rollups.py.
 -- Conventions: docs/CONVENTIONS.md.
 
-set local role vg_owner;
 set local search_path = vg, public;
 create or replace function vg.rollup_notice_reads() returns trigger
 language plpgsql security definer set search_path = pg_catalog, vg, public, pg_temp as $$
@@ -50,4 +49,3 @@ drop function vg.rebuild_reader_months();
 drop function vg.reader_month_rows(bigint, bigint, bigint[]);
 drop function vg.unit_lineage(bigint);
 drop table vg.unit_reader_months;
-reset role;

@@ -1,7 +1,6 @@
 -- 0023_period_rollups upgrade: sent as is, in one transaction, by versions/0023_period_rollups.py.
 -- Conventions: docs/CONVENTIONS.md.
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 -- Distinct readers over any run of whole months, exactly, without scanning receipts.
@@ -146,4 +145,3 @@ $$;
 revoke execute on function vg.rebuild_reader_months() from public;
 
 select vg.rebuild_reader_months();
-reset role;
