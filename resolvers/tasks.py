@@ -107,7 +107,7 @@ async def assign(
     due_at: datetime,
     supervised: bool,
     attachments: list[str],
-    account_id: int,
+    account_id: int | None,
     relayed_from: tuple[int, int] | None = None,
     source_key: str | None = None,
 ) -> list[Any]:
