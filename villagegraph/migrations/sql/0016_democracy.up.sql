@@ -114,9 +114,9 @@ begin
         return new;
     end if;
     select * into t from vg.count_ballots(array[new.id]);
-    if new.closed_at < old.closes_at and t.ballots < t.electors then
+    if new.closed_at < new.closes_at and t.ballots < t.electors then
         raise exception 'consultation % is open until %; it closes early only when every elector has voted',
-            old.id, old.closes_at using errcode = '55000';
+            old.id, new.closes_at using errcode = '55000';
     end if;
     select * into d from vg.decide_consultation(
         vg.decision_rule(new.village_code, new.rule),
@@ -135,20 +135,24 @@ end
 $$;
 
 -- ------------------------------------------------------------------ audit rows of ballots
--- A ballot's audit row says who voted on which day, never when within it: beside turnout
--- over time, a finer time would narrow down a voter. Runs before the chain link (trigger
--- names sort), so the digest covers the day.
-create function vg.audit_ballot_day() returns trigger
-language plpgsql as $$
+-- A ballot's (and a rating's) audit row says who voted on which day, never when within it:
+-- beside turnout over time, a finer time would narrow down a voter. The chain link dates
+-- it before sealing it, so the digest covers the day (0006_audit_chain otherwise as was).
+create or replace function vg.audit_chain_link() returns trigger
+language plpgsql security definer set search_path = pg_catalog, vg, pg_temp as $$
 begin
-    if new.action like 'consultation.ballot%' then
+    if new.action like 'consultation.ballot%' or new.action = 'execution.rating' then
         new.at := date_trunc('day', new.at at time zone 'Asia/Shanghai') at time zone 'Asia/Shanghai';
     end if;
+    new.chain_key := coalesce(new.tenant_code, -coalesce(new.account_id, 0));
+    insert into vg.audit_heads as h (chain_key, seq, hash) values (new.chain_key, 1, '')
+    on conflict (chain_key) do update set seq = h.seq + 1
+    returning h.seq, h.hash into new.chain_seq, new.prev_hash;
+    new.hash := vg.audit_row_hash(new);
+    update vg.audit_heads set hash = new.hash where chain_key = new.chain_key;
     return new;
 end
 $$;
-create trigger audit_ballot_day before insert on vg.audit_log
-    for each row execute function vg.audit_ballot_day();
 
 -- ------------------------------------------------------------------ cadres and representatives
 -- The 村务监督委员会 (art. 32) and the villagers' representatives (art. 25) are appointed
