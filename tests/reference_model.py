@@ -15,11 +15,11 @@ that has no entry here.
 from __future__ import annotations
 
 import importlib
-from datetime import datetime
-from zoneinfo import ZoneInfo
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from villagegraph.domains import DOMAINS
 

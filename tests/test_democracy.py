@@ -825,3 +825,30 @@ async def test_the_worker_closes_and_counts_paper_and_proxy_ballots(gql, make_vi
     ]
     assert seen["ballotsByChannel"] == {"app": 3, "paper": 1, "proxy": 1}
     assert [o["votes"] for o in seen["options"]] == [4, 1] and seen["passed"]
+
+
+async def test_the_demo_shows_every_democracy_flow(gql):
+    """A villager-initiated vote with paper and proxy ballots, a supervisory sign-off, and a
+    resolution with execution progress, as the demo resident and supervisor see them."""
+    from tests.demo import RESIDENT, SUPERVISOR, VILLAGE
+
+    seen = await gql.data(
+        """query($v: ID!) {
+             proposals(unit: $v) { edges { node { title supporterCount supportersNeeded
+               consultation { id ballotsByChannel { paper proxy } } } } }
+             consultations(unit: $v, status: CLOSED, first: 20) { edges { node { title binding
+               execution { progress responsible { name } milestones { title } links { kind } } } } }
+             supervisorySignOffs(village: $v) { subject } }""",
+        {"v": VILLAGE},
+        as_=RESIDENT,
+    )
+    (proposal,) = [e["node"] for e in seen["proposals"]["edges"]]
+    assert proposal["supporterCount"] >= proposal["supportersNeeded"]
+    assert proposal["consultation"]["ballotsByChannel"] == {"paper": 1, "proxy": 1}
+    executed = [
+        e["node"] for e in seen["consultations"]["edges"] if e["node"]["execution"] is not None
+    ]
+    assert executed and executed[0]["binding"] and 0 < executed[0]["execution"]["progress"] < 1
+    assert {"DISCLOSURE", "FINANCE_PERIOD"} <= {s["subject"] for s in seen["supervisorySignOffs"]}
+    me = await gql.data("{ me { grants { role } } }", as_=SUPERVISOR)
+    assert me["me"]["grants"] == [{"role": "SUPERVISOR"}]

@@ -169,7 +169,7 @@ class ProposalSupporter(SQLModel, table=True):
     resident_village: int = Field(sa_type=BigInteger, primary_key=True)
     resident_id: int = Field(sa_type=BigInteger, primary_key=True)
     name: str = Field(sa_type=Text)
-    supported_by: int = Field(sa_type=BigInteger)
+    supported_by: int | None = Field(default=None, sa_type=BigInteger)
     supported_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 

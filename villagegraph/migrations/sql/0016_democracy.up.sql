@@ -480,7 +480,7 @@ create table vg.proposal_supporters (
     resident_village bigint not null,
     resident_id bigint not null,
     name text not null default '',
-    supported_by bigint not null references vg.accounts (id),
+    supported_by bigint references vg.accounts (id),  -- null: signed on paper at the office
     supported_at timestamptz not null default now(),
     primary key (village_code, proposal_id, resident_village, resident_id),
     foreign key (village_code, proposal_id) references vg.consultation_proposals (village_code, id)
