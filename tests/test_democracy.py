@@ -816,10 +816,9 @@ async def test_the_worker_closes_and_counts_paper_and_proxy_ballots(gql, make_vi
         as_=people[1]["phone"],
     )
     await vote(gql, village, consultation, [(people[1], 0), (people[3], 0), (people[4], 1)])
+    await end_window(owner_pool, consultation)
     async with owner_pool.acquire() as conn:
-        assert int(consultation["id"]) in await close_due_consultations(
-            conn, now() + timedelta(hours=1)
-        )
+        assert int(consultation["id"]) in await close_due_consultations(conn, now())
     seen = (await gql.data(READ, {"id": consultation["id"]}, as_=people[5]["phone"]))[
         "consultation"
     ]
