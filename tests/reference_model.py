@@ -85,7 +85,8 @@ class ModelPrincipal:
         """Officials and cadres (never analysts): they write their subtree, and only they
         read the registry's personal rows (issue 12)."""
         return code is not None and any(
-            role != "ANALYST" and inside(unit, code) for role, unit in self.grants
+            role not in ("ANALYST", "SUPERVISOR") and inside(unit, code)
+            for role, unit in self.grants
         )
 
     def villages(self) -> set[int]:
@@ -443,10 +444,8 @@ def mask(value: str | None, head: int) -> str | None:
 
 def contacts(p: ModelPrincipal, row: Row) -> tuple[str | None, str | None]:
     """ID number and phone as the caller may see them (issue 5): in full for the cadres of
-    the household village (and its supervisory committee, issue 15) and the resident itself,
-    masked for everyone else."""
-    own = {("CADRE", row["village_code"]), ("SUPERVISOR", row["village_code"])}
-    if own & set(p.grants) or (p.is_resident and row["id"] == p.resident_id):
+    the household village and the resident itself, masked for everyone else."""
+    if ("CADRE", row["village_code"]) in p.grants or (p.is_resident and row["id"] == p.resident_id):
         return row["id_number"], row["phone"]
     return mask(row["id_number"], 6), mask(row["phone"], 3)
 
