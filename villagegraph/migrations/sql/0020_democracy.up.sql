@@ -1,4 +1,4 @@
--- 0019_democracy upgrade: sent as is, in one transaction, by versions/0019_democracy.py.
+-- 0020_democracy upgrade: sent as is, in one transaction, by versions/0020_democracy.py.
 -- Conventions: docs/CONVENTIONS.md. The Organic Law of Villagers' Committees
 -- (村民委员会组织法, 2018) is cited by article.
 
@@ -233,92 +233,64 @@ language sql stable parallel safe as $$
        and vg.in_term(k.term_start, k.term_end, vg.shanghai_today())
 $$;
 
--- Supervisors read what the village committee reads (art. 32-33): a SUPERVISOR grant,
--- derived from the term, never stored, adds the village to the read scope, not the write.
-create or replace function vg.principal_facts(p_account bigint) returns jsonb
-language plpgsql stable security definer set search_path = pg_catalog, vg, pg_temp as $$
-declare
-    a vg.accounts;
-    r vg.residents;
-    villages bigint[] := '{}';
-    members bigint[] := '{}';
-    grant_list jsonb;
-begin
-    select * into a from vg.accounts where id = p_account;
-    if not found then
-        return null;
-    end if;
-    if a.resident_id is not null then
-        select * into r from vg.residents where village_code = a.resident_village and id = a.resident_id;
-        villages := array[r.village_code];
-        members := array[r.village_code];
-        if r.residence_code is not null and r.residence_code <> r.village_code then
-            villages := villages || r.residence_code;
-            if r.residence_member then
-                members := members || r.residence_code;
-            end if;
-        end if;
-    end if;
-    select coalesce(jsonb_agg(jsonb_build_object('role', g.role, 'unit', g.unit::text, 'level', u.level)
-                              order by g.n), '[]')
-      into grant_list
-      from (select g.role, g.unit_code as unit, g.id as n from vg.grants g
-             where g.account_id = p_account and g.revoked_at is null
-            union all
-            select 'SUPERVISOR', k.village_code, 9223372036854775807 from vg.cadres k
-             where k.body = 'SUPERVISORY_COMMITTEE'
-               and k.resident_village = r.village_code and k.resident_id = r.id
-               and vg.in_term(k.term_start, k.term_end, vg.shanghai_today())) g
-      join vg.org_units u on u.code = g.unit;
-    return jsonb_build_object(
-        'account_id', a.id::text, 'phone', a.phone, 'display_name', a.display_name,
-        'resident_id', r.id::text, 'household_village', r.village_code::text,
-        'residence_village', r.residence_code::text,
-        'villages', to_jsonb(villages::text[]), 'member_villages', to_jsonb(members::text[]),
-        'tags', to_jsonb(coalesce(r.tags, '{}')), 'grants', grant_list);
-end
-$$;
-
--- Only staff grants write: analysts and supervisors read.
+-- Supervisors read what the village committee reads (arts. 32-33): a SUPERVISOR grant,
+-- derived from the term and never stored, adds the village to the read scope, never to
+-- the write scope. 0019_context_speed's context_of, with the supervisors' grants.
 create or replace function vg.context_of(p_account bigint, p_session bigint, out c vg.context, out facts jsonb)
-language plpgsql stable security definer set search_path = pg_catalog, pg_temp as $$
-declare
-    staff_units bigint[];
-    writer_units bigint[];
-    villages bigint[];
-    members bigint[];
-    inherited bigint[];
-begin
-    facts := vg.principal_facts(p_account);
-    if facts is null then
-        return;
-    end if;
-    select coalesce(array_agg((g ->> 'unit')::bigint), '{}'),
-           coalesce(array_agg((g ->> 'unit')::bigint)
-                    filter (where g ->> 'role' not in ('ANALYST', 'SUPERVISOR')), '{}')
-      into staff_units, writer_units
-      from jsonb_array_elements(facts -> 'grants') g;
-    select coalesce(array_agg(v::bigint), '{}') into villages
-      from jsonb_array_elements_text(facts -> 'villages') v;
-    select coalesce(array_agg(v::bigint), '{}') into members
-      from jsonb_array_elements_text(facts -> 'member_villages') v;
-    select coalesce(array_agg(distinct a), '{}') into inherited
-      from unnest(staff_units) s, unnest(vg.ancestors_or_self(s)) a where a <> s;
-    c := row(null, null, p_session, p_account, (facts ->> 'resident_id')::bigint,
-        (facts ->> 'household_village')::bigint, false,
-        coalesce((select range_agg(vg.subtree(u)) from unnest(staff_units) u), '{}'),
-        coalesce((select range_agg(vg.subtree(u)) from unnest(writer_units) u), '{}'),
-        (select coalesce(array_agg(distinct a), '{}')
-           from (select unnest(vg.ancestors_or_self(v)) from unnest(villages) v
-                 union select unnest(inherited)) as p (a)),
-        (select coalesce(array_agg(distinct a), '{}')
-           from (select unnest(vg.ancestors_or_self(v)) from unnest(members) v
-                 union select unnest(inherited)) as p (a)),
-        members,
-        (select coalesce(array_agg(t), '{}') from jsonb_array_elements_text(facts -> 'tags') t),
-        cardinality(staff_units) > 0);
-end
+language sql stable security definer set search_path = pg_catalog, pg_temp as $$
+    with a as (
+        select a.id, a.phone, a.display_name, a.resident_id, a.resident_village
+          from vg.accounts a where a.id = p_account
+    ), r as (
+        select r.id, r.village_code, r.residence_code, r.residence_member, r.tags
+          from a join vg.residents r on r.village_code = a.resident_village and r.id = a.resident_id
+    ), g as (
+        select g.id, g.role, g.unit_code, u.level
+          from vg.grants g join vg.org_units u on u.code = g.unit_code
+         where g.account_id = p_account and g.revoked_at is null
+        union all
+        -- A 村务监督委员会 member in office (issue 15): derived from the term, never stored.
+        select 9223372036854775807, 'SUPERVISOR', k.village_code, 'VILLAGE'
+          from a join vg.cadres k
+            on k.resident_village = a.resident_village and k.resident_id = a.resident_id
+         where k.body = 'SUPERVISORY_COMMITTEE'
+           and vg.in_term(k.term_start, k.term_end, vg.shanghai_today())
+    ), v as (  -- the villages a resident belongs to; member: may read members-only content
+        select r.village_code as village, true as member from r
+        union
+        select r.residence_code, r.residence_member from r
+         where r.residence_code is not null and r.residence_code <> r.village_code
+    ), inherited as (  -- staff receive what their units' ancestors push down
+        select distinct x.a from g, unnest(vg.ancestors_or_self(g.unit_code)) x (a)
+         where x.a <> g.unit_code
+    )
+    select row(null, null, p_session, a.id, r.id, r.village_code, false,
+               coalesce((select range_agg(vg.subtree(g.unit_code)) from g), '{}'),
+               coalesce((select range_agg(vg.subtree(g.unit_code)) from g
+                         where g.role not in ('ANALYST', 'SUPERVISOR')), '{}'),
+               (select coalesce(array_agg(distinct p.a order by p.a), '{}')
+                  from (select x.a from v, unnest(vg.ancestors_or_self(v.village)) x (a)
+                        union select a from inherited) p (a)),
+               (select coalesce(array_agg(distinct p.a order by p.a), '{}')
+                  from (select x.a from v, unnest(vg.ancestors_or_self(v.village)) x (a) where v.member
+                        union select a from inherited) p (a)),
+               (select coalesce(array_agg(v.village order by v.village <> r.village_code, v.village), '{}')
+                  from v where v.member),
+               coalesce(r.tags, '{}'),
+               exists (select from g))::vg.context,
+           jsonb_build_object(
+               'account_id', a.id::text, 'phone', a.phone, 'display_name', a.display_name,
+               'resident_id', r.id::text, 'household_village', r.village_code::text,
+               'residence_village', r.residence_code::text,
+               'villages', (select coalesce(jsonb_agg(v.village::text order by v.village <> r.village_code, v.village), '[]') from v),
+               'member_villages', (select coalesce(jsonb_agg(v.village::text order by v.village <> r.village_code, v.village), '[]') from v where v.member),
+               'tags', to_jsonb(coalesce(r.tags, '{}')),
+               'grants', (select coalesce(jsonb_agg(jsonb_build_object(
+                              'role', g.role, 'unit', g.unit_code::text, 'level', g.level) order by g.id), '[]')
+                            from g))
+      from a left join r on true
 $$;
+revoke execute on function vg.context_of(bigint, bigint) from public;
 
 -- ------------------------------------------------------------------ paper and proxy ballots
 -- A ballot comes from the app (the elector), on paper (recorded by a cadre, witnessed by a
