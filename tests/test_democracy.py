@@ -611,8 +611,10 @@ async def test_a_disclosure_counts_in_the_compliance_scan_only_when_signed_off(
     notices = {}
     for village in (signed, unsigned):
         notices[village["code"]] = await owner_pool.fetchval(
-            """insert into vg.notices (publisher_code, board, title, body, audience, published_at)
-               values ($1, 'FINANCE', '财务公开', '十月收支', 'MEMBERS', $2) returning id""",
+            """insert into vg.notices (publisher_code, board, title, body, audience,
+                                      published_at, period)
+               values ($1, 'FINANCE', '财务公开', '十月收支', 'MEMBERS', $2, '2026-10')
+               returning id""",
             int(village["code"]),
             cst,
         )
@@ -733,8 +735,9 @@ async def test_a_resolution_is_carried_out_with_milestones_links_and_a_year_end_
     )
     assert await scan(owner_pool, raise_democracy_tasks, now()) >= 1
     entry = await owner_pool.fetchval(
-        """insert into vg.finance_entries (village_code, period, direction, category, amount)
-           values ($1, '2026-11', 'EXPENSE', '工程款', 1000) returning id""",
+        """insert into vg.finance_entries (village_code, period, direction, category,
+                                           subject_code, amount)
+           values ($1, '2026-11', 'EXPENSE', '基础设施维护支出', '552', 1000) returning id""",
         int(village["code"]),
     )
     linked = await gql.data(

@@ -9,21 +9,21 @@ reading what the village committee reads, signing off finance periods and disclo
 raising objections; representatives (村民代表) appointed with terms instead of a tag;
 execution records of resolutions with milestones, links and a year-end review (民主评议).
 
-Revision ID: 0020_democracy
-Revises: 0019_context_speed
+Revision ID: 0021_democracy
+Revises: 0020_accounts_disclosures
 """
 
 from villagegraph.migrations.helpers import run_sql_file
 
-revision = "0020_democracy"
-down_revision = "0019_context_speed"
+revision = "0021_democracy"
+down_revision = "0020_accounts_disclosures"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    run_sql_file("0020_democracy.up.sql")
+    run_sql_file("0021_democracy.up.sql")
 
 
 def downgrade() -> None:
-    run_sql_file("0020_democracy.down.sql")
+    run_sql_file("0021_democracy.down.sql")
