@@ -737,7 +737,7 @@ async def test_a_resolution_is_carried_out_with_milestones_links_and_a_year_end_
     entry = await owner_pool.fetchval(
         """insert into vg.finance_entries (village_code, period, direction, category,
                                            subject_code, amount)
-           values ($1, '2026-11', 'EXPENSE', '基础设施维护支出', '552', 1000) returning id""",
+           values ($1, '2026-11', 'EXPENSE', '基础设施维护支出', '552001', 1000) returning id""",
         int(village["code"]),
     )
     linked = await gql.data(
