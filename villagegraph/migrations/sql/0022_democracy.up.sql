@@ -1,4 +1,4 @@
--- 0021_democracy upgrade: sent as is, in one transaction, by versions/0021_democracy.py.
+-- 0022_democracy upgrade: sent as is, in one transaction, by versions/0022_democracy.py.
 -- Conventions: docs/CONVENTIONS.md. The Organic Law of Villagers' Committees
 -- (村民委员会组织法, 2018) is cited by article.
 
@@ -235,7 +235,7 @@ $$;
 
 -- Supervisors read what the village committee reads (arts. 32-33): a SUPERVISOR grant,
 -- derived from the term and never stored, adds the village to the read scope, never to
--- the write scope. 0019_context_speed's context_of, with the supervisors' grants.
+-- the write scope. 0021_delivery's context_of (family proxies), with the supervisors' grants.
 create or replace function vg.context_of(p_account bigint, p_session bigint, out c vg.context, out facts jsonb)
 language sql stable security definer set search_path = pg_catalog, pg_temp as $$
     with a as (
@@ -244,6 +244,13 @@ language sql stable security definer set search_path = pg_catalog, pg_temp as $$
     ), r as (
         select r.id, r.village_code, r.residence_code, r.residence_member, r.tags
           from a join vg.residents r on r.village_code = a.resident_village and r.id = a.resident_id
+    ), p as (  -- 亲情账号: the residents this account stands for, with their consent
+        select r.id, r.village_code, r.residence_code, r.residence_member, r.tags
+          from vg.family_proxies f
+          join vg.residents r on r.village_code = f.resident_village and r.id = f.resident_id
+         where f.proxy_account = p_account and f.revoked_at is null
+    ), people as (
+        select * from r union all select * from p
     ), g as (
         select g.id, g.role, g.unit_code, u.level
           from vg.grants g join vg.org_units u on u.code = g.unit_code
@@ -255,36 +262,43 @@ language sql stable security definer set search_path = pg_catalog, pg_temp as $$
             on k.resident_village = a.resident_village and k.resident_id = a.resident_id
          where k.body = 'SUPERVISORY_COMMITTEE'
            and vg.in_term(k.term_start, k.term_end, vg.shanghai_today())
-    ), v as (  -- the villages a resident belongs to; member: may read members-only content
-        select r.village_code as village, true as member from r
+    ), v as (  -- the villages the account reads as a resident; member: members-only content
+        select people.village_code as village, true as member from people
         union
-        select r.residence_code, r.residence_member from r
-         where r.residence_code is not null and r.residence_code <> r.village_code
+        select people.residence_code, people.residence_member from people
+         where people.residence_code is not null and people.residence_code <> people.village_code
+    ), villages as (
+        select village, bool_or(member) as member from v group by village
     ), inherited as (  -- staff receive what their units' ancestors push down
         select distinct x.a from g, unnest(vg.ancestors_or_self(g.unit_code)) x (a)
          where x.a <> g.unit_code
+    ), tags as (
+        select coalesce(array_agg(distinct t order by t), '{}') as tags
+          from people, unnest(people.tags) t
     )
     select row(null, null, p_session, a.id, r.id, r.village_code, false,
                coalesce((select range_agg(vg.subtree(g.unit_code)) from g), '{}'),
                coalesce((select range_agg(vg.subtree(g.unit_code)) from g
                          where g.role not in ('ANALYST', 'SUPERVISOR')), '{}'),
                (select coalesce(array_agg(distinct p.a order by p.a), '{}')
-                  from (select x.a from v, unnest(vg.ancestors_or_self(v.village)) x (a)
+                  from (select x.a from villages v, unnest(vg.ancestors_or_self(v.village)) x (a)
                         union select a from inherited) p (a)),
                (select coalesce(array_agg(distinct p.a order by p.a), '{}')
-                  from (select x.a from v, unnest(vg.ancestors_or_self(v.village)) x (a) where v.member
+                  from (select x.a from villages v, unnest(vg.ancestors_or_self(v.village)) x (a) where v.member
                         union select a from inherited) p (a)),
-               (select coalesce(array_agg(v.village order by v.village <> r.village_code, v.village), '{}')
-                  from v where v.member),
-               coalesce(r.tags, '{}'),
+               (select coalesce(array_agg(v.village order by v.village is distinct from r.village_code, v.village), '{}')
+                  from villages v where v.member),
+               (select tags from tags),
                exists (select from g))::vg.context,
            jsonb_build_object(
                'account_id', a.id::text, 'phone', a.phone, 'display_name', a.display_name,
                'resident_id', r.id::text, 'household_village', r.village_code::text,
                'residence_village', r.residence_code::text,
-               'villages', (select coalesce(jsonb_agg(v.village::text order by v.village <> r.village_code, v.village), '[]') from v),
-               'member_villages', (select coalesce(jsonb_agg(v.village::text order by v.village <> r.village_code, v.village), '[]') from v where v.member),
-               'tags', to_jsonb(coalesce(r.tags, '{}')),
+               'villages', (select coalesce(jsonb_agg(v.village::text order by v.village is distinct from r.village_code, v.village), '[]') from villages v),
+               'member_villages', (select coalesce(jsonb_agg(v.village::text order by v.village is distinct from r.village_code, v.village), '[]') from villages v where v.member),
+               'tags', to_jsonb((select tags from tags)),
+               'proxy_for', (select coalesce(jsonb_agg(jsonb_build_object('village', p.village_code::text, 'id', p.id::text)
+                                                       order by p.village_code, p.id), '[]') from p),
                'grants', (select coalesce(jsonb_agg(jsonb_build_object(
                               'role', g.role, 'unit', g.unit_code::text, 'level', g.level) order by g.id), '[]')
                             from g))
