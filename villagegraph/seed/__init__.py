@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from villagegraph.seed import affairs, delivery, democracy, demo, people, supervision
+from villagegraph.seed import affairs, delivery, demo, democracy, people, supervision
 
 DemoSeeder = Callable[[asyncpg.Connection, random.Random], Awaitable[None]]
 
