@@ -9,21 +9,21 @@ reading what the village committee reads, signing off finance periods and disclo
 raising objections; representatives (村民代表) appointed with terms instead of a tag;
 execution records of resolutions with milestones, links and a year-end review (民主评议).
 
-Revision ID: 0022_democracy
-Revises: 0021_delivery
+Revision ID: 0023_democracy
+Revises: 0022_shared_state
 """
 
 from villagegraph.migrations.helpers import run_sql_file
 
-revision = "0022_democracy"
-down_revision = "0021_delivery"
+revision = "0023_democracy"
+down_revision = "0022_shared_state"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    run_sql_file("0022_democracy.up.sql")
+    run_sql_file("0023_democracy.up.sql")
 
 
 def downgrade() -> None:
-    run_sql_file("0022_democracy.down.sql")
+    run_sql_file("0023_democracy.down.sql")
