@@ -1,4 +1,4 @@
--- 0023_democracy upgrade: sent as is, in one transaction, by versions/0023_democracy.py.
+-- 0024_democracy upgrade: sent as is, in one transaction, by versions/0024_democracy.py.
 -- Conventions: docs/CONVENTIONS.md. The Organic Law of Villagers' Committees
 -- (村民委员会组织法, 2018) is cited by article.
 

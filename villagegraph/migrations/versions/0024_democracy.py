@@ -9,21 +9,21 @@ reading what the village committee reads, signing off finance periods and disclo
 raising objections; representatives (村民代表) appointed with terms instead of a tag;
 execution records of resolutions with milestones, links and a year-end review (民主评议).
 
-Revision ID: 0023_democracy
-Revises: 0022_shared_state
+Revision ID: 0024_democracy
+Revises: 0023_period_rollups
 """
 
 from villagegraph.migrations.helpers import run_sql_file
 
-revision = "0023_democracy"
-down_revision = "0022_shared_state"
+revision = "0024_democracy"
+down_revision = "0023_period_rollups"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    run_sql_file("0023_democracy.up.sql")
+    run_sql_file("0024_democracy.up.sql")
 
 
 def downgrade() -> None:
-    run_sql_file("0023_democracy.down.sql")
+    run_sql_file("0024_democracy.down.sql")
