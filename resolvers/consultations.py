@@ -23,21 +23,30 @@ from typing import Any, Protocol, cast
 import asyncpg
 
 from villagegraph.models import from_record, from_records
-from villagegraph.models.consultations import ConsultationBase, ConsultationComment
+from villagegraph.models.consultations import (
+    BallotProxy,
+    ConsultationBase,
+    ConsultationComment,
+    ConsultationElector,
+    DecisionRule,
+)
+
+# The domain's democracy scan, re-exported for villagegraph.domains (worker scans).
+from villagegraph.resolvers.democracy import raise_democracy_tasks as raise_democracy_tasks
 from villagegraph.resolvers.loaders import Loader, by_key, grouped
 from villagegraph.resolvers.measure import Measure
 from villagegraph.resolvers.notices import insert_notice
 from villagegraph.resolvers.notifications import announce, enqueue_notification
 from villagegraph.tenants.session import ScopedSession
 
-REPRESENTATIVE_TAG = "村民代表"
 VOTING_AGE = 18
 
 CONSULTATION_COLUMNS = (
     "c.id, c.village_code, c.title, c.description, c.options, c.opens_at, c.closes_at, "
     "c.rule, c.eligibility, c.created_by, c.created_at, c.closed_at, c.eligible_count, "
     "c.eligible_households, c.ballots_cast, c.households_voted, c.votes, c.quorum_met, "
-    "c.winning_option, c.passed, c.resolution_notice_id, "
+    "c.winning_option, c.passed, c.resolution_notice_id, c.counts_published, "
+    "vg.rule_is_binding(c.rule) as binding, "
     "case when c.closed_at is not null then 'CLOSED' when now() < c.opens_at then 'DRAFT' "
     "else 'OPEN' end as status, "
     "(c.closed_at is null and now() >= c.opens_at and now() < c.closes_at) as voting_open"
@@ -48,6 +57,7 @@ class ConsultationWithStatus(ConsultationBase):
     """A consultation as CONSULTATION_COLUMNS reads it: its columns, the status derived at
     read time (DRAFT, OPEN or CLOSED) and whether ballots are accepted now."""
 
+    binding: bool
     status: str
     voting_open: bool
 
@@ -58,14 +68,20 @@ STATUS_SQL = (
 )
 
 # Who is on the roll, by eligibility: household-registered adults (the default), those plus
-# residents the village admitted as members, or the villagers' representatives.
+# residents the village admitted as members, or the villagers' representatives appointed
+# (村民代表, art. 25) and in office on the first day of voting.
 ELECTORS_SQL = {
     "VILLAGERS": "r.village_code = c.village_code",
     "VILLAGERS_AND_RESIDENTS": (
         "(r.village_code = c.village_code"
         " or (r.residence_code = c.village_code and r.residence_member))"
     ),
-    "REPRESENTATIVES": f"r.village_code = c.village_code and '{REPRESENTATIVE_TAG}' = any (r.tags)",
+    "REPRESENTATIVES": (
+        "r.village_code = c.village_code and exists (select 1 from vg.cadres k"
+        " where k.village_code = c.village_code and k.body = 'REPRESENTATIVES'"
+        " and k.resident_village = r.village_code and k.resident_id = r.id"
+        " and vg.in_term(k.term_start, k.term_end, (c.opens_at at time zone 'Asia/Shanghai')::date))"
+    ),
 }
 
 
@@ -102,11 +118,11 @@ class Tally:
     @classmethod
     def from_closed(cls, row: ConsultationBase) -> Tally:
         """The result a closed consultation fixed (vg.consultation_result sets them all)."""
-        assert row.votes is not None and row.ballots_cast is not None
+        assert row.ballots_cast is not None
         assert row.households_voted is not None and row.eligible_count is not None
         assert row.eligible_households is not None
         return cls(
-            votes=list(row.votes),
+            votes=None if row.votes is None else list(row.votes),
             ballots=row.ballots_cast,
             households=row.households_voted,
             electors=row.eligible_count,
@@ -248,23 +264,122 @@ async def is_elector(
 
 
 async def cast_ballot(
-    db: ScopedSession, consultation: ConsultationBase, option: int, village: int, resident: int
+    db: ScopedSession,
+    consultation: ConsultationBase,
+    option: int,
+    elector: tuple[int, int],
+    *,
+    proxy: tuple[int, int] | None = None,
 ) -> None:
-    """Insert the ballot; the database refuses a second one or one outside the window."""
+    """The elector's ballot from the app, or cast by its authorised proxy; the database
+    refuses a second ballot (whatever its channel) or one outside the window."""
     await db.execute(
         """insert into vg.ballots
-               (village_code, consultation_id, resident_village, resident_id, option_index)
-           values ($1, $2, $3, $4, $5)""",
+               (village_code, consultation_id, resident_village, resident_id, option_index,
+                channel, proxy_village, proxy_id)
+           values ($1, $2, $3, $4, $5, $6, $7, $8)""",
         consultation.village_code,
         consultation.id,
-        village,
-        resident,
+        *elector,
         option,
+        "APP" if proxy is None else "PROXY",
+        *(proxy or (None, None)),
     )
-    # The audit row says that a ballot was cast, never for what.
+    # The audit row says that a ballot was cast (and by proxy for whom), never for what; the
+    # database dates it to the day (vg.audit_ballot_day).
+    detail = None if proxy is None else {"for_resident": elector[1]}
+    action = "consultation.ballot" if proxy is None else "consultation.ballot_by_proxy"
+    await db.audit(action, consultation.village_code, "consultation", consultation.id, detail)
+
+
+async def record_paper_ballot(
+    db: ScopedSession,
+    consultation: ConsultationBase,
+    option: int,
+    elector: tuple[int, int],
+    witness: int,
+    account_id: int,
+) -> None:
+    """A paper ballot cast at a polling station, recorded by staff and co-signed by a
+    supervisory-committee member (the trigger vg.ballot_channel_check checks the witness)."""
+    await db.execute(
+        """insert into vg.ballots
+               (village_code, consultation_id, resident_village, resident_id, option_index,
+                channel, recorded_by, witness_cadre)
+           values ($1, $2, $3, $4, $5, 'PAPER', $6, $7)""",
+        consultation.village_code,
+        consultation.id,
+        *elector,
+        option,
+        account_id,
+        witness,
+    )
     await db.audit(
-        "consultation.ballot", consultation.village_code, "consultation", consultation.id
+        "consultation.ballot_on_paper",
+        consultation.village_code,
+        "consultation",
+        consultation.id,
+        {"elector": elector[1], "witness": witness},
     )
+
+
+async def authorize_proxy(
+    db: ScopedSession,
+    consultation: ConsultationBase,
+    principal: tuple[int, int],
+    proxy: tuple[int, int],
+    account_id: int,
+) -> BallotProxy:
+    row = await db.fetchrow(
+        """insert into vg.ballot_proxies
+               (village_code, consultation_id, principal_village, principal_id, proxy_village,
+                proxy_id, authorized_by)
+           values ($1, $2, $3, $4, $5, $6, $7)
+           returning *""",
+        consultation.village_code,
+        consultation.id,
+        *principal,
+        *proxy,
+        account_id,
+    )
+    await db.audit(
+        "consultation.proxy",
+        consultation.village_code,
+        "consultation",
+        consultation.id,
+        {"principal": principal[1], "proxy": proxy[1]},
+    )
+    assert row is not None
+    return from_record(BallotProxy, row)
+
+
+async def elector_of(
+    db: ScopedSession, consultation: ConsultationBase, resident: int
+) -> ConsultationElector | None:
+    """A resident's roll entry (staff read the whole roll, an elector its own)."""
+    row = await db.fetchrow(
+        """select resident_village, resident_id, household from vg.consultation_electors
+            where village_code = $1 and consultation_id = $2 and resident_id = $3""",
+        consultation.village_code,
+        consultation.id,
+        resident,
+    )
+    return None if row is None else from_record(ConsultationElector, row)
+
+
+async def proxy_principal(
+    db: ScopedSession, consultation: ConsultationBase, principal: int
+) -> BallotProxy | None:
+    """The caller's authorisation to vote for `principal` (RLS: the proxy reads its own)."""
+    row = await db.fetchrow(
+        """select principal_village, principal_id from vg.ballot_proxies
+            where village_code = $1 and consultation_id = $2 and principal_id = $3
+              and proxy_village = vg.household_village() and proxy_id = vg.resident_id()""",
+        consultation.village_code,
+        consultation.id,
+        principal,
+    )
+    return None if row is None else from_record(BallotProxy, row)
 
 
 async def comment(
@@ -290,25 +405,40 @@ async def comment(
     return row
 
 
-def resolution_text(closed: ConsultationBase) -> str:
-    """The resolution as published: turnout, the count of every option, the outcome."""
-    assert closed.votes is not None  # vg.consultation_result fixed them on closing
+def resolution_text(closed: ConsultationWithStatus, rule: DecisionRule) -> str:
+    """The resolution as published, worded by the city's decision rule: turnout, the count
+    of every option (unless below the published minimum), and the outcome. A poll (意见征集)
+    is worded as advice; only the statutory rules form a 决议."""
     options = list(closed.options)
     winner = closed.winning_option
-    if winner is not None:
-        outcome = f"「{options[winner]}」获得过半数票，决议通过。"
+    kind = "决议" if closed.binding else "意见征集"
+    if not closed.counts_published or closed.votes is None:
+        outcome = rule.wording_turnout_only.replace("%s", str(rule.min_published_ballots))
+    elif winner is not None:
+        outcome = rule.wording_passed.replace("%s", options[winner])
     elif not closed.quorum_met:
-        outcome = "未达到法定参与人数，表决无效。"
+        outcome = rule.wording_invalid
     else:
-        outcome = "无选项获得过半数票，未形成决议。"
-    counts = [f"{label}：{votes} 票" for label, votes in zip(options, closed.votes, strict=True)]
+        outcome = rule.wording_no_majority
+    counts = (
+        [f"{label}：{votes} 票" for label, votes in zip(options, closed.votes, strict=True)]
+        if closed.counts_published and closed.votes is not None
+        else []
+    )
     return (
-        f"{closed.description}\n\n"
+        f"【{kind}】{closed.description}\n\n"
         f"应参与 {closed.eligible_count} 人（{closed.eligible_households} 户），"
         f"实际参与 {closed.ballots_cast} 人（{closed.households_voted} 户）。\n"
         + "\n".join(counts)
         + f"\n\n{outcome}"
     )
+
+
+async def decision_rule(db: Statements, village: int, rule: str) -> DecisionRule:
+    """The decision rule in force for a village (its city's, or the statute's)."""
+    row = await db.fetchrow("select * from vg.decision_rule($1, $2)", village, rule)
+    assert row is not None  # the statute's when the city has none
+    return from_record(DecisionRule, row)
 
 
 async def close(
@@ -344,12 +474,14 @@ async def _publish_resolution(
     db: Statements, closed: ConsultationWithStatus, closed_by: int | None
 ) -> ConsultationWithStatus:
     """The resolution notice on the village's AFFAIRS board, linked from the consultation."""
+    rule = await decision_rule(db, closed.village_code, closed.rule)
+    heading = "表决结果" if closed.binding else "意见征集结果"
     notice = await insert_notice(
         db,
         closed.village_code,
         "AFFAIRS",
-        f"协商结果：{closed.title}",
-        resolution_text(closed),
+        f"{heading}：{closed.title}",
+        resolution_text(closed, rule),
         "MEMBERS",
         closed_by,
         published_at=closed.closed_at,
@@ -365,11 +497,10 @@ async def _publish_resolution(
 
 
 async def _audit_close(db: Statements, closed: ConsultationBase) -> None:
-    assert closed.votes is not None  # vg.consultation_result fixed them on closing
     detail = {
         "ballots": closed.ballots_cast,
         "electors": closed.eligible_count,
-        "votes": list(closed.votes),
+        "votes": None if closed.votes is None else list(closed.votes),
         "passed": closed.passed,
         "notice": closed.resolution_notice_id,
     }
@@ -457,6 +588,22 @@ class TallyByConsultationIdLoader(Loader[int, Tally | None]):
         rows = await self.db.fetch("select * from vg.consultation_tallies($1::bigint[])", keys)
         found = {row["consultation_id"]: Tally.from_row(row) for row in rows}
         return [found.get(key) for key in keys]
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Ballots by how they were cast: in the app, on paper, by proxy (no options, no voters)."""
+
+    app: int
+    paper: int
+    proxy: int
+
+
+class ChannelsByConsultationIdLoader(Loader[int, Channels]):
+    async def batch_load(self, keys: list[int]) -> list[Channels]:
+        rows = await self.db.fetch("select * from vg.consultation_channels($1::bigint[])", keys)
+        found = {r["consultation_id"]: Channels(r["app"], r["paper"], r["proxy"]) for r in rows}
+        return [found.get(key, Channels(0, 0, 0)) for key in keys]
 
 
 class MyBallotByConsultationIdLoader(Loader[int, int | None]):

@@ -130,7 +130,7 @@ async def assign(
     due_at: datetime,
     supervised: bool,
     attachments: list[str],
-    account_id: int,
+    account_id: int | None,
     relayed_from: tuple[int, int] | None = None,
     source_key: str | None = None,
 ) -> list[TaskWithStatus]:
@@ -554,7 +554,8 @@ async def escalate_overdue_tasks(conn: asyncpg.Connection, now: datetime) -> int
 async def raise_disclosure_tasks(conn: asyncpg.Connection, now: datetime) -> int:
     """Disclosure compliance: every village without a disclosure of a rule's period on its
     board by a deadline that has passed (a notice declaring a month of that period,
-    published before the deadline and not withdrawn) gets one supervised task from its
+    published before the deadline, not withdrawn, and signed off by the village's
+    supervisory committee where it has one, issue 15) gets one supervised task from its
     town, once per missed period (the task's source key), and its staff are told. The task
     names the months that were due and the last day they were due by. Returns the number
     of tasks raised."""
@@ -596,7 +597,9 @@ async def raise_disclosure_tasks(conn: asyncpg.Connection, now: datetime) -> int
                           and n.period < to_char(p.start + make_interval(months => p.months),
                                                  'YYYY-MM')
                           and n.withdrawn_at is null
-                          and n.published_at < p.deadline)
+                          and n.published_at < p.deadline
+                          -- signed off by the supervisory committee, where it has one
+                          and vg.disclosure_counts(n.publisher_code, n.id))
             ), raised as (
                 insert into vg.tasks (assignee_code, issuer_code, title, body, due_at,
                                       supervised, source_key)

@@ -38,6 +38,8 @@ class Role(Enum):
     OFFICIAL = "OFFICIAL"
     CADRE = "CADRE"
     ANALYST = "ANALYST"
+    # 村务监督委员会 member in office: reads what the village committee reads, never writes.
+    SUPERVISOR = "SUPERVISOR"
 
 
 @strawberry.type(description="A role held over an org unit's subtree.")

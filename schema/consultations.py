@@ -1,19 +1,24 @@
 """Consultations (码上协商): types, inputs and root fields for deliberating and voting.
 
 Ballots are secret: the API exposes counts and the caller's own ballot (`myBallot`),
-never who voted for what. Visibility is RLS's; the checks here only give clear errors.
+never who voted for what, and per-option counts only once closed (and only from the city's
+minimum of ballots up). Only the statutory rules bind (`binding`). Visibility is RLS's; the
+checks here only give clear errors. Proposals, the supervisory committee and the execution
+of resolutions live in schema/democracy.py; the root classes here inherit its fields.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 
 from villagegraph import resolvers
 from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound, database_refusals
 from villagegraph.resolvers.consultations import (
+    ChannelsByConsultationIdLoader,
     CommentsByConsultationIdLoader,
     ConsultationByIdLoader,
     ConsultationWithStatus,
@@ -21,8 +26,17 @@ from villagegraph.resolvers.consultations import (
     MyBallotByConsultationIdLoader,
     TallyByConsultationIdLoader,
 )
+from villagegraph.resolvers.democracy import ProposalByConsultationIdLoader, ProposalByIdLoader
 from villagegraph.resolvers.notices import NoticeByIdLoader
+from villagegraph.resolvers.tasks import TaskByIdLoader
 from villagegraph.schema.context import Info
+from villagegraph.schema.democracy import (
+    ConsultationProposal,
+    DemocracyMutation,
+    DemocracyQuery,
+    ResolutionExecution,
+    execution_of,
+)
 from villagegraph.schema.guards import LoggedIn, authorize, guarded, village_writer, villager
 from villagegraph.schema.hierarchy import OrgUnit, load_unit, subtree_bounds
 from villagegraph.schema.inputs import division_code, record_id, text
@@ -51,7 +65,7 @@ class ConsultationRule(Enum):
     VILLAGERS_ASSEMBLY = "VILLAGERS_ASSEMBLY"
     # 村民代表会议: valid with >= 2/3 of the representatives; > 1/2 of those present.
     REPRESENTATIVES_MEETING = "REPRESENTATIVES_MEETING"
-    # A non-binding poll: no quorum; an option needs > 1/2 of the ballots cast.
+    # 意见征集: an advisory poll, never a resolution; no quorum; > 1/2 of the ballots cast.
     SIMPLE_MAJORITY = "SIMPLE_MAJORITY"
 
 
@@ -59,7 +73,7 @@ class ConsultationRule(Enum):
 class Eligibility(Enum):
     VILLAGERS = "VILLAGERS"  # household-registered villagers aged 18+
     VILLAGERS_AND_RESIDENTS = "VILLAGERS_AND_RESIDENTS"  # + admitted long-term residents, 18+
-    REPRESENTATIVES = "REPRESENTATIVES"  # residents tagged 村民代表, 18+
+    REPRESENTATIVES = "REPRESENTATIVES"  # 村民代表 appointed and in office, 18+
 
 
 @strawberry.type
@@ -69,6 +83,21 @@ class ConsultationOption:
     votes: int | None = strawberry.field(
         description="Null while voting: running results beside who-voted-when would unseal it."
     )
+
+
+@strawberry.type(description="Ballots by how they were cast (turnout only, never options).")
+class BallotChannels:
+    app: int
+    paper: int
+    proxy: int = strawberry.field(description="Cast by an authorised proxy (委托投票).")
+
+
+@strawberry.type(description="An elector's written authorisation of a close relative (委托投票).")
+class ProxyAuthorization:
+    consultation_id: strawberry.ID
+    principal_id: strawberry.ID
+    proxy_id: strawberry.ID
+    authorized_at: datetime
 
 
 @strawberry.type
@@ -90,6 +119,15 @@ class Consultation:
     rule: ConsultationRule
     eligibility: Eligibility
     closed_at: datetime | None
+    binding: bool = strawberry.field(
+        description="Whether the result is a binding resolution (决议): only a villagers' "
+        "assembly or representatives' meeting (Organic Law arts. 21-22, 25); a simple-majority "
+        "poll is advisory (意见征集)."
+    )
+    counts_published: bool | None = strawberry.field(
+        description="Set when closed: false when fewer ballots than the city's minimum were "
+        "cast, and only turnout is published."
+    )
     voting_open: bool = strawberry.field(description="Whether ballots are accepted now.")
     quorum_met: bool | None = strawberry.field(description="Set when closed.")
     passed: bool | None = strawberry.field(
@@ -109,6 +147,8 @@ class Consultation:
             rule=ConsultationRule(row.rule),
             eligibility=Eligibility(row.eligibility),
             closed_at=row.closed_at,
+            binding=row.binding,
+            counts_published=row.counts_published,
             voting_open=row.voting_open,
             quorum_met=row.quorum_met,
             passed=row.passed,
@@ -158,10 +198,24 @@ class Consultation:
         tally = await self._tally(info)
         return tally.ballots / tally.electors if tally.electors else 0.0
 
+    @strawberry.field(description="Ballots by channel: app, paper, proxy (turnout, no options).")
+    async def ballots_by_channel(self, info: Info) -> BallotChannels:
+        channels = await info.context.loader(ChannelsByConsultationIdLoader).load(self.row.id)
+        return BallotChannels(app=channels.app, paper=channels.paper, proxy=channels.proxy)
+
+    @strawberry.field(description="The villagers' proposal it was scheduled from (art. 21).")
+    async def proposal(self, info: Info) -> ConsultationProposal | None:
+        row = await info.context.loader(ProposalByConsultationIdLoader).load(self.row.id)
+        return None if row is None else ConsultationProposal.from_row(row)
+
+    @strawberry.field(description="How the resolution is carried out, once started.")
+    async def execution(self, info: Info) -> ResolutionExecution | None:
+        return await execution_of(info, self.row.id)
+
     @strawberry.field(description="The option that won, when closed and passed.")
     def result(self) -> ConsultationOption | None:
         index = self.row.winning_option
-        if index is None:
+        if index is None or self.row.votes is None:
             return None
         assert self.row.votes is not None  # a winner is fixed with the counts, on closing
         return ConsultationOption(
@@ -213,6 +267,10 @@ class CreateConsultationInput:
     eligibility: Eligibility | None = None
 
 
+async def load_consultation(info: Info, consultation_id: int) -> ConsultationWithStatus | None:
+    return await info.context.loader(ConsultationByIdLoader).load(consultation_id)
+
+
 async def _visible(info: Info, id: strawberry.ID, argument: str = "id") -> ConsultationWithStatus:
     """The consultation `id` names (the argument called `argument`), if visible."""
     row = await info.context.loader(ConsultationByIdLoader).load(record_id(id, argument))
@@ -222,7 +280,7 @@ async def _visible(info: Info, id: strawberry.ID, argument: str = "id") -> Consu
 
 
 @strawberry.type
-class ConsultationQuery:
+class ConsultationQuery(DemocracyQuery):
     @strawberry.field(description="Consultations of the villages in a unit's subtree.")
     async def consultations(
         self,
@@ -249,8 +307,85 @@ class ConsultationQuery:
         return None if row is None else Consultation.from_row(row)
 
 
+def _window(opens_at: datetime, closes_at: datetime) -> None:
+    if opens_at.tzinfo is None or closes_at.tzinfo is None:
+        raise BadUserInput("Give times with a time zone.", argument="opensAt")
+    if closes_at <= opens_at:
+        raise BadUserInput("`closesAt` must be after `opensAt`.", argument="closesAt")
+    if closes_at <= datetime.now(UTC):
+        raise BadUserInput("`closesAt` must be in the future.", argument="closesAt")
+    if (closes_at - opens_at).days > MAX_WINDOW_DAYS:
+        raise BadUserInput(
+            f"A voting window may last at most {MAX_WINDOW_DAYS} days.", argument="closesAt"
+        )
+
+
+def _rule_and_roll(
+    rule: ConsultationRule | None, eligibility: Eligibility | None
+) -> tuple[ConsultationRule, Eligibility]:
+    rule = rule or ConsultationRule.VILLAGERS_ASSEMBLY
+    representatives = rule is ConsultationRule.REPRESENTATIVES_MEETING
+    eligibility = eligibility or (
+        Eligibility.REPRESENTATIVES if representatives else Eligibility.VILLAGERS
+    )
+    if representatives != (eligibility is Eligibility.REPRESENTATIVES):
+        raise BadUserInput(
+            "A representatives' meeting is voted by the representatives, and only it.",
+            argument="eligibility",
+        )
+    return rule, eligibility
+
+
+async def _open(
+    info: Info,
+    code: int,
+    title: str,
+    description: str,
+    options: list[str],
+    window: tuple[datetime, datetime],
+    rule: ConsultationRule,
+    eligibility: Eligibility,
+    account_id: int,
+) -> ConsultationWithStatus:
+    row, electors = await resolvers.consultations.create(
+        info.context.db,
+        code,
+        title,
+        description,
+        options,
+        *window,
+        rule.value,
+        eligibility.value,
+        account_id,
+    )
+    if electors == 0:
+        raise BadUserInput(
+            "Nobody is eligible: the roll would be empty (villagers need a birth date; "
+            "representatives an appointment in office).",
+            argument="eligibility",
+        )
+    return row
+
+
+def _option(row: ConsultationWithStatus, option: int) -> None:
+    if not 0 <= option < len(row.options):
+        raise BadUserInput(
+            f"`option` must be between 0 and {len(row.options) - 1}.", argument="option"
+        )
+
+
+def _ballot_refusals(who: str) -> Any:
+    return database_refusals(
+        unique=Conflict(
+            f"{who} already voted in this consultation (in the app, on paper or by proxy)."
+        ),
+        foreign_key=Forbidden(f"{who} not on the roll of this consultation."),
+        wrong_state=Conflict("Voting is not open for this consultation.", reason="NOT_OPEN"),
+    )
+
+
 @strawberry.type
-class ConsultationMutation:
+class ConsultationMutation(DemocracyMutation):
     @strawberry.mutation(description="Put a matter to the village's vote (码上协商).")
     async def create_consultation(self, info: Info, input: CreateConsultationInput) -> Consultation:
         code = division_code(input.unit)
@@ -259,84 +394,211 @@ class ConsultationMutation:
         options = [text(o, "options", max_length=200) for o in input.options]
         if not 2 <= len(options) <= 20 or len(set(options)) != len(options):
             raise BadUserInput("Give between 2 and 20 distinct options.", argument="options")
-        if input.opens_at.tzinfo is None or input.closes_at.tzinfo is None:
-            raise BadUserInput("Give times with a time zone.", argument="opensAt")
-        if input.closes_at <= input.opens_at:
-            raise BadUserInput("`closesAt` must be after `opensAt`.", argument="closesAt")
-        if input.closes_at <= datetime.now(UTC):
-            raise BadUserInput("`closesAt` must be in the future.", argument="closesAt")
-        if (input.closes_at - input.opens_at).days > MAX_WINDOW_DAYS:
-            raise BadUserInput(
-                f"A voting window may last at most {MAX_WINDOW_DAYS} days.", argument="closesAt"
-            )
-        rule = input.rule or ConsultationRule.VILLAGERS_ASSEMBLY
-        representatives = rule is ConsultationRule.REPRESENTATIVES_MEETING
-        eligibility = input.eligibility or (
-            Eligibility.REPRESENTATIVES if representatives else Eligibility.VILLAGERS
-        )
-        if representatives != (eligibility is Eligibility.REPRESENTATIVES):
-            raise BadUserInput(
-                "A representatives' meeting is voted by the representatives, and only it.",
-                argument="eligibility",
-            )
+        _window(input.opens_at, input.closes_at)
+        rule, eligibility = _rule_and_roll(input.rule, input.eligibility)
         principal = await village_writer(info, code, "create consultations", "unit")
-        row, electors = await resolvers.consultations.create(
-            info.context.db,
+        row = await _open(
+            info,
             code,
             title,
             description,
             options,
-            input.opens_at,
-            input.closes_at,
-            rule.value,
-            eligibility.value,
+            (input.opens_at, input.closes_at),
+            rule,
+            eligibility,
             principal.account_id,
         )
-        if electors == 0:
-            raise BadUserInput(
-                "Nobody is eligible: the roll would be empty (villagers need a birth date; "
-                "representatives the tag 村民代表).",
-                argument="eligibility",
-            )
         return Consultation.from_row(row)
 
     @strawberry.mutation(
-        description="Cast the caller's one secret ballot.", extensions=guarded(LoggedIn("vote"))
+        description="Schedule a villagers' proposal as a vote (the committee convenes, art. 21).",
+        extensions=guarded(LoggedIn("schedule proposals")),
+    )
+    async def schedule_proposal(
+        self, info: Info, proposal: strawberry.ID, opens_at: datetime, closes_at: datetime
+    ) -> Consultation:
+        found = await info.context.loader(ProposalByIdLoader).load(record_id(proposal, "proposal"))
+        if found is None:
+            raise NotFound("No such proposal, or it is not open to you.", argument="proposal")
+        principal = await village_writer(info, found.village_code, "schedule proposals", "proposal")
+        if found.consultation_id is not None:
+            raise Conflict("This proposal is already scheduled.")
+        _window(opens_at, closes_at)
+        rule, eligibility = _rule_and_roll(ConsultationRule(found.rule), None)
+        row = await _open(
+            info,
+            found.village_code,
+            found.title,
+            found.description,
+            list(found.options),
+            (opens_at, closes_at),
+            rule,
+            eligibility,
+            principal.account_id,
+        )
+        await resolvers.democracy.link_consultation(info.context.db, found, row.id)
+        task_id = found.convening_task_id
+        if task_id is not None:
+            task = await info.context.loader(TaskByIdLoader).load(task_id)
+            if task is not None and task.completed_at is None:
+                note = f"已安排表决（协商 {row.id}）。"
+                await resolvers.tasks.complete(info.context.db, task, principal.account_id, note)
+        return Consultation.from_row(row)
+
+    @strawberry.mutation(
+        description="Cast the caller's one secret ballot, or, with `onBehalfOf`, the ballot "
+        "of an elector who authorised the caller as proxy.",
+        extensions=guarded(LoggedIn("vote")),
     )
     async def cast_ballot(
-        self, info: Info, consultation: strawberry.ID, option: int
+        self,
+        info: Info,
+        consultation: strawberry.ID,
+        option: int,
+        on_behalf_of: strawberry.ID | None = None,
     ) -> Consultation:
         row = await _visible(info, consultation, "consultation")
-        if not 0 <= option < len(row.options):
-            raise BadUserInput(
-                f"`option` must be between 0 and {len(row.options) - 1}.", argument="option"
-            )
+        _option(row, option)
         if not row.voting_open:
             raise Conflict("Voting is not open for this consultation.", reason="NOT_OPEN")
         _, home = await villager(info, "Only villagers on the roll may vote.")
         db = info.context.db
-        if not await resolvers.consultations.is_elector(db, row, home.village, home.resident_id):
+        me = (home.village, home.resident_id)
+        if on_behalf_of is not None:
+            authorised = await resolvers.consultations.proxy_principal(
+                db, row, record_id(on_behalf_of, "onBehalfOf")
+            )
+            if authorised is None:
+                # the authorisation is data in the database, like the roll
+                raise Forbidden("You are not on the roll of this consultation.")
+            elector = (authorised.principal_village, authorised.principal_id)
+            with _ballot_refusals("That elector has"):
+                await resolvers.consultations.cast_ballot(db, row, option, elector, proxy=me)
+            return Consultation.from_row(row)
+        if not await resolvers.consultations.is_elector(db, row, *me):
             raise Forbidden("You are not on the roll of this consultation.")
-        with database_refusals(
-            unique=Conflict("You have already voted in this consultation."),
-            foreign_key=Forbidden("You are not on the roll of this consultation."),
-            wrong_state=Conflict("Voting is not open for this consultation.", reason="NOT_OPEN"),
+        with _ballot_refusals("You have"):
+            await resolvers.consultations.cast_ballot(db, row, option, me)
+        return Consultation.from_row(row)
+
+    @strawberry.mutation(
+        description="Record a paper ballot cast at a polling station, co-signed by a "
+        "supervisory-committee member (`witness`, a cadre id) who is not the recorder.",
+        extensions=guarded(LoggedIn("record paper ballots")),
+    )
+    async def record_paper_ballot(
+        self,
+        info: Info,
+        consultation: strawberry.ID,
+        elector: strawberry.ID,
+        option: int,
+        witness: strawberry.ID,
+    ) -> Consultation:
+        row = await _visible(info, consultation, "consultation")
+        principal = await village_writer(
+            info, row.village_code, "record paper ballots", "consultation"
+        )
+        _option(row, option)
+        if not row.voting_open:
+            raise Conflict("Voting is not open for this consultation.", reason="NOT_OPEN")
+        db = info.context.db
+        entry = await resolvers.consultations.elector_of(db, row, record_id(elector, "elector"))
+        if entry is None:
+            raise NotFound("No such elector on the roll of this consultation.", argument="elector")
+        with (
+            _ballot_refusals("That elector has"),
+            database_refusals(
+                check=BadUserInput(
+                    "`witness` must be a supervisory-committee member of the village in office, "
+                    "not the cadre recording the ballot.",
+                    argument="witness",
+                )
+            ),
         ):
-            await resolvers.consultations.cast_ballot(
-                db, row, option, home.village, home.resident_id
+            await resolvers.consultations.record_paper_ballot(
+                db,
+                row,
+                option,
+                (entry.resident_village, entry.resident_id),
+                record_id(witness, "witness"),
+                principal.account_id,
             )
         return Consultation.from_row(row)
 
     @strawberry.mutation(
-        description="Close the vote: fix turnout and result, publish the resolution.",
+        description="Authorise a close relative (same household) on the same roll to vote for "
+        "an elector: the caller itself, or, recorded by the village's staff from a written "
+        "authorisation, `elector`. A proxy holds at most three (art. 15).",
+        extensions=guarded(LoggedIn("authorise a proxy")),
+    )
+    async def authorize_proxy(
+        self,
+        info: Info,
+        consultation: strawberry.ID,
+        proxy: strawberry.ID,
+        elector: strawberry.ID | None = None,
+    ) -> ProxyAuthorization:
+        row = await _visible(info, consultation, "consultation")
+        if row.closed_at is not None:
+            raise Conflict("This consultation is closed.")
+        db = info.context.db
+        if elector is not None:
+            principal = await village_writer(info, row.village_code, "record proxies", "elector")
+            entry = await resolvers.consultations.elector_of(db, row, record_id(elector, "elector"))
+            if entry is None:
+                raise NotFound("No such elector on the roll.", argument="elector")
+        else:
+            principal, home = await villager(
+                info, "Only an elector on the roll authorises a proxy."
+            )
+            entry = await resolvers.consultations.elector_of(db, row, home.resident_id)
+            if entry is None:
+                raise Forbidden("You are not on the roll of this consultation.")
+        proxy_id = record_id(proxy, "proxy")
+        with database_refusals(
+            unique=Conflict("This elector has already authorised a proxy."),
+            foreign_key=BadUserInput("The proxy must be on the same roll.", argument="proxy"),
+            check=BadUserInput(
+                "The proxy must be a close relative (same household) on the same roll, "
+                "neither the elector nor anyone's proxy-giver.",
+                argument="proxy",
+            ),
+            wrong_state=Conflict("This proxy already votes for three electors."),
+        ):
+            made = await resolvers.consultations.authorize_proxy(
+                db,
+                row,
+                (entry.resident_village, entry.resident_id),
+                (entry.resident_village, proxy_id),
+                principal.account_id,
+            )
+        return ProxyAuthorization(
+            consultation_id=strawberry.ID(str(row.id)),
+            principal_id=strawberry.ID(str(made.principal_id)),
+            proxy_id=strawberry.ID(str(made.proxy_id)),
+            authorized_at=made.authorized_at,
+        )
+
+    @strawberry.mutation(
+        description="Close the vote: fix turnout and result, publish the resolution. Before "
+        "`closesAt` only once every elector has voted.",
         extensions=guarded(LoggedIn("close consultations")),
     )
     async def close_consultation(self, info: Info, id: strawberry.ID) -> Consultation:
         row = await _visible(info, id)
         principal = await village_writer(info, row.village_code, "close consultations", "id")
-        closed = await resolvers.consultations.close(
-            info.context.db, row.id, principal.account_id, None
+        early = Conflict(
+            "Voting is still open: it closes early only when every elector has voted.",
+            reason="VOTING_CONTINUES",
         )
+        if row.closed_at is None and row.voting_open:
+            tally = await info.context.loader(TallyByConsultationIdLoader).load(row.id)
+            if tally is not None and tally.ballots < tally.electors:
+                raise early
+        with database_refusals(wrong_state=early):
+            closed = await resolvers.consultations.close(
+                info.context.db, row.id, principal.account_id, None
+            )
         if closed is None:
             raise Conflict("This consultation is already closed.")
         return Consultation.from_row(closed)

@@ -18,7 +18,7 @@ from typing import Any
 import strawberry
 
 from villagegraph import resolvers
-from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound
+from villagegraph.errors import BadUserInput, Conflict, Forbidden, NotFound, database_refusals
 from villagegraph.models.residents import Cadre as CadreRow
 from villagegraph.models.residents import MembershipRequest as MembershipRequestRow
 from villagegraph.resolvers.residents import (
@@ -293,10 +293,14 @@ class ResidentStatistics:
         return [Cadre.from_row(row) for row in rows]
 
 
-@strawberry.enum(description="村(居)民委员会 or 党支部.")
+@strawberry.enum(description="村(居)民委员会, 党支部, 村务监督委员会 or 村民代表.")
 class CadreBody(Enum):
     COMMITTEE = "COMMITTEE"
     PARTY_BRANCH = "PARTY_BRANCH"
+    # 村务监督委员会 (Organic Law arts. 32-33): no committee member nor their household.
+    SUPERVISORY_COMMITTEE = "SUPERVISORY_COMMITTEE"
+    # 村民代表 (art. 25): villagers, at most one per five households.
+    REPRESENTATIVES = "REPRESENTATIVES"
 
 
 @strawberry.type(description="A village cadre position (村干部) with its term.")
@@ -523,16 +527,23 @@ class ResidentMutation:
             resident = await info.context.loader(ResidentByIdLoader).load(resident_id)
             if resident is None or resident.village_code != village:
                 raise NotFound("No such resident registered in this village.", argument="resident")
-        row = await resolvers.residents.appoint_cadre(
-            info.context.db,
-            village,
-            text(input.name, "name", max_length=50),
-            input.body.value,
-            text(input.position, "position", max_length=30),
-            resident_id,
-            input.term_start,
-            principal.account_id,
+        refused = BadUserInput(
+            "Supervisory-committee members and representatives are villagers of the village "
+            "(`resident`); no committee member nor anyone of their household supervises it; "
+            "at most one representative per five households.",
+            argument="resident",
         )
+        with database_refusals(check=refused):
+            row = await resolvers.residents.appoint_cadre(
+                info.context.db,
+                village,
+                text(input.name, "name", max_length=50),
+                input.body.value,
+                text(input.position, "position", max_length=30),
+                resident_id,
+                input.term_start,
+                principal.account_id,
+            )
         return Cadre.from_row(row)
 
     @strawberry.mutation(

@@ -14,7 +14,7 @@ STAFF_ROLES = ("OFFICIAL", "CADRE")
 
 @dataclass(frozen=True)
 class Grant:
-    role: str  # OFFICIAL | CADRE | ANALYST
+    role: str  # OFFICIAL | CADRE | ANALYST | SUPERVISOR (村务监督委员会, from the term)
     unit: int
     level: str
 
@@ -146,6 +146,15 @@ class Principal:
             g.role in STAFF_ROLES and contains(g.unit, assignee) and not contains(g.unit, issuer)
             for g in self.grants
         )
+
+    def supervises(self, village: int) -> bool:
+        """A member of the village's supervisory committee (村务监督委员会) in office: its
+        SUPERVISOR grant, derived from the term, reads like the committee, never writes."""
+        return any(g.role == "SUPERVISOR" and g.unit == village for g in self.grants)
+
+    def is_villager_of(self, village: int) -> bool:
+        """On the village's household register (户籍)."""
+        return self.resident_id is not None and self.household_village == village
 
     def feed_publishers(self) -> list[int]:
         """Units whose notices reach this caller's feed: the ancestor-or-self units of its

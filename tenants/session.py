@@ -246,3 +246,30 @@ class RequestSession(ScopedSession):
             raise
         finally:
             await self._pool.release(conn)
+
+
+class WorkerStatements:
+    """The worker's connection (owner role, no request context) in the shape the stores'
+    writers need (`fetch`, `fetchval`, `audit`), for scans that reuse them, e.g.
+    resolvers.tasks.assign; its audit rows are system rows: no actor."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        return await self.conn.fetch(sql, *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self.conn.fetchval(sql, *args)
+
+    async def audit(
+        self, action: str, tenant: int | None, entity: str, entity_id: Any, detail: Any = None
+    ) -> None:
+        await self.conn.execute(
+            "select vg.record_audit($1, $2, $3, $4, $5::jsonb)",
+            action,
+            tenant,
+            entity,
+            str(entity_id),
+            None if detail is None else json.dumps(detail, ensure_ascii=False, default=str),
+        )

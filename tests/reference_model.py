@@ -17,7 +17,9 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from villagegraph.domains import DOMAINS
 
@@ -83,7 +85,8 @@ class ModelPrincipal:
         """Officials and cadres (never analysts): they write their subtree, and only they
         read the registry's personal rows (issue 12)."""
         return code is not None and any(
-            role != "ANALYST" and inside(unit, code) for role, unit in self.grants
+            role not in ("ANALYST", "SUPERVISOR") and inside(unit, code)
+            for role, unit in self.grants
         )
 
     def villages(self) -> set[int]:
@@ -155,6 +158,17 @@ def principal_of(world: World, account_id: int | None) -> ModelPrincipal:
     lent = {"proxy_villages": frozenset(villages), "proxy_members": frozenset(members)}
     if account["resident_id"] is None:
         return ModelPrincipal(account_id=account_id, grants=grants, tags=frozenset(tags), **lent)
+    # 村务监督委员会 (issue 15): a member in office today reads its village like the committee.
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    grants += tuple(
+        ("SUPERVISOR", c["village_code"])
+        for c in world.get("cadres", ())
+        if c["body"] == "SUPERVISORY_COMMITTEE"
+        and (c["resident_village"], c["resident_id"])
+        == (account["resident_village"], account["resident_id"])
+        and c["term_start"] <= today
+        and (c["term_end"] is None or c["term_end"] > today)
+    )
     resident = _resident(world, account["resident_village"], account["resident_id"])
     household, residence, member = _homes(resident)
     return ModelPrincipal(
@@ -277,6 +291,25 @@ def finance_entry_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
     if _staff_over(p, row["village_code"]):
         return True
     return row["status"] == "BOOKED" and row["village_code"] in p.member_villages()
+
+
+def own_rating(p: ModelPrincipal, row: Row, world: World) -> bool:
+    """A 民主评议 rating is secret like a ballot: only its rater reads it."""
+    return _own_resident(p, row["resident_village"], row["resident_id"])
+
+
+def proxy_visible(p: ModelPrincipal, row: Row, world: World) -> bool:
+    """Who holds whose proxy: the village's staff, the elector and the proxy."""
+    return (
+        _staff_over(p, row["village_code"])
+        or _own_resident(p, row["principal_village"], row["principal_id"])
+        or _own_resident(p, row["proxy_village"], row["proxy_id"])
+    )
+
+
+def anyone(p: ModelPrincipal, row: Row, world: World) -> bool:
+    """Configuration every caller reads (decision rules)."""
+    return True
 
 
 def elector_visible(p: ModelPrincipal, row: Row, world: World) -> bool:

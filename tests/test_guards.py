@@ -202,6 +202,71 @@ ANONYMOUS: list[tuple[str, dict[str, Any], str]] = [
     ('mutation { castBallot(consultation: "1", option: 0) { id } }', {}, "vote"),
     ('mutation { closeConsultation(id: "1") { id } }', {}, "close consultations"),
     ('mutation { commentOnConsultation(consultation: "1", body: "b") { id } }', {}, "comment"),
+    # issue 15: village democracy
+    (
+        'mutation { proposeConsultation(input: {title: "t", description: "d",'
+        ' options: ["是", "否"]}) { id } }',
+        {},
+        "propose",
+    ),
+    ('mutation { supportProposal(proposal: "1") { id } }', {}, "support proposals"),
+    (
+        "mutation($o: DateTime!, $c: DateTime!) {"
+        ' scheduleProposal(proposal: "1", opensAt: $o, closesAt: $c) { id } }',
+        {"o": _soon(1), "c": _soon(2)},
+        "schedule proposals",
+    ),
+    (
+        'mutation { recordPaperBallot(consultation: "1", elector: "1", option: 0,'
+        ' witness: "1") { id } }',
+        {},
+        "record paper ballots",
+    ),
+    (
+        'mutation { authorizeProxy(consultation: "1", proxy: "2") { proxyId } }',
+        {},
+        "authorise a proxy",
+    ),
+    (
+        f'mutation {{ signOffFinancePeriod(village: "{VILLAGE}", period: "2026-10") {{ id }} }}',
+        {},
+        "sign off",
+    ),
+    ('mutation { signOffDisclosure(notice: "1") { id } }', {}, "sign off"),
+    (
+        f'mutation {{ raiseObjection(village: "{VILLAGE}", subject: "s", body: "b") {{ id }} }}',
+        {},
+        "raise objections",
+    ),
+    (
+        'mutation { startExecution(consultation: "1", responsible: "1") { progress } }',
+        {},
+        "carry out resolutions",
+    ),
+    (
+        'mutation { addExecutionMilestone(consultation: "1", title: "t",'
+        ' dueOn: "2030-01-01") { id } }',
+        {},
+        "plan milestones",
+    ),
+    ('mutation { completeExecutionMilestone(id: "1") { id } }', {}, "complete milestones"),
+    (
+        'mutation { linkExecution(consultation: "1", kind: TASK, target: "1") { kind } }',
+        {},
+        "link",
+    ),
+    (
+        "mutation($c: DateTime!) {"
+        f' openExecutionReview(village: "{VILLAGE}", year: 2025, closesAt: $c) {{ year }} }}',
+        {"c": _soon(30)},
+        "open reviews",
+    ),
+    (
+        f'mutation {{ rateExecution(village: "{VILLAGE}", year: 2025, rating: SATISFIED)'
+        " { year } }",
+        {},
+        "rate",
+    ),
     (
         'mutation { submitSuggestion(input: {title: "t", body: "b"}) { id } }',
         {},
@@ -525,8 +590,9 @@ def test_schema_modules_refuse_callers_only_through_the_guard_layer():
         # a family proxy's consent is recorded by the resident or its village's cadre, as
         # vg.set_family_proxy decides (the resident's own record is data, not a scope).
         ("accounts.py", "raise Forbidden("): 1,
-        # the roll of a consultation is data in the database, not a scope of the caller.
-        ("consultations.py", 'raise Forbidden("You are not on the roll of this consultation.")'): 1,
+        # the roll of a consultation (and an elector's proxy authorisation) is data in the
+        # database, not a scope of the caller: casting, voting as proxy, authorising.
+        ("consultations.py", 'raise Forbidden("You are not on the roll of this consultation.")'): 3,
         # a subscription authenticates its connection without opening a database session.
         ("notices.py", 'raise Unauthenticated("Log in to follow your feed.")'): 1,
         # identity lookups: FORBIDDEN to anonymous callers too (a login would not help).

@@ -83,7 +83,7 @@ DOMAINS: tuple[Domain, ...] = (
         ("ConsultationQuery",),
         ("ConsultationMutation",),
         measures=("CONSULTATIONS", "BALLOTS"),
-        scans=("close_ended_consultations",),
+        scans=("close_ended_consultations", "raise_democracy_tasks"),
         scale=("generate_consultations",),
         bulk_tables=("consultation_electors", "ballots"),
     ),

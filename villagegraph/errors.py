@@ -81,6 +81,7 @@ _CONDITIONS: dict[str, type[asyncpg.PostgresError]] = {
     "unique": asyncpg.UniqueViolationError,
     "foreign_key": asyncpg.ForeignKeyViolationError,
     "wrong_state": asyncpg.ObjectNotInPrerequisiteStateError,
+    "check": asyncpg.CheckViolationError,
 }
 
 
@@ -90,10 +91,16 @@ def database_refusals(
     unique: VillageGraphError | None = None,
     foreign_key: VillageGraphError | None = None,
     wrong_state: VillageGraphError | None = None,
+    check: VillageGraphError | None = None,
 ) -> Iterator[None]:
     """Raise the given API error when the database refuses a statement for that reason
-    (a unique or foreign-key violation, a trigger's 'not in this state')."""
-    given = {"unique": unique, "foreign_key": foreign_key, "wrong_state": wrong_state}
+    (a unique or foreign-key violation, a trigger's 'not in this state', a check)."""
+    given = {
+        "unique": unique,
+        "foreign_key": foreign_key,
+        "wrong_state": wrong_state,
+        "check": check,
+    }
     try:
         yield
     except asyncpg.PostgresError as error:

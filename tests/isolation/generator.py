@@ -526,8 +526,10 @@ async def _build_consultations(b: DomainBuild) -> None:
                     option,
                 )
         if closed:
+            # The window runs out first: no close before closesAt (issue 15).
             await conn.execute(
-                "update vg.consultations set closed_at = now() where village_code = $1 and id = $2",
+                "update vg.consultations set closes_at = now(), closed_at = now()"
+                " where village_code = $1 and id = $2",
                 villages[v],
                 cid,
             )
@@ -667,18 +669,25 @@ async def _build_cadres(b: DomainBuild) -> None:
     """Cadres and party members."""
     conn, d, home, villages, insert = b.conn, b.d, b.home, b.villages, b.insert
     for v, r, ended in d.cadres:
-        await insert(
-            "cadres",
-            "village_code, name, body, position, resident_village, resident_id, term_start,"
-            " term_end",
-            villages[v],
-            "干部",
-            "COMMITTEE",
-            "主任",
-            *(home[r] if r is not None else (None, None)),
-            date(2024, 1, 1),
-            date(2025, 1, 1) if ended else None,
-        )
+        # A villager of the village sits on its supervisory committee (issue 15), which
+        # reads like the committee; the database refuses one of a committee household.
+        supervisor = r is not None and home[r][0] == villages[v]
+        try:
+            async with conn.transaction():
+                await insert(
+                    "cadres",
+                    "village_code, name, body, position, resident_village, resident_id,"
+                    " term_start, term_end",
+                    villages[v],
+                    "干部",
+                    "SUPERVISORY_COMMITTEE" if supervisor else "COMMITTEE",
+                    "主任",
+                    *(home[r] if r is not None else (None, None)),
+                    date(2024, 1, 1),
+                    date(2025, 1, 1) if ended else None,
+                )
+        except asyncpg.CheckViolationError:
+            continue
     for r in d.party:
         await conn.execute(
             "insert into vg.party_members values ($1, $2, '2020-01-01', null, $1)", *home[r]

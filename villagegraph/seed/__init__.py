@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from villagegraph.seed import affairs, delivery, demo, people, supervision
+from villagegraph.seed import affairs, delivery, demo, democracy, people, supervision
 
 DemoSeeder = Callable[[asyncpg.Connection, random.Random], Awaitable[None]]
 
@@ -24,6 +24,7 @@ DEMO_SEEDERS: list[DemoSeeder] = [
     affairs.seed_affairs,
     supervision.seed_supervision,
     delivery.seed_delivery,
+    democracy.seed_democracy,
 ]
 
 DEMO_RANDOM_SEED = 20190101

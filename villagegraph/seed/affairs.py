@@ -19,8 +19,9 @@ import asyncpg
 from villagegraph.models import into
 from villagegraph.models.consultations import Ballot, Consultation, ConsultationElector
 from villagegraph.models.finance import AccountSubject, FinanceBudget, FinanceEntry, FinanceRule
+from villagegraph.models.residents import Cadre
 from villagegraph.models.suggestions import Suggestion, SuggestionReply
-from villagegraph.resolvers.consultations import ELECTORS_SQL, REPRESENTATIVE_TAG, VOTING_AGE, close
+from villagegraph.resolvers.consultations import ELECTORS_SQL, VOTING_AGE, close
 from villagegraph.seed.demo import CITY, DEMO_NOW, demo_villages
 
 MONTHS = [f"{2025 + (11 + i) // 12}-{(11 + i) % 12 + 1:02d}" for i in range(12)]  # 2025-12..2026-11
@@ -169,11 +170,23 @@ async def _seed_pending_expense(conn: asyncpg.Connection, village: int, cadre: i
 
 
 async def _seed_representatives(conn: asyncpg.Connection, village: int) -> None:
-    """Every fifth adult villager represents its neighbours (村民代表)."""
+    """Representatives (村民代表, art. 25) appointed for the term from 2024: as many as the
+    law allows (one per five households), each of a different household."""
     await conn.execute(
-        f"""update vg.residents set tags = array_append(tags, '{REPRESENTATIVE_TAG}')
-             where village_code = $1 and id % 5 = 0
-               and birth_date <= date '2026-01-01' - interval '{VOTING_AGE} years'""",
+        f"""with households as (
+                select count(distinct coalesce(household_no, id::text)) as n
+                  from vg.residents where village_code = $1
+            ), candidates as (
+                select distinct on (coalesce(r.household_no, r.id::text)) r.id, r.name
+                  from vg.residents r
+                 where r.village_code = $1
+                   and r.birth_date <= date '2024-01-01' - interval '{VOTING_AGE} years'
+                 order by coalesce(r.household_no, r.id::text), r.id
+            )
+            insert into {into(Cadre.village_code, Cadre.name, Cadre.body, Cadre.position, Cadre.resident_village, Cadre.resident_id, Cadre.term_start)}
+            select $1, c.name, 'REPRESENTATIVES', '村民代表', $1, c.id, date '2024-01-01'
+              from (select * from candidates order by id
+                     limit (select greatest(1, n / 5) from households)) c""",
         village,
     )
 
