@@ -2,7 +2,6 @@
 -- Conventions: docs/CONVENTIONS.md. The Organic Law of Villagers' Committees
 -- (村民委员会组织法, 2018) is cited by article.
 
-set local role vg_owner;
 set local search_path = vg, public;
 
 -- ------------------------------------------------------------------ decision rules
@@ -949,4 +948,3 @@ grant execute on function vg.rule_is_binding(text), vg.statutory_decision_rule(t
 grant execute on function vg.consultation_channels(bigint[]), vg.execution_review_tally(bigint, integer)
     to vg_request;
 
-reset role;
