@@ -689,6 +689,38 @@ async def test_an_objection_becomes_a_supervised_task_for_the_town(gql, make_vil
 # --- resolutions carried out ----------------------------------------------------------------
 
 
+async def year_end_review(gql: Any, owner_pool: Any, village: Any, people: Any) -> None:
+    """民主评议: members rate the year's execution once each; the tally shows after the close."""
+    year = date.today().year - 1
+    review = """mutation($v: ID!, $y: Int!, $c: DateTime!) {
+                  openExecutionReview(village: $v, year: $y, closesAt: $c) { year closed } }"""
+    await gql.data(
+        review,
+        {"v": village["code"], "y": year, "c": (now() + timedelta(days=30)).isoformat()},
+        as_=village["cadre"],
+    )
+    rate = """mutation($v: ID!, $y: Int!, $r: ExecutionRating!) {
+                rateExecution(village: $v, year: $y, rating: $r) { ratings satisfied ratedByMe } }"""
+    rated = await gql.data(
+        rate, {"v": village["code"], "y": year, "r": "SATISFIED"}, as_=people[0]["phone"]
+    )
+    assert rated["rateExecution"] == {"ratings": 1, "satisfied": None, "ratedByMe": True}
+    twice = await gql.error(
+        rate, {"v": village["code"], "y": year, "r": "DISSATISFIED"}, as_=people[0]["phone"]
+    )
+    assert twice["extensions"]["code"] == "CONFLICT"
+    await owner_pool.execute(
+        "update vg.execution_reviews set closes_at = now() where village_code = $1",
+        int(village["code"]),
+    )
+    tally = await gql.data(
+        "query($v: ID!, $y: Int!) { executionReview(village: $v, year: $y) { closed satisfied dissatisfied } }",
+        {"v": village["code"], "y": year},
+        as_=people[4]["phone"],
+    )
+    assert tally["executionReview"] == {"closed": True, "satisfied": 1, "dissatisfied": 0}
+
+
 async def test_a_resolution_is_carried_out_with_milestones_links_and_a_year_end_review(
     gql, make_village, owner_pool
 ):
@@ -764,34 +796,7 @@ async def test_a_resolution_is_carried_out_with_milestones_links_and_a_year_end_
     )
     assert hidden["consultation"] is None
 
-    year = date.today().year - 1
-    review = """mutation($v: ID!, $y: Int!, $c: DateTime!) {
-                  openExecutionReview(village: $v, year: $y, closesAt: $c) { year closed } }"""
-    await gql.data(
-        review,
-        {"v": village["code"], "y": year, "c": (now() + timedelta(days=30)).isoformat()},
-        as_=village["cadre"],
-    )
-    rate = """mutation($v: ID!, $y: Int!, $r: ExecutionRating!) {
-                rateExecution(village: $v, year: $y, rating: $r) { ratings satisfied ratedByMe } }"""
-    rated = await gql.data(
-        rate, {"v": village["code"], "y": year, "r": "SATISFIED"}, as_=people[0]["phone"]
-    )
-    assert rated["rateExecution"] == {"ratings": 1, "satisfied": None, "ratedByMe": True}
-    twice = await gql.error(
-        rate, {"v": village["code"], "y": year, "r": "DISSATISFIED"}, as_=people[0]["phone"]
-    )
-    assert twice["extensions"]["code"] == "CONFLICT"
-    await owner_pool.execute(
-        "update vg.execution_reviews set closes_at = now() where village_code = $1",
-        int(village["code"]),
-    )
-    tally = await gql.data(
-        "query($v: ID!, $y: Int!) { executionReview(village: $v, year: $y) { closed satisfied dissatisfied } }",
-        {"v": village["code"], "y": year},
-        as_=people[4]["phone"],
-    )
-    assert tally["executionReview"] == {"closed": True, "satisfied": 1, "dissatisfied": 0}
+    await year_end_review(gql, owner_pool, village, people)
 
 
 async def test_an_advisory_poll_is_not_carried_out_as_a_resolution(gql, make_village, owner_pool):

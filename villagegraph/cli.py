@@ -241,7 +241,8 @@ def _scan_names() -> list[str]:
     return [scan for domain in DOMAINS for scan in domain.scans]
 
 
-def parser() -> argparse.ArgumentParser:
+def _common_options() -> argparse.ArgumentParser:
+    """The options every command takes."""
     from villagegraph.logs import DEFAULT_FORMAT, FORMATS
 
     common = argparse.ArgumentParser(add_help=False)
@@ -256,6 +257,11 @@ def parser() -> argparse.ArgumentParser:
         default=DEFAULT_FORMAT,
         help="log records as plain text lines or one JSON object per line",
     )
+    return common
+
+
+def parser() -> argparse.ArgumentParser:
+    common = _common_options()
     root = argparse.ArgumentParser(prog="villagegraph", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
 
