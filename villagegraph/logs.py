@@ -106,20 +106,28 @@ class BackgroundHandler(logging.handlers.QueueHandler):
 _listener: logging.handlers.QueueListener | None = None
 
 
+@atexit.register
+def _stop_listener() -> None:
+    """Write out what is queued and end the writer thread, once (a reconfiguration or the
+    interpreter's exit; stopping a stopped listener raised at exit)."""
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+        _listener = None
+
+
 def configure_logging(log_format: str = DEFAULT_FORMAT, level: int = logging.INFO) -> None:
     """Every record of the process in `log_format` (json or text) on stderr, written by a
     background thread (stopped at exit)."""
     if log_format not in FORMATS:
         raise ValueError(f"log format {log_format!r} is not one of {FORMATS}")
     global _listener
-    if _listener is not None:
-        _listener.stop()
+    _stop_listener()
     stream = logging.StreamHandler()
     stream.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     _listener = logging.handlers.QueueListener(records, stream)
     _listener.start()
-    atexit.register(_listener.stop)
     root = logging.getLogger()
     root.handlers[:] = [BackgroundHandler(records)]
     root.setLevel(level)
