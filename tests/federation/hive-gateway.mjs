@@ -1,8 +1,11 @@
 // Hive Gateway (The Guild's runtime, MIT) serving the subgraphs named on the command line
 // (name=url ...): composes them once with @theguild/federation-composition from their
 // `_service { sdl }` (compose.mjs; a failure exits 1, so a caller can retry), forwards the
-// caller's Authorization header to every subgraph, and prints its own URL on stdout once
-// it listens. GATEWAY_PORT / GATEWAY_HOST choose where (default: a free port on 127.0.0.1).
+// caller's Authorization header to every subgraph, runs villagegraph's subscriptions over
+// graphql-transport-ws on its /graphql with that header as the connection_init payload
+// (@graphql-mesh/transport-ws; clients subscribe to the gateway over SSE, `Accept:
+// text/event-stream`), and prints its own URL on stdout once it listens. GATEWAY_PORT /
+// GATEWAY_HOST choose where (default: a free port on 127.0.0.1).
 import { createServer } from 'node:http';
 import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { compose } from './compose.mjs';
@@ -24,6 +27,17 @@ const gateway = createGatewayRuntime({
   graphqlEndpoint: '/graphql',
   landingPage: false,
   graphiql: false,
+  transportEntries: {
+    villagegraph: {
+      options: {
+        subscriptions: {
+          kind: 'ws',
+          location: '/graphql',
+          options: { connectionParams: { Authorization: '{context.headers.authorization}' } },
+        },
+      },
+    },
+  },
   propagateHeaders: {
     fromClientToSubgraphs({ request }) {
       const authorization = request.headers.get('authorization');
