@@ -17,6 +17,7 @@ import json
 import logging
 import logging.handlers
 import queue
+import sys
 import warnings
 from datetime import UTC, datetime
 from typing import Any
@@ -103,6 +104,19 @@ class BackgroundHandler(logging.handlers.QueueHandler):
         return record
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a record is written, not when the handler was
+    made (a test runner swaps and closes it; the writer thread outlives each swap)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 _listener: logging.handlers.QueueListener | None = None
 
 
@@ -123,7 +137,7 @@ def configure_logging(log_format: str = DEFAULT_FORMAT, level: int = logging.INF
         raise ValueError(f"log format {log_format!r} is not one of {FORMATS}")
     global _listener
     _stop_listener()
-    stream = logging.StreamHandler()
+    stream = _Stderr()
     stream.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     _listener = logging.handlers.QueueListener(records, stream)
